@@ -1,0 +1,1 @@
+"""The HR record store (EHR) and adapters to outside HR systems."""
