@@ -1,0 +1,1 @@
+"""Measurements (latency, throughput, capacity, memory): scripts that print numbers, write JSON."""

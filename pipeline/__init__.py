@@ -1,0 +1,1 @@
+"""Live media pipeline: ingress, VAD, ASR, face and affect stages, scorer, score store."""

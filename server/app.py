@@ -1,0 +1,102 @@
+"""The aiohttp application: pages, health endpoints; later the API, signaling and live views."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+from redis.exceptions import RedisError
+from sqlalchemy.exc import SQLAlchemyError
+
+from hr_bridge.db import migration_status
+from server import __version__
+from server.resources import Resources, open_resources
+from server.settings import Settings
+
+log = logging.getLogger(__name__)
+
+STATIC = Path(__file__).resolve().parent.parent / "web_client" / "static"
+READY_TIMEOUT_S = 2.0
+MAX_BODY_BYTES = 1 << 20  # 1 MiB; SDP and JSON bodies are far smaller
+
+SETTINGS_KEY = web.AppKey("settings", Settings)
+RESOURCES_KEY = web.AppKey("resources", Resources)
+
+
+async def healthz(_request: web.Request) -> web.Response:
+    """Liveness: the process serves requests. Dependencies are /readyz's job."""
+    return web.json_response({"status": "ok", "version": __version__})
+
+
+async def _check_redis(res: Resources) -> dict[str, Any]:
+    t0 = time.perf_counter()
+    await asyncio.wait_for(res.redis.client.ping(), READY_TIMEOUT_S)
+    return {"ok": True, "mode": res.redis.mode, "ms": round((time.perf_counter() - t0) * 1e3, 2)}
+
+
+async def _check_database(res: Resources) -> dict[str, Any]:
+    t0 = time.perf_counter()
+    status = await asyncio.wait_for(
+        asyncio.to_thread(migration_status, res.engine), READY_TIMEOUT_S
+    )
+    out: dict[str, Any] = {
+        "ok": status.up_to_date,
+        "backend": res.engine.url.get_backend_name(),
+        "revision": status.current,
+        "ms": round((time.perf_counter() - t0) * 1e3, 2),
+    }
+    if not status.up_to_date:
+        out["error"] = f"schema at {status.current}, code expects {status.head}: run migrations"
+    return out
+
+
+async def readyz(request: web.Request) -> web.Response:
+    """Readiness: Redis answers and the database is reachable with the current schema."""
+    res = request.app[RESOURCES_KEY]
+    checks: dict[str, dict[str, Any]] = {}
+    for name, check in (("redis", _check_redis), ("database", _check_database)):
+        try:
+            checks[name] = await check(res)
+        except (RedisError, SQLAlchemyError, OSError, TimeoutError) as err:
+            checks[name] = {"ok": False, "error": type(err).__name__}
+            log.warning("readiness: %s failed: %s", name, type(err).__name__)
+    ready = all(c["ok"] for c in checks.values())
+    return web.json_response(
+        {"status": "ready" if ready else "unavailable", "checks": checks},
+        status=200 if ready else 503,
+    )
+
+
+async def index(_request: web.Request) -> web.FileResponse:
+    return web.FileResponse(STATIC / "index.html")
+
+
+@web.middleware
+async def security_headers(request: web.Request, handler: Any) -> web.StreamResponse:
+    response: web.StreamResponse = await handler(request)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    return response
+
+
+def create_app(settings: Settings) -> web.Application:
+    app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[security_headers])
+    app[SETTINGS_KEY] = settings
+
+    async def resources_ctx(app: web.Application) -> AsyncIterator[None]:
+        async with open_resources(settings) as res:
+            app[RESOURCES_KEY] = res
+            yield
+
+    app.cleanup_ctx.append(resources_ctx)
+    app.router.add_get("/", index)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    app.router.add_static("/static/", STATIC, follow_symlinks=False)
+    return app

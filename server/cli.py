@@ -1,0 +1,99 @@
+"""The `hirestream` command: serve, doctor, migrate."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from server import __version__
+from server.errors import HirestreamError
+from server.logging_setup import configure_logging
+from server.settings import Settings, load_settings
+
+EXIT_CONFIG = 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="hirestream",
+        description="Real-time AI video-interview engine. Settings come from HIRESTREAM_* "
+        "environment variables and an optional TOML file (--config or HIRESTREAM_CONFIG).",
+    )
+    p.add_argument("--version", action="version", version=f"hirestream {__version__}")
+    p.add_argument("--config", type=Path, help="TOML settings file")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    s = sub.add_parser("serve", help="start the web server (embedded Redis unless configured)")
+    s.add_argument("--host", help="override HIRESTREAM_HOST")
+    s.add_argument("--port", type=int, help="override HIRESTREAM_PORT (0: any free port)")
+
+    d = sub.add_parser("doctor", help="check models, Redis, database, codecs and Chromium")
+    from server.doctor import SECTIONS
+
+    d.add_argument(
+        "--skip", action="append", choices=SECTIONS, default=[], help="leave a section out"
+    )
+
+    sub.add_parser("migrate", help="bring the database schema to the newest migration")
+    return p
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides = {k: v for k in ("host", "port") if (v := getattr(args, k, None)) is not None}
+    return load_settings(args.config, **overrides)
+
+
+def _doctor(settings: Settings, skip: list[str]) -> int:
+    from server.doctor import format_table, run_doctor
+
+    rows = run_doctor(settings, set(skip))
+    print(format_table(rows))
+    failed = [r for r in rows if r.status == "FAIL"]
+    if failed:
+        print(
+            f"\n{len(failed)} problem(s): "
+            + "; ".join(f"{r.component}: {r.detail}" for r in failed)
+        )
+        return 1
+    print("\nall checks passed")
+    return 0
+
+
+def _migrate(settings: Settings) -> int:
+    from hr_bridge.db import migration_status, redact
+    from server.resources import open_database
+
+    engine = open_database(settings, run_migrations=True)
+    status = migration_status(engine)
+    print(f"database {redact(str(engine.url))}: schema at revision {status.current}")
+    engine.dispose()
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = _settings(args)
+        # The doctor's table is its output; routine log lines would only clutter it.
+        quiet = args.command == "doctor" and settings.log_level == "INFO"
+        configure_logging("WARNING" if quiet else settings.log_level)
+        if args.command == "serve":
+            from server.serve import serve
+
+            asyncio.run(serve(settings))
+            return 0
+        if args.command == "doctor":
+            return _doctor(settings, args.skip)
+        return _migrate(settings)
+    except HirestreamError as err:
+        print(f"hirestream: error: {err}", file=sys.stderr)
+        return EXIT_CONFIG
+    except KeyboardInterrupt:  # Ctrl-C before the server installed its own handler
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,77 @@
+"""What the server holds for its lifetime: checked model paths, the database, Redis.
+
+`open_resources()` acquires them in order and releases them in reverse on the way out, on
+errors too; every problem becomes one ConfigError line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from hr_bridge.db import DatabaseError, check_connection, make_engine, migrate, redact
+from models_onnx.assets import MODEL_NAMES, ModelAssetError, locate
+from server.errors import ConfigError
+from server.redis_conn import RedisHandle, open_redis
+from server.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def model_overrides(settings: Settings) -> dict[str, Path | None]:
+    return {
+        "vad": settings.vad_model_path,
+        "whisper_tiny_en": settings.whisper_model_dir,
+        "face_landmarker": settings.face_model_path,
+        "expression": settings.expression_model_path,
+    }
+
+
+def locate_models(settings: Settings) -> dict[str, Path]:
+    """Checked paths of every model (sha256 against the manifest); ConfigError otherwise."""
+    overrides = model_overrides(settings)
+    try:
+        return {n: locate(n, overrides[n], settings.models_dir) for n in MODEL_NAMES}
+    except ModelAssetError as err:
+        raise ConfigError(str(err)) from None
+
+
+def open_database(settings: Settings, run_migrations: bool = True) -> Engine:
+    """Blocking: engine for the configured URL, connection checked, schema migrated."""
+    try:
+        engine = make_engine(settings.effective_database_url)
+        check_connection(engine)
+        if run_migrations:
+            migrate(engine)
+    except DatabaseError as err:
+        raise ConfigError(str(err)) from None
+    return engine
+
+
+@dataclass
+class Resources:
+    settings: Settings
+    models: dict[str, Path]
+    engine: Engine
+    redis: RedisHandle
+
+    @property
+    def database_display_url(self) -> str:
+        return redact(str(self.engine.url))
+
+
+@asynccontextmanager
+async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
+    models = await asyncio.to_thread(locate_models, settings)
+    engine = await asyncio.to_thread(open_database, settings)
+    try:
+        async with open_redis(settings) as redis_handle:
+            yield Resources(settings, models, engine, redis_handle)
+    finally:
+        await asyncio.to_thread(engine.dispose)

@@ -1,0 +1,148 @@
+"""The one Settings object: environment (`HIRESTREAM_*`) over an optional TOML file over defaults.
+
+Build it once with `load_settings()` and pass it down; nothing reads the environment elsewhere.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from server.errors import ConfigError
+
+CONFIG_ENV = "HIRESTREAM_CONFIG"
+
+
+class IceServer(BaseModel):
+    """One STUN/TURN server for WebRTC (same shape as the browser's RTCIceServer)."""
+
+    urls: list[str]
+    username: str | None = None
+    credential: SecretStr | None = None
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="HIRESTREAM_", extra="forbid", validate_default=True
+    )
+
+    # Network
+    host: str = Field("127.0.0.1", description="Interface the HTTP server binds to.")
+    port: int = Field(8080, ge=0, le=65535, description="HTTP port (0 picks a free one).")
+    public_url: str | None = Field(
+        None,
+        description="URL users reach the server at (links, Origin checks). Default: http://host:port",
+    )
+
+    # State
+    data_dir: Path = Field(
+        Path("data"), description="Where the SQLite file and the embedded Redis keep their files."
+    )
+    redis_url: SecretStr | None = Field(
+        None, description="External Redis, e.g. redis://127.0.0.1:6379/0. Unset: embedded Redis."
+    )
+    database_url: SecretStr | None = Field(
+        None,
+        description="SQLAlchemy URL, sqlite:///path or postgresql://user@host/db. "
+        "Unset: SQLite at DATA_DIR/hirestream.db",
+    )
+
+    # Models (None = the file shipped by its package or committed in models_onnx/files)
+    models_dir: Path | None = Field(
+        None, description="Folder holding the committed model files (default: models_onnx/files)."
+    )
+    whisper_model_dir: Path | None = Field(None, description="CTranslate2 Whisper model folder.")
+    whisper_compute_type: str = Field("int8", description="CTranslate2 compute type for ASR.")
+    vad_model_path: Path | None = Field(None, description="silero VAD ONNX file.")
+    face_model_path: Path | None = Field(None, description="MediaPipe face_landmarker.task file.")
+    expression_model_path: Path | None = Field(None, description="Facial-expression ONNX file.")
+
+    # Analysis rates
+    video_analysis_fps: float = Field(
+        10.0, gt=0, le=30, description="Video frames analysed per second."
+    )
+    asr_partial_interval_s: float = Field(0.5, gt=0, le=5, description="Seconds between partials.")
+    vad_hangover_ms: int = Field(300, ge=0, le=3000, description="Silence that ends an utterance.")
+
+    # WebRTC
+    ice_servers: list[IceServer] = Field(
+        default_factory=list, description='JSON list, e.g. [{"urls": ["stun:stun.example.org"]}]'
+    )
+
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, v: Any) -> Any:
+        return v.upper() if isinstance(v, str) else v
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: tuple[PydanticBaseSettingsSource, ...] = (init_settings, env_settings)
+        if settings_cls.model_config.get("toml_file"):
+            sources += (TomlConfigSettingsSource(settings_cls),)
+        return sources
+
+    # Derived values
+
+    @property
+    def effective_public_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url is not None:
+            return self.database_url.get_secret_value()
+        return f"sqlite:///{(self.data_dir / 'hirestream.db').resolve()}"
+
+
+def _one_line(err: ValidationError, source: str) -> str:
+    parts = []
+    for e in err.errors():
+        loc = ".".join(str(x) for x in e["loc"]) or "settings"
+        env = f"HIRESTREAM_{loc.split('.')[0].upper()}"
+        parts.append(f"{loc} ({env}): {e['msg']}")
+    return f"invalid configuration{source}: " + "; ".join(parts)
+
+
+def load_settings(config_file: Path | str | None = None, **overrides: Any) -> Settings:
+    """Build Settings from overrides > environment > TOML config file > defaults.
+
+    The config file comes from the argument or `HIRESTREAM_CONFIG`. Raises ConfigError
+    with a single readable line on any problem.
+    """
+    path = config_file or os.environ.get(CONFIG_ENV)
+    cls: type[Settings] = Settings
+    source = ""
+    if path:
+        p = Path(path)
+        if not p.is_file():
+            raise ConfigError(
+                f"config file {p} does not exist; fix {CONFIG_ENV} or --config, or remove it"
+            )
+        source = f" in {p} or the environment"
+        cls = type(
+            "Settings", (Settings,), {"model_config": {**Settings.model_config, "toml_file": p}}
+        )
+    try:
+        return cls(**overrides)
+    except ValidationError as err:
+        raise ConfigError(_one_line(err, source)) from None
+    except (ValueError, OSError) as err:  # unreadable TOML, bad JSON in an env var
+        raise ConfigError(f"invalid configuration{source}: {err}") from None
