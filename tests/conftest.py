@@ -1,0 +1,95 @@
+"""Shared fixtures: settings in a temp data dir, external services (skipped visibly when
+unreachable), a guard that fails async tests which block the event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+
+from server.settings import Settings, load_settings
+
+EXTERNAL_REDIS = os.environ.get("HIRESTREAM_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+EXTERNAL_PG = os.environ.get("HIRESTREAM_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+ARTIFACTS = Path(os.environ.get("HIRESTREAM_TEST_ARTIFACTS", "test-artifacts")).resolve()
+
+# A callback that holds the loop longer than this fails the test (conventions: never block).
+SLOW_CALLBACK_S = 0.3
+
+
+def _tcp_open(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1.0):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.fixture
+def make_settings(tmp_path: Path) -> Callable[..., Settings]:
+    """Settings isolated in a temp data dir; keyword arguments override fields."""
+
+    def make(**overrides: Any) -> Settings:
+        overrides.setdefault("data_dir", tmp_path / "data")
+        overrides.setdefault("port", 0)
+        return load_settings(**overrides)
+
+    return make
+
+
+@pytest.fixture
+def external_redis_url() -> str:
+    if not _tcp_open("127.0.0.1", 6379):
+        pytest.skip("external Redis at 127.0.0.1:6379 is not reachable")
+    return EXTERNAL_REDIS
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A URL to the PostgreSQL test database, in a fresh schema dropped afterwards."""
+    if not _tcp_open("127.0.0.1", 5432):
+        pytest.skip("external PostgreSQL at 127.0.0.1:5432 is not reachable")
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(EXTERNAL_PG, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    try:
+        yield f"{EXTERNAL_PG}?options=-csearch_path%3D{schema}"
+    finally:
+        with psycopg.connect(EXTERNAL_PG, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+class _SlowCallbacks(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        msg = record.getMessage()
+        if msg.startswith("Executing ") and " took " in msg:
+            self.messages.append(msg)
+
+
+@pytest.fixture(autouse=True)
+async def no_blocking_the_loop(request: pytest.FixtureRequest) -> AsyncIterator[None]:
+    """In async tests, asyncio debug mode reports callbacks that hold the loop; fail on any."""
+    loop = asyncio.get_running_loop()
+    loop.set_debug(True)
+    loop.slow_callback_duration = SLOW_CALLBACK_S
+    handler = _SlowCallbacks()
+    logger = logging.getLogger("asyncio")
+    logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+    if handler.messages and not request.node.get_closest_marker("allow_blocking"):
+        pytest.fail("event loop blocked: " + " | ".join(handler.messages[:3]))

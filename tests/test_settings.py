@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from server.errors import ConfigError
+from server.settings import load_settings
+
+
+def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    for var in ("HIRESTREAM_PORT", "HIRESTREAM_REDIS_URL", "HIRESTREAM_DATABASE_URL"):
+        monkeypatch.delenv(var, raising=False)
+    s = load_settings(data_dir=Path("/srv/hs"))
+    assert s.redis_url is None  # embedded
+    assert s.effective_database_url == "sqlite:////srv/hs/hirestream.db"
+    assert s.effective_public_url == "http://127.0.0.1:8080"
+    assert s.video_analysis_fps == 10.0
+    assert s.vad_hangover_ms == 300
+
+
+def test_environment_over_file_over_defaults(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cfg = tmp_path / "hirestream.toml"
+    cfg.write_text(
+        'port = 9000\nlog_level = "debug"\npublic_url = "https://interviews.example.com/"\n'
+        'ice_servers = [{urls = ["turn:turn.example.com"], username = "u", credential = "c"}]\n'
+    )
+    monkeypatch.setenv("HIRESTREAM_CONFIG", str(cfg))
+    monkeypatch.setenv("HIRESTREAM_PORT", "9100")
+    monkeypatch.setenv("HIRESTREAM_REDIS_URL", "redis://:pw@10.0.0.5:6379/2")
+    s = load_settings()
+    assert s.port == 9100  # environment wins over the file
+    assert s.log_level == "DEBUG"  # from the file, normalised
+    assert s.effective_public_url == "https://interviews.example.com"
+    assert s.ice_servers[0].urls == ["turn:turn.example.com"]
+    assert s.ice_servers[0].credential is not None
+    assert "pw" not in repr(s)  # secrets never show in reprs or logs
+
+
+def test_explicit_overrides_win(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HIRESTREAM_PORT", "9100")
+    assert load_settings(port=7000).port == 7000
+
+
+def test_ice_servers_from_env_json(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HIRESTREAM_ICE_SERVERS", '[{"urls": ["stun:stun.example.org:3478"]}]')
+    assert load_settings().ice_servers[0].urls == ["stun:stun.example.org:3478"]
+
+
+@pytest.mark.parametrize(
+    ("var", "value", "expect"),
+    [
+        ("HIRESTREAM_PORT", "eighty", "port (HIRESTREAM_PORT)"),
+        ("HIRESTREAM_PORT", "70000", "port (HIRESTREAM_PORT)"),
+        ("HIRESTREAM_LOG_LEVEL", "loud", "log_level"),
+        ("HIRESTREAM_VIDEO_ANALYSIS_FPS", "0", "video_analysis_fps"),
+        ("HIRESTREAM_ICE_SERVERS", "not json", "ice_servers"),
+    ],
+)
+def test_bad_values_give_one_line(
+    monkeypatch: pytest.MonkeyPatch, var: str, value: str, expect: str
+) -> None:
+    monkeypatch.setenv(var, value)
+    with pytest.raises(ConfigError) as info:
+        load_settings()
+    msg = str(info.value)
+    assert expect in msg
+    assert "\n" not in msg
+
+
+def test_unknown_key_in_file_is_an_error(tmp_path: Path) -> None:
+    cfg = tmp_path / "c.toml"
+    cfg.write_text("prot = 9000\n")
+    with pytest.raises(ConfigError, match="prot"):
+        load_settings(cfg)
+
+
+def test_missing_or_broken_config_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_settings(tmp_path / "nope.toml")
+    bad = tmp_path / "bad.toml"
+    bad.write_text("port = = 1\n")
+    with pytest.raises(ConfigError, match="invalid configuration"):
+        load_settings(bad)
