@@ -17,7 +17,6 @@ def configure_logging(level: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    # aiohttp's access log repeats every request at INFO; keep it for debugging only.
-    logging.getLogger("aiohttp.access").setLevel(
-        logging.DEBUG if level == "DEBUG" else logging.WARNING
-    )
+    # Chatty at INFO (every request, every schema check from /readyz): keep for debugging only.
+    for name in ("aiohttp.access", "alembic.runtime.migration"):
+        logging.getLogger(name).setLevel(logging.DEBUG if level == "DEBUG" else logging.WARNING)
