@@ -48,7 +48,7 @@ def main() -> None:
     asr = WhisperAsr(locate("whisper_tiny_en"))
     tone = (0.1 * np.sin(np.arange(5 * 16_000) * 2 * np.pi * 220 / 16_000)).astype(np.float32)
     results["whisper tiny.en int8 (5 s audio)"] = summary(
-        _time(lambda _i: asr.infer(tone), max(3, args.runs // 10), warmup=1)
+        _time(lambda _i: asr.transcribe(tone), max(3, args.runs // 10), warmup=1)
     )
 
     face = FaceLandmarkerModel(locate("face_landmarker"))

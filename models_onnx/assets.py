@@ -31,7 +31,7 @@ class ModelAssetError(Exception):
 class ModelAsset:
     name: str
     description: str
-    location: Literal["repo", "package"]
+    location: Literal["repo", "package", "assembled"]
     path: str
     sha256: str
     source: str
@@ -40,6 +40,7 @@ class ModelAsset:
     package: str | None = None
     files: tuple[str, ...] = ()
     labels: tuple[str, ...] = ()
+    parts: tuple[str, ...] = ()  # "package:path" pieces concatenated into files[0]
 
     def default_path(self, models_dir: Path | None = None) -> Path:
         if self.location == "repo":
@@ -47,13 +48,17 @@ class ModelAsset:
             # to it as they are to files/ here.
             return (models_dir / Path(self.path).name) if models_dir else HERE / self.path
         assert self.package is not None
-        spec = importlib.util.find_spec(self.package)
-        if spec is None or not spec.submodule_search_locations:
-            raise ModelAssetError(
-                f"model '{self.name}': package {self.package} is not installed; "
-                f"restore with: {self.restore}"
-            )
-        return Path(next(iter(spec.submodule_search_locations))) / self.path
+        return package_dir(self.package, self) / self.path
+
+
+def package_dir(package: str, asset: ModelAsset) -> Path:
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelAssetError(
+            f"model '{asset.name}': package {package} is not installed; "
+            f"restore with: {asset.restore}"
+        )
+    return Path(next(iter(spec.submodule_search_locations)))
 
 
 @cache
@@ -64,6 +69,7 @@ def manifest() -> dict[str, ModelAsset]:
         entry = dict(entry)
         entry["files"] = tuple(entry.get("files", ()))
         entry["labels"] = tuple(entry.get("labels", ()))
+        entry["parts"] = tuple(entry.get("parts", ()))
         out[name] = ModelAsset(name=name, **entry)
     return out
 
@@ -80,6 +86,12 @@ def sha256_of(path: Path, chunk: int = 1 << 20) -> str:
 def _verified(path: Path, size: int, mtime_ns: int, expected: str) -> bool:
     # Keyed on size and mtime so a file changed while we run is hashed again.
     return sha256_of(path) == expected
+
+
+def matches_sha256(path: Path, expected: str) -> bool:
+    """Whether `path` hashes to `expected` (remembered per size and mtime: hashed once)."""
+    st = path.stat()
+    return _verified(path, st.st_size, st.st_mtime_ns, expected)
 
 
 def locate(name: str, override: Path | None = None, models_dir: Path | None = None) -> Path:
@@ -110,8 +122,7 @@ def locate(name: str, override: Path | None = None, models_dir: Path | None = No
                 f"model '{name}': file {member} is missing; restore with: {asset.restore}"
             )
     hashed = members[0]
-    st = hashed.stat()
-    if not _verified(hashed, st.st_size, st.st_mtime_ns, asset.sha256):
+    if not matches_sha256(hashed, asset.sha256):
         raise ModelAssetError(
             f"model '{name}': file {hashed} does not match its sha256 in "
             f"models_onnx/manifest.json (altered or corrupt); restore with: {asset.restore}"

@@ -32,7 +32,7 @@ def load_model(name: str, path: Path, whisper_compute_type: str = "int8") -> obj
         from models_onnx.vad import SileroVad
 
         return SileroVad(path)
-    if name == "whisper_tiny_en":
+    if name.startswith("whisper"):
         from models_onnx.whisper import WhisperAsr
 
         return WhisperAsr(path, compute_type=whisper_compute_type)
@@ -59,13 +59,14 @@ def time_model(name: str, path: Path, whisper_compute_type: str = "int8") -> Mod
         noise = (rng.standard_normal(WINDOW) * 0.01).astype(np.float32)
         prob, infer_ms = _timed(lambda: model.infer(noise))
         detail = f"32 ms window, p(speech)={prob:.2f}"
-    elif name == "whisper_tiny_en":
+    elif name.startswith("whisper"):
         from models_onnx.whisper import WhisperAsr
 
         assert isinstance(model, WhisperAsr)
-        silence = np.zeros(16_000, dtype=np.float32)
-        segs, infer_ms = _timed(lambda: model.infer(silence, word_timestamps=False))
-        detail = f"1 s of silence, {len(segs)} segment(s)"  # type: ignore[arg-type]
+        tone = (0.1 * np.sin(np.arange(32_000) * 2 * np.pi * 220 / 16_000)).astype(np.float32)
+        lang = "zh" if model.multilingual else "en"
+        _hyp, infer_ms = _timed(lambda: model.decode(tone, language=lang))
+        detail = f"2 s streaming decode ({lang})"
     elif name == "face_landmarker":
         from models_onnx.face_landmarker import FaceLandmarkerModel
 

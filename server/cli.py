@@ -38,6 +38,15 @@ def _parser() -> argparse.ArgumentParser:
     )
 
     sub.add_parser("migrate", help="bring the database schema to the newest migration")
+
+    a = sub.add_parser(
+        "analyze", help="run the live audio pipeline over a recorded file (wav, mp3, mp4, webm...)"
+    )
+    a.add_argument("path", type=Path, help="audio or video file")
+    a.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    a.add_argument("--out", type=Path, help="also write the JSON result to this file")
+    a.add_argument("--language", default="en", choices=["en", "zh"], help="interview language")
+    a.add_argument("--context", help="text that primes recognition, e.g. the question asked")
     return p
 
 
@@ -78,7 +87,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = _settings(args)
         # The doctor's table is its output; routine log lines would only clutter it.
-        quiet = args.command == "doctor" and settings.log_level == "INFO"
+        quiet = args.command in ("doctor", "analyze") and settings.log_level == "INFO"
         configure_logging("WARNING" if quiet else settings.log_level)
         if args.command == "serve":
             from server.serve import serve
@@ -87,6 +96,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if args.command == "doctor":
             return _doctor(settings, args.skip)
+        if args.command == "analyze":
+            from server.analyze_cmd import run_analyze
+
+            return run_analyze(settings, args)
         return _migrate(settings)
     except HirestreamError as err:
         print(f"hirestream: error: {err}", file=sys.stderr)

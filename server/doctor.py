@@ -88,6 +88,20 @@ def check_models(settings: Settings) -> list[Row]:
             )
 
         rows.append(_run(f"model {name}", one))
+
+    def base() -> tuple[Status, float | None, str]:
+        from server.models import whisper_dir
+
+        path = whisper_dir(settings, "zh")  # assembles it under DATA_DIR once
+        with tempfile.NamedTemporaryFile(suffix=".log") as log, _native_stderr_to(log.name):
+            t = time_model("whisper_base", path, settings.whisper_compute_type)
+        return (
+            "ok",
+            t.infer_ms,
+            f"{path} (assembled, sha256 verified); loaded in {t.load_ms:.0f} ms; {t.detail}",
+        )
+
+    rows.append(_run("model whisper_base", base))
     return rows
 
 

@@ -2,44 +2,60 @@
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-import wave
+from fractions import Fraction
 from pathlib import Path
 
+import av
 import numpy as np
 import numpy.typing as npt
 import pytest
 
+from bench import speech
+from pipeline.text import wer, words_of
 
-def require_tool(name: str) -> str:
-    path = shutil.which(name)
-    if path is None:
-        # `make test` installs these (scripts/install-system-deps.sh); a bare pytest may not have.
-        pytest.fail(f"{name} is not installed: run `make test` or scripts/install-system-deps.sh")
-    return path
+__all__ = ["astronaut_rgb", "audio_frames", "read_wav_16k", "synth_speech", "wer", "words_of"]
 
 
 def synth_speech(text: str, out: Path, voice: str = "en", rate_wpm: int = 150) -> Path:
-    """Speak `text` with espeak-ng into a 16 kHz mono 16-bit WAV file."""
-    raw = out.with_suffix(".raw.wav")
-    subprocess.run(
-        [require_tool("espeak-ng"), "-v", voice, "-s", str(rate_wpm), "-w", str(raw), text],
-        check=True, capture_output=True,
-    )  # fmt: skip
-    subprocess.run(
-        [require_tool("sox"), str(raw), "-r", "16000", "-c", "1", "-b", "16", str(out)],
-        check=True, capture_output=True,
-    )  # fmt: skip
-    raw.unlink()
-    return out
+    try:
+        return speech.synth(text, out, voice, rate_wpm)
+    except speech.ToolMissing as err:
+        # `make test` installs these (scripts/install-system-deps.sh): missing is a failure.
+        pytest.fail(str(err))
 
 
-def read_wav_16k(path: Path) -> npt.NDArray[np.float32]:
-    with wave.open(str(path)) as w:
-        assert w.getframerate() == 16_000 and w.getnchannels() == 1 and w.getsampwidth() == 2
-        pcm = np.frombuffer(w.readframes(w.getnframes()), dtype=np.int16)
-    return (pcm.astype(np.float32) / 32768.0).copy()
+read_wav_16k = speech.read_wav
+
+
+def audio_frames(
+    pcm16k: npt.NDArray[np.float32],
+    rate: int = 48_000,
+    channels: int = 2,
+    frame_ms: int = 20,
+    fmt: str = "s16",
+) -> list[av.AudioFrame]:
+    """Cut 16 kHz audio into frames as a WebRTC Opus decoder gives them (48 kHz stereo s16
+    by default), with pts in samples and time base 1/rate."""
+    up = np.interp(
+        np.arange(int(len(pcm16k) * rate / 16_000)) * 16_000 / rate,
+        np.arange(len(pcm16k)),
+        pcm16k,
+    ).astype(np.float32)
+    n = rate * frame_ms // 1000
+    frames = []
+    layout = "stereo" if channels == 2 else "mono"
+    for i in range(len(up) // n):
+        block = up[i * n : (i + 1) * n]
+        if fmt == "s16":
+            data = np.repeat((block * 32767).astype(np.int16), channels)[None, :]
+        else:  # planar float
+            data = np.repeat(block[None, :], channels, axis=0)
+        frame = av.AudioFrame.from_ndarray(data, format=fmt, layout=layout)
+        frame.sample_rate = rate
+        frame.pts = i * n
+        frame.time_base = Fraction(1, rate)
+        frames.append(frame)
+    return frames
 
 
 def astronaut_rgb() -> npt.NDArray[np.uint8]:
@@ -47,19 +63,3 @@ def astronaut_rgb() -> npt.NDArray[np.uint8]:
     from skimage import data
 
     return np.ascontiguousarray(data.astronaut())  # type: ignore[no-untyped-call]
-
-
-def words_of(text: str) -> list[str]:
-    return "".join(c if c.isalnum() or c.isspace() else " " for c in text.lower()).split()
-
-
-def wer(reference: str, hypothesis: str) -> float:
-    """Word error rate: word-level edit distance over the reference length."""
-    ref, hyp = words_of(reference), words_of(hypothesis)
-    prev = list(range(len(hyp) + 1))
-    for i, r in enumerate(ref, 1):
-        cur = [i]
-        for j, h in enumerate(hyp, 1):
-            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (r != h)))
-        prev = cur
-    return prev[-1] / max(len(ref), 1)

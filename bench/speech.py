@@ -1,0 +1,82 @@
+"""Synthesized speech with known text (espeak-ng + sox), for tests and benchmarks."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import wave
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+SR = 16_000
+
+
+class ToolMissing(RuntimeError):
+    pass
+
+
+def tool(name: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        raise ToolMissing(f"{name} is not installed: run scripts/install-system-deps.sh")
+    return path
+
+
+def synth(text: str, out: Path, voice: str = "en", rate_wpm: int = 150) -> Path:
+    """Speak `text` into a 16 kHz mono 16-bit WAV file."""
+    raw = out.with_suffix(".raw.wav")
+    subprocess.run(
+        [tool("espeak-ng"), "-v", voice, "-s", str(rate_wpm), "-w", str(raw), text],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    subprocess.run(
+        [tool("sox"), str(raw), "-r", str(SR), "-c", "1", "-b", "16", str(out)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    raw.unlink()
+    return out
+
+
+def read_wav(path: Path) -> npt.NDArray[np.float32]:
+    with wave.open(str(path)) as w:
+        if w.getframerate() != SR or w.getnchannels() != 1 or w.getsampwidth() != 2:
+            raise ValueError(f"{path}: expected 16 kHz mono 16-bit")
+        pcm = np.frombuffer(w.readframes(w.getnframes()), dtype=np.int16)
+    return (pcm.astype(np.float32) / 32768.0).copy()
+
+
+def speech_bounds(pcm: npt.NDArray[np.float32], threshold: float = 0.01) -> tuple[float, float]:
+    """First and last sample above `threshold` (espeak pads its output with silence), in s."""
+    loud = np.flatnonzero(np.abs(pcm) > threshold)
+    if len(loud) == 0:
+        return 0.0, 0.0
+    return loud[0] / SR, (loud[-1] + 1) / SR
+
+
+@dataclass(frozen=True)
+class Spoken:
+    text: str
+    start: float  # seconds into the recording where speech really starts
+    end: float
+
+
+def conversation(
+    texts: list[str], folder: Path, gaps_s: list[float], voice: str = "en", lead_s: float = 1.0
+) -> tuple[npt.NDArray[np.float32], list[Spoken]]:
+    """Utterances separated by silence; returns the 16 kHz audio and where each one is."""
+    parts = [np.zeros(int(lead_s * SR), np.float32)]
+    spoken = []
+    t = lead_s
+    for i, text in enumerate(texts):
+        pcm = read_wav(synth(text, folder / f"u{i}.wav", voice=voice))
+        a, b = speech_bounds(pcm)
+        spoken.append(Spoken(text, t + a, t + b))
+        parts.append(pcm)
+        t += len(pcm) / SR
+        gap = gaps_s[i % len(gaps_s)]
+        parts.append(np.zeros(int(gap * SR), np.float32))
+        t += gap
+    return np.concatenate(parts), spoken

@@ -1,0 +1,120 @@
+"""What every stage shares: a bounded input, a single-thread executor for its model, an
+output channel, lag reporting, and an orderly close."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Generic, TypeVar
+
+from pipeline.channel import Channel, ChannelClosed, Overflow
+from pipeline.clock import Clock
+from pipeline.events import StageLag
+
+log = logging.getLogger(__name__)
+
+In = TypeVar("In")
+Out = TypeVar("Out")
+R = TypeVar("R")
+
+LAG_REPORT_EVERY_S = 1.0
+
+
+class Stage(Generic[In, Out]):
+    """Subclasses implement `_run()`, reading `self._input` and writing `self._emit()`."""
+
+    name = "stage"
+
+    def __init__(
+        self,
+        clock: Clock,
+        input_capacity: int,
+        input_overflow: Overflow,
+        output_capacity: int = 1024,
+    ) -> None:
+        self.clock = clock
+        # (item, arrival time on the clock): arrival times give the stage's lag.
+        self._input: Channel[tuple[In, float]] = Channel(input_capacity, input_overflow)
+        # Output: BLOCK, so nothing is lost between our own tasks; the consumer must read.
+        self._output: Channel[Out] = Channel(output_capacity, Overflow.BLOCK)
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=self.name)
+        self._task: asyncio.Task[None] | None = None
+        self.lag_s = 0.0
+        self._lag_reported_at = float("-inf")
+
+    # Producer side
+
+    def push(self, item: In) -> bool:
+        """Never blocks; applies the input's overflow policy. False if the item was refused."""
+        return self._input.put_nowait((item, self.clock.now()))
+
+    async def push_wait(self, item: In) -> None:
+        """Lossless push for offline use: waits for room instead of dropping."""
+        await self._input.put((item, self.clock.now()))
+
+    def end(self) -> None:
+        """No more input: the stage finishes what it holds, then its output ends."""
+        self._input.close()
+
+    @property
+    def dropped(self) -> int:
+        return self._input.dropped
+
+    # Consumer side
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._main(), name=f"{self.name}-stage")
+
+    async def __aiter__(self) -> AsyncIterator[Out]:
+        self.start()
+        async for item in self._output:
+            yield item
+
+    async def aclose(self) -> None:
+        """Stop now (without finishing queued input) and release the worker thread."""
+        self._input.close()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        self._output.close()
+        await asyncio.to_thread(self._executor.shutdown, wait=True, cancel_futures=True)
+
+    # For subclasses
+
+    async def _main(self) -> None:
+        try:
+            with contextlib.suppress(ChannelClosed):
+                await self._run()
+            await self._on_input_end()
+        except Exception:
+            log.exception("%s stage failed", self.name)
+            raise
+        finally:
+            self._output.close()
+
+    async def _run(self) -> None:
+        raise NotImplementedError
+
+    async def _on_input_end(self) -> None:
+        """Input ended normally (not cancelled): emit whatever is still owed."""
+
+    async def _emit(self, item: Out) -> None:
+        await self._output.put(item)
+
+    async def _call(self, fn: Callable[..., R], *args: object) -> R:
+        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+
+    def _lag_event(self, arrived_at: float, t_media: float) -> StageLag | None:
+        """Update lag from the arrival time of the newest input just handled; return a
+        StageLag event at most once a second."""
+        now = self.clock.now()
+        self.lag_s = max(0.0, now - arrived_at)
+        if now - self._lag_reported_at < LAG_REPORT_EVERY_S:
+            return None
+        self._lag_reported_at = now
+        return StageLag(self.name, t_media, round(self.lag_s, 4))

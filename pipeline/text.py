@@ -1,0 +1,29 @@
+"""Text helpers shared by scoring, tests and benchmarks."""
+
+from __future__ import annotations
+
+import re
+
+_NUMBER_WORDS = {
+    "0": "zero", "1": "one", "2": "two", "3": "three", "4": "four", "5": "five",
+    "6": "six", "7": "seven", "8": "eight", "9": "nine", "10": "ten",
+}  # fmt: skip
+
+
+def words_of(text: str) -> list[str]:
+    """Lower-case words without punctuation; single digits spelled out (Whisper writes
+    "4" or "four" for the same sound)."""
+    cleaned = re.sub(r"[^\w\s']", " ", text.lower()).replace("'", "")
+    return [_NUMBER_WORDS.get(w, w) for w in cleaned.split()]
+
+
+def wer(reference: str, hypothesis: str) -> float:
+    """Word error rate: word-level edit distance divided by the reference length."""
+    ref, hyp = words_of(reference), words_of(hypothesis)
+    prev = list(range(len(hyp) + 1))
+    for i, r in enumerate(ref, 1):
+        cur = [i]
+        for j, h in enumerate(hyp, 1):
+            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (r != h)))
+        prev = cur
+    return prev[-1] / max(len(ref), 1)

@@ -1,0 +1,62 @@
+"""Model factories from Settings: what a session's stages call (on their worker threads)
+to load their own model instance.
+
+Building a factory checks the model files (and may assemble the multilingual Whisper model,
+~0.5 s, once): it blocks, so async code calls these through a worker thread."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+
+from models_onnx.assets import ModelAssetError, locate
+from models_onnx.vad import SileroVad
+from models_onnx.whisper import WhisperAsr
+from models_onnx.whisper_base import assemble
+from pipeline.asr_stage import AsrConfig
+from pipeline.vad_stage import VadConfig
+from server.errors import ConfigError
+from server.settings import Settings
+
+ENGLISH_ONLY = "en"
+
+
+def vad_factory(settings: Settings) -> Callable[[], SileroVad]:
+    path = _checked("vad", settings)
+    return partial(SileroVad, path)
+
+
+def whisper_dir(settings: Settings, language: str) -> Path:
+    """tiny.en for English; the multilingual base model (assembled on first use) otherwise."""
+    if settings.whisper_model_dir is not None or language == ENGLISH_ONLY:
+        return _checked("whisper_tiny_en", settings)
+    try:
+        return assemble(settings.data_dir / "models")
+    except ModelAssetError as err:
+        raise ConfigError(str(err)) from None
+
+
+def asr_factory(settings: Settings, language: str) -> Callable[[], WhisperAsr]:
+    path = whisper_dir(settings, language)
+    return partial(WhisperAsr, path, settings.whisper_compute_type)
+
+
+def vad_config(settings: Settings) -> VadConfig:
+    return VadConfig(hangover_ms=settings.vad_hangover_ms)
+
+
+def asr_config(settings: Settings, language: str, live: bool = True) -> AsrConfig:
+    """Live sessions get partials every `asr_partial_interval_s`; file analysis finals only."""
+    return AsrConfig(
+        language=language, partial_interval_s=settings.asr_partial_interval_s if live else None
+    )
+
+
+def _checked(name: str, settings: Settings) -> Path:
+    from server.resources import model_overrides
+
+    try:
+        return locate(name, model_overrides(settings)[name], settings.models_dir)
+    except ModelAssetError as err:
+        raise ConfigError(str(err)) from None

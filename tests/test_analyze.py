@@ -1,0 +1,130 @@
+"""`hirestream analyze` on recorded files of several containers (made with ffmpeg at test time)."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+import wave
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bench.speech import SR, Spoken, conversation, tool
+from pipeline.text import wer
+from server.analyze_cmd import Progress
+
+TEXTS = [
+    "My greatest strength is that I learn quickly and I enjoy working with customers.",
+    "When a deadline is at risk, I tell my manager early and suggest options.",
+]
+
+
+@pytest.fixture(scope="module")
+def recording(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Spoken]]:
+    folder = tmp_path_factory.mktemp("rec")
+    pcm, spoken = conversation(TEXTS, folder, [1.5])
+    path = folder / "answer.wav"
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(SR)
+        w.writeframes((np.clip(pcm, -1, 1) * 32767).astype(np.int16).tobytes())
+    return path, spoken
+
+
+def _ffmpeg(*args: str) -> None:
+    subprocess.run([tool("ffmpeg"), "-y", "-loglevel", "error", *args], check=True)
+
+
+def _analyze(path: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HIRESTREAM_")}
+    return subprocess.run(
+        [sys.executable, "-m", "server", "analyze", str(path), *extra],
+        capture_output=True, text=True, timeout=300, env=env,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("container", ["wav", "mp3", "webm", "mp4", "mkv"])
+def test_analyze_recorded_files(recording, tmp_path: Path, container: str) -> None:
+    wav, spoken = recording
+    path = tmp_path / f"answer.{container}"
+    if container == "wav":
+        path = wav
+    elif container == "mp3":
+        _ffmpeg("-i", str(wav), "-ar", "44100", "-ac", "2", str(path))
+    elif container == "webm":
+        _ffmpeg("-i", str(wav), "-c:a", "libopus", "-ar", "48000", str(path))
+    else:  # a video file: a moving test pattern with the answer as its sound track
+        _ffmpeg(
+            "-f", "lavfi", "-i", "testsrc=size=320x240:rate=15", "-i", str(wav),
+            "-shortest", "-c:v", "libx264" if container == "mp4" else "libvpx",
+            "-c:a", "aac" if container == "mp4" else "libopus", str(path),
+        )  # fmt: skip
+    out = _analyze(path, "--json")
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout)
+    assert "analyzing [" not in out.stderr  # no progress bar when stderr is not a terminal
+    utts = result["utterances"]
+    assert len(utts) == len(TEXTS), utts
+    assert wer(" ".join(TEXTS), " ".join(u["text"] for u in utts)) <= 0.2, utts
+    for u, sp in zip(utts, spoken, strict=True):
+        assert abs(u["start"] - sp.start) < 0.3 and abs(u["end"] - sp.end) < 0.4
+        assert [w["start"] for w in u["words"]] == sorted(w["start"] for w in u["words"])
+    assert abs(result["duration_s"] - spoken[-1].end - 1.5) < 0.5
+    assert 0 < result["asr_busy_s"] < result["speech_s"]
+
+
+def test_analyze_prints_a_readable_table(recording) -> None:
+    wav, _ = recording
+    out = _analyze(wav)
+    assert out.returncode == 0, out.stderr
+    assert "2 utterance(s)" in out.stdout
+    assert "[00:0" in out.stdout and "customers" in out.stdout
+
+
+def test_bad_files_fail_with_one_line(tmp_path: Path) -> None:
+    junk = tmp_path / "junk.mp3"
+    junk.write_bytes(b"\x00not audio at all" * 100)
+    silent_video = tmp_path / "video_only.mp4"
+    _ffmpeg("-f", "lavfi", "-i", "testsrc=size=160x120:rate=5", "-t", "1", str(silent_video))
+    for path, expect in (
+        (tmp_path / "missing.wav", "no such file"),
+        (junk, "not a readable media file"),
+        (silent_video, "has no audio stream"),
+    ):
+        out = _analyze(path)
+        assert out.returncode == 2
+        errors = [x for x in out.stderr.splitlines() if x.startswith("hirestream: error:")]
+        assert len(errors) == 1 and expect in errors[0], out.stderr
+        assert "Traceback" not in out.stderr
+
+
+def test_progress_bar_on_a_terminal() -> None:
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    stream = Tty()
+    bar = Progress(stream, width=10)
+    bar(5.0, 10.0)
+    bar(10.0, 10.0)
+    bar.done()
+    text = stream.getvalue()
+    assert "[#####     ]  50% 00:05.00/00:10.00" in text
+    assert "[##########] 100%" in text and text.endswith("\n")
+
+
+def test_hangover_setting_reaches_the_vad(recording) -> None:
+    wav, _ = recording
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HIRESTREAM_")}
+    env["HIRESTREAM_VAD_HANGOVER_MS"] = "2500"  # longer than the 1.5 s pause between answers
+    out = subprocess.run(
+        [sys.executable, "-m", "server", "analyze", str(wav), "--json"],
+        capture_output=True, text=True, timeout=300, env=env,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert len(json.loads(out.stdout)["utterances"]) == 1
