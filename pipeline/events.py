@@ -11,6 +11,9 @@ class EventKind(enum.StrEnum):
     SPEECH_START = "speech_start"
     SPEECH_END = "speech_end"
     TRANSCRIPT = "transcript"
+    FACE = "face"
+    AFFECT = "affect"
+    VIDEO_FEATURES = "video_features"
     STAGE_LAG = "stage_lag"
     STAGE_DEGRADED = "stage_degraded"
     SESSION_ENDED = "session_ended"
@@ -61,6 +64,58 @@ class Transcript:
 
 
 @dataclass(frozen=True)
+class FaceObservation:
+    """One analysed video frame. Angles in degrees, 0 when facing the camera; roll > 0 when
+    the head tilts counter-clockwise as seen in the image. `bbox` is (x0, y0, x1, y1) as
+    fractions of the frame. Fields other than `faces` describe the largest face."""
+
+    t: float
+    faces: int
+    bbox: tuple[float, float, float, float] | None = None
+    yaw: float | None = None
+    pitch: float | None = None
+    roll: float | None = None
+    gaze: float | None = None  # iris offset from the eye centre, 0 centred, 1 at a corner
+    eye_contact: bool = False
+    blink: bool = False  # a blink started in this frame
+    smile: float = 0.0  # 0..1 from blendshapes
+    brow_raise: float = 0.0
+    brow_down: float = 0.0
+    warnings: tuple[str, ...] = ()  # "several_faces", "too_small", "too_dark", "cut_off"
+    kind: EventKind = field(default=EventKind.FACE, init=False)
+
+    @property
+    def present(self) -> bool:
+        return self.faces > 0
+
+
+@dataclass(frozen=True)
+class AffectObservation:
+    """Facial-expression probabilities of the main face (only where the policy allows)."""
+
+    t: float
+    probabilities: tuple[tuple[str, float], ...]
+    top: str
+    valence: float  # -1 (negative) .. 1 (positive)
+    kind: EventKind = field(default=EventKind.AFFECT, init=False)
+
+
+@dataclass(frozen=True)
+class VideoFeatures:
+    """Rolling features over the last `window_s` seconds of analysed frames."""
+
+    t: float
+    window_s: float
+    frames: int
+    face_present_ratio: float
+    eye_contact_ratio: float  # of frames with a face
+    expressiveness: float  # 0..1
+    blinks_per_min: float
+    several_faces_ratio: float
+    kind: EventKind = field(default=EventKind.VIDEO_FEATURES, init=False)
+
+
+@dataclass(frozen=True)
 class StageLag:
     """How far a stage's output trails the media it has been given, in wall-clock seconds."""
 
@@ -72,10 +127,22 @@ class StageLag:
 
 @dataclass(frozen=True)
 class StageDegraded:
+    """A stage stopped producing results (`recovered=False`) or started again (`True`)."""
+
     stage: str
     t: float
     reason: str
+    recovered: bool = False
     kind: EventKind = field(default=EventKind.STAGE_DEGRADED, init=False)
 
 
-Event = SpeechStart | SpeechEnd | Transcript | StageLag | StageDegraded
+Event = (
+    SpeechStart
+    | SpeechEnd
+    | Transcript
+    | FaceObservation
+    | AffectObservation
+    | VideoFeatures
+    | StageLag
+    | StageDegraded
+)

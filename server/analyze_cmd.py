@@ -10,8 +10,16 @@ import time
 from typing import TextIO
 
 from pipeline.analyze import Analysis, MediaError, analyze_file
+from server import native_stderr
 from server.errors import HirestreamError
-from server.models import asr_config, asr_factory, vad_config, vad_factory
+from server.models import (
+    asr_config,
+    asr_factory,
+    expression_factory,
+    face_factory,
+    vad_config,
+    vad_factory,
+)
 from server.settings import Settings
 
 
@@ -52,21 +60,38 @@ def _clock(seconds: float) -> str:
 
 
 def format_table(result: Analysis) -> str:
-    lines = [
-        f"{result.path}: {_clock(result.duration_s)} of audio, {result.speech_s:.1f} s of speech, "
-        f"{len(result.utterances)} utterance(s), language {result.language}"
-    ]
+    lines = [f"{result.path}: {_clock(result.duration_s)}"]
+    if result.has_audio:
+        lines[0] += (
+            f", {result.speech_s:.1f} s of speech, {len(result.utterances)} utterance(s), "
+            f"language {result.language}"
+        )
     lines += [f"warning: {w}" for w in result.warnings]
     for u in result.utterances:
         lines.append(f"[{_clock(u.start)} - {_clock(u.end)}] ({u.confidence:.2f}) {u.text}")
+    if result.video is not None:
+        v = result.video.as_dict()
+        lines.append(
+            f"video: {v['frames_analyzed']} frames analysed, face present "
+            f"{v['face_present_ratio']:.0%}, eye contact {v['eye_contact_ratio']:.0%} of those"
+        )
+        for seg in result.video.segments:
+            lines.append(
+                f"  [{_clock(seg.start)} - {_clock(seg.end)}] {seg.state.replace('_', ' ')}"
+            )
+        if v["quality_warnings"]:
+            lines.append(f"  quality warnings (frames): {v['quality_warnings']}")
+        if v["affect"]:
+            a = v["affect"]
+            lines.append(
+                f"  affect: top classes {a['top_classes']}, mean valence {a['mean_valence']}"
+            )
     return "\n".join(lines)
 
 
-def run_analyze(settings: Settings, args: argparse.Namespace) -> int:
-    progress = Progress()
-    started = time.monotonic()
+def _run(settings: Settings, args: argparse.Namespace, progress: Progress) -> Analysis:
     try:
-        result = asyncio.run(
+        return asyncio.run(
             analyze_file(
                 args.path,
                 vad_factory(settings),
@@ -75,6 +100,9 @@ def run_analyze(settings: Settings, args: argparse.Namespace) -> int:
                 context=args.context,
                 vad_config=vad_config(settings),
                 asr_config=asr_config(settings, args.language, live=False),
+                face_model=None if args.no_video else face_factory(settings),
+                expression_model=expression_factory(settings) if args.affect else None,
+                video_fps=settings.video_analysis_fps,
                 progress=progress,
             )
         )
@@ -82,6 +110,12 @@ def run_analyze(settings: Settings, args: argparse.Namespace) -> int:
         raise AnalyzeError(str(err)) from None
     finally:
         progress.done()
+
+
+def run_analyze(settings: Settings, args: argparse.Namespace) -> int:
+    started = time.monotonic()
+    with native_stderr.captured() as real_stderr:
+        result = _run(settings, args, Progress(real_stderr))
     payload = result.as_dict()
     payload["wall_s"] = round(time.monotonic() - started, 3)
     if args.out:

@@ -47,6 +47,12 @@ def _parser() -> argparse.ArgumentParser:
     a.add_argument("--out", type=Path, help="also write the JSON result to this file")
     a.add_argument("--language", default="en", choices=["en", "zh"], help="interview language")
     a.add_argument("--context", help="text that primes recognition, e.g. the question asked")
+    a.add_argument("--no-video", action="store_true", help="skip the face analysis of video")
+    a.add_argument(
+        "--affect",
+        action="store_true",
+        help="also classify facial expressions (only where the interview's policy allows it)",
+    )
     return p
 
 

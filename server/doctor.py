@@ -7,10 +7,8 @@ import contextlib
 import os
 import shutil
 import subprocess
-import sys
-import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Literal, cast
@@ -24,6 +22,7 @@ from av.video.codeccontext import VideoCodecContext
 from hr_bridge.db import check_connection, make_engine, migration_status, redact
 from models_onnx.assets import MODEL_NAMES, locate, manifest
 from models_onnx.checks import time_model
+from server import native_stderr
 from server.redis_conn import open_redis
 from server.resources import model_overrides
 from server.settings import Settings
@@ -37,22 +36,6 @@ class Row:
     status: Status
     ms: float | None
     detail: str
-
-
-@contextlib.contextmanager
-def _native_stderr_to(path: str) -> Iterator[None]:
-    """Send fd 2 to a file: mediapipe and TFLite print banners from C++ that Python cannot
-    silence, and they would break the table. Shown again only if the check fails."""
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with open(path, "w") as f:  # noqa: PTH123
-        os.dup2(f.fileno(), 2)
-    try:
-        yield
-    finally:
-        sys.stderr.flush()
-        os.dup2(saved, 2)
-        os.close(saved)
 
 
 def _run(component: str, fn: Callable[[], tuple[Status, float | None, str]]) -> Row:
@@ -71,14 +54,11 @@ def check_models(settings: Settings) -> list[Row]:
 
         def one(name: str = name) -> tuple[Status, float | None, str]:
             path = locate(name, overrides[name], settings.models_dir)
-            with tempfile.NamedTemporaryFile(suffix=".log") as log:
-                try:
-                    with _native_stderr_to(log.name):
-                        t = time_model(name, path, settings.whisper_compute_type)
-                except Exception as err:
-                    native = open(log.name, errors="replace").read().strip()  # noqa: PTH123, SIM115
-                    tail = native.splitlines()[-1] if native else ""
-                    raise RuntimeError(f"{path.name}: {err} {tail}".strip()) from None
+            try:
+                with native_stderr.captured():
+                    t = time_model(name, path, settings.whisper_compute_type)
+            except Exception as err:
+                raise RuntimeError(f"{path.name}: {err}") from None
             origin = "custom file" if overrides[name] else "sha256 verified"
             shown = path.name if path.is_file() else f"{path.parent.name}/{path.name}/"
             return (
@@ -93,7 +73,7 @@ def check_models(settings: Settings) -> list[Row]:
         from server.models import whisper_dir
 
         path = whisper_dir(settings, "zh")  # assembles it under DATA_DIR once
-        with tempfile.NamedTemporaryFile(suffix=".log") as log, _native_stderr_to(log.name):
+        with native_stderr.captured():
             t = time_model("whisper_base", path, settings.whisper_compute_type)
         return (
             "ok",

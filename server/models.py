@@ -10,7 +10,9 @@ from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
-from models_onnx.assets import ModelAssetError, locate
+from models_onnx.assets import ModelAssetError, locate, manifest
+from models_onnx.expression import ExpressionModel
+from models_onnx.face_landmarker import FaceLandmarkerModel
 from models_onnx.vad import SileroVad
 from models_onnx.whisper import WhisperAsr
 from models_onnx.whisper_base import assemble
@@ -40,6 +42,16 @@ def whisper_dir(settings: Settings, language: str) -> Path:
 def asr_factory(settings: Settings, language: str) -> Callable[[], WhisperAsr]:
     path = whisper_dir(settings, language)
     return partial(WhisperAsr, path, settings.whisper_compute_type)
+
+
+def face_factory(settings: Settings) -> Callable[[], FaceLandmarkerModel]:
+    return partial(FaceLandmarkerModel, _checked("face_landmarker", settings))
+
+
+def expression_factory(settings: Settings) -> Callable[[], ExpressionModel]:
+    return partial(
+        ExpressionModel, _checked("expression", settings), manifest()["expression"].labels
+    )
 
 
 def vad_config(settings: Settings) -> VadConfig:

@@ -89,12 +89,9 @@ def test_analyze_prints_a_readable_table(recording) -> None:
 def test_bad_files_fail_with_one_line(tmp_path: Path) -> None:
     junk = tmp_path / "junk.mp3"
     junk.write_bytes(b"\x00not audio at all" * 100)
-    silent_video = tmp_path / "video_only.mp4"
-    _ffmpeg("-f", "lavfi", "-i", "testsrc=size=160x120:rate=5", "-t", "1", str(silent_video))
     for path, expect in (
         (tmp_path / "missing.wav", "no such file"),
         (junk, "not a readable media file"),
-        (silent_video, "has no audio stream"),
     ):
         out = _analyze(path)
         assert out.returncode == 2
@@ -128,3 +125,29 @@ def test_hangover_setting_reaches_the_vad(recording) -> None:
     )  # fmt: skip
     assert out.returncode == 0, out.stderr
     assert len(json.loads(out.stdout)["utterances"]) == 1
+
+
+def test_video_file_gets_a_face_timeline(tmp_path: Path) -> None:
+    """A video-only clip: the face is there, leaves for a second, comes back."""
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    from PIL import Image
+
+    from tests.media import face_canvas
+
+    for i in range(50):  # 5 s at 10 fps; absent from 2.0 to 3.0 s
+        Image.fromarray(face_canvas(faces=0 if 20 <= i < 30 else 1)).save(frames / f"{i:03d}.png")
+    clip = tmp_path / "face.mp4"
+    _ffmpeg("-framerate", "10", "-i", str(frames / "%03d.png"), "-pix_fmt", "yuv420p", str(clip))
+    out = _analyze(clip, "--json", "--affect")
+    assert out.returncode == 0, out.stderr
+    assert "W0000" not in out.stderr and "XNNPACK" not in out.stderr  # native chatter filtered
+    video = json.loads(out.stdout)["video"]
+    states = [(round(s["start"], 1), round(s["end"], 1), s["state"]) for s in video["timeline"]]
+    assert states == [(0.0, 2.0, "one_face"), (2.0, 3.0, "absent"), (3.0, 5.0, "one_face")]
+    assert abs(video["face_present_ratio"] - 0.8) < 0.03
+    assert video["eye_contact_ratio"] > 0.9
+    assert video["affect"]["top_classes"].get("happy", 0) >= 0.9 * video["affect"]["frames"]
+    assert json.loads(out.stdout)["utterances"] == []
+    table = _analyze(clip)
+    assert "face present 80%" in table.stdout and "absent" in table.stdout

@@ -1,0 +1,96 @@
+"""The video path of one session: VideoIngress -> FaceStage (-> AffectStage) -> one event
+stream, with rolling features folded in after every face observation.
+
+Live: `push_frame()` never blocks and never queues (the newest sampled frame wins).
+Offline: `push_frame_wait()` waits until the face stage has taken the previous sample.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
+
+import av
+
+from models_onnx.expression import ExpressionModel
+from models_onnx.face_landmarker import FaceLandmarkerModel
+from pipeline.affect_stage import AffectStage
+from pipeline.channel import Channel, Overflow
+from pipeline.clock import Clock
+from pipeline.events import Event, FaceObservation
+from pipeline.face_stage import FaceStage
+from pipeline.video_features import RollingVideoFeatures
+from pipeline.video_ingress import VideoIngress
+
+
+class VideoPipeline:
+    def __init__(
+        self,
+        clock: Clock,
+        face_model: Callable[[], FaceLandmarkerModel],
+        expression_model: Callable[[], ExpressionModel] | None = None,
+        fps: float = 10.0,
+        window_s: float = 10.0,
+    ) -> None:
+        """`expression_model` given = affect analysis allowed by the interview's policy."""
+        self.ingress = VideoIngress(fps)
+        self.affect = AffectStage(clock, expression_model) if expression_model else None
+        self.face = FaceStage(clock, face_model, self.affect.push if self.affect else None)
+        self.features = RollingVideoFeatures(window_s)
+        self._merged: Channel[Event] = Channel(1024, Overflow.BLOCK)
+        self._pumps: list[asyncio.Task[None]] = []
+        self._closer: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        if self._pumps:
+            return
+        self._pumps.append(asyncio.create_task(self._pump_face(), name="video-face"))
+        if self.affect is not None:
+            self._pumps.append(asyncio.create_task(self._pump(self.affect), name="video-affect"))
+        self._closer = asyncio.create_task(self._close_when_done(), name="video-merge")
+
+    async def _pump_face(self) -> None:
+        try:
+            async for ev in self.face:
+                await self._merged.put(ev)
+                if isinstance(ev, FaceObservation) and (feat := self.features.add(ev)):
+                    await self._merged.put(feat)
+        finally:
+            if self.affect is not None:
+                self.affect.end()
+
+    async def _pump(self, stage: AffectStage) -> None:
+        async for ev in stage:
+            await self._merged.put(ev)
+
+    async def _close_when_done(self) -> None:
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.gather(*self._pumps, return_exceptions=True)
+        self._merged.close()
+
+    def push_frame(self, frame: av.VideoFrame) -> None:
+        if sample := self.ingress.push(frame):
+            self.face.push(sample)
+
+    async def push_frame_wait(self, frame: av.VideoFrame) -> None:
+        if sample := self.ingress.push(frame):
+            await self.face.push_wait(sample)
+
+    async def end(self) -> None:
+        self.face.end()
+
+    async def events(self) -> AsyncIterator[Event]:
+        self.start()
+        async for ev in self._merged:
+            yield ev
+
+    async def aclose(self) -> None:
+        for task in [*self._pumps, *([self._closer] if self._closer else [])]:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._merged.close()
+        await self.face.aclose()
+        if self.affect is not None:
+            await self.affect.aclose()
