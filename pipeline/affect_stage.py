@@ -13,7 +13,7 @@ from models_onnx.expression import ExpressionModel
 from pipeline import face_features as ff
 from pipeline.channel import Overflow
 from pipeline.clock import Clock
-from pipeline.events import AffectObservation, Event, StageDegraded
+from pipeline.events import AffectObservation, Event
 from pipeline.face_stage import FaceCrop
 from pipeline.stage import Stage
 
@@ -25,7 +25,6 @@ class AffectStage(Stage[FaceCrop, Event]):
         super().__init__(clock, input_capacity=1, input_overflow=Overflow.LATEST_ONLY)
         self._model_factory = model_factory
         self._model: ExpressionModel | None = None
-        self._degraded = False
         self.analyzed = 0
         self.busy_s = 0.0
 
@@ -53,13 +52,9 @@ class AffectStage(Stage[FaceCrop, Event]):
             try:
                 obs = await self._call(self._classify, crop)
             except Exception as err:
-                if not self._degraded:
-                    self._degraded = True
-                    await self._emit(StageDegraded(self.name, crop.t, f"affect failed: {err}"))
+                await self._failed(crop.t, f"affect failed: {err}")
                 continue
-            if self._degraded:
-                self._degraded = False
-                await self._emit(StageDegraded(self.name, crop.t, "recovered", recovered=True))
+            await self._succeeded(crop.t)
             await self._emit(obs)
             if lag := self._lag_event(arrived, crop.t):
                 await self._emit(lag)

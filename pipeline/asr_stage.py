@@ -27,7 +27,6 @@ from pipeline.events import (
     Event,
     SpeechEnd,
     SpeechStart,
-    StageDegraded,
     StageLag,
     TimedWord,
     Transcript,
@@ -99,7 +98,6 @@ class AsrStage(Stage[VadOutput, Event]):
         self._model: WhisperAsr | None = None
         self._context = context
         self._utt: _Utterance | None = None
-        self._degraded = False
         self.busy_s = 0.0  # worker time spent decoding (for the real-time factor)
         self.decodes = 0
         self.speculative = 0  # speculative finals started
@@ -138,12 +136,9 @@ class AsrStage(Stage[VadOutput, Event]):
         try:
             hyp = await self._call(self._decode, pcm, words)
         except Exception as err:  # a broken buffer or model: report once, keep the session
-            if not self._degraded:
-                self._degraded = True
-                await self._emit(StageDegraded(self.name, self._utt.t0 if self._utt else 0.0,
-                                               f"ASR failed: {err}"))  # fmt: skip
+            await self._failed(self._utt.t0 if self._utt else 0.0, f"ASR failed: {err}")
             return None
-        self._degraded = False
+        await self._succeeded(self._utt.t0 if self._utt else 0.0)
         return hyp
 
     # Loop side
@@ -158,8 +153,7 @@ class AsrStage(Stage[VadOutput, Event]):
         try:  # load before speech, so the first partial is not late
             await self._call(self._load)
         except Exception as err:  # retried at each decode; the session goes on without words
-            self._degraded = True
-            await self._emit(StageDegraded(self.name, 0.0, f"ASR model failed to load: {err}"))
+            await self._failed(0.0, f"ASR model failed to load: {err}")
         ticker = (
             asyncio.create_task(self._partials(), name="asr-partials")
             if self.config.partial_interval_s

@@ -21,7 +21,7 @@ from models_onnx.face_landmarker import FaceLandmarkerModel, FaceLandmarks
 from pipeline import face_features as ff
 from pipeline.channel import Overflow
 from pipeline.clock import Clock
-from pipeline.events import Event, FaceObservation, StageDegraded
+from pipeline.events import Event, FaceObservation
 from pipeline.stage import Stage
 from pipeline.video_ingress import VideoSample
 
@@ -47,7 +47,6 @@ class FaceStage(Stage[VideoSample, Event]):
         self._model_factory = model_factory
         self._model: FaceLandmarkerModel | None = None
         self._on_crop = on_crop
-        self._degraded = False
         self._eyes_closed = False
         self.analyzed = 0
         self.busy_s = 0.0  # worker time spent on frames (conversion + model + features)
@@ -115,15 +114,9 @@ class FaceStage(Stage[VideoSample, Event]):
             try:
                 obs, crop = await self._call(self._analyze, sample)
             except Exception as err:
-                if not self._degraded:
-                    self._degraded = True
-                    await self._emit(
-                        StageDegraded(self.name, sample.t, f"face analysis failed: {err}")
-                    )
+                await self._failed(sample.t, f"face analysis failed: {err}")
                 continue
-            if self._degraded:
-                self._degraded = False
-                await self._emit(StageDegraded(self.name, sample.t, "recovered", recovered=True))
+            await self._succeeded(sample.t)
             await self._emit(obs)
             if crop is not None and self._on_crop is not None and min(crop.gray.shape) >= 8:
                 self._on_crop(crop)

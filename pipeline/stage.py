@@ -8,11 +8,11 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Generic, TypeVar
+from typing import Generic, TypeVar, cast
 
 from pipeline.channel import Channel, ChannelClosed, Overflow
 from pipeline.clock import Clock
-from pipeline.events import StageLag
+from pipeline.events import StageDegraded, StageLag
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +44,7 @@ class Stage(Generic[In, Out]):
         self._task: asyncio.Task[None] | None = None
         self.lag_s = 0.0
         self._lag_reported_at = float("-inf")
+        self.degraded = False
 
     # Producer side
 
@@ -108,6 +109,20 @@ class Stage(Generic[In, Out]):
 
     async def _call(self, fn: Callable[..., R], *args: object) -> R:
         return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+
+    async def _failed(self, t_media: float, reason: str) -> None:
+        """A model call failed: say so once (not per frame) and carry on."""
+        if not self.degraded:
+            self.degraded = True
+            # Every stage's output type includes StageDegraded (and StageLag).
+            await self._emit(cast(Out, StageDegraded(self.name, t_media, reason)))
+
+    async def _succeeded(self, t_media: float) -> None:
+        if self.degraded:
+            self.degraded = False
+            await self._emit(
+                cast(Out, StageDegraded(self.name, t_media, "recovered", recovered=True))
+            )
 
     def _lag_event(self, arrived_at: float, t_media: float) -> StageLag | None:
         """Update lag from the arrival time of the newest input just handled; return a

@@ -93,7 +93,6 @@ class VadStage(Stage[AudioChunk, VadOutput]):
         self._speech_t0 = 0.0
         self._pause_t = 0.0  # media time quiet began
         self._last_t_end = 0.0
-        self._degraded = False
 
     @property
     def media_t(self) -> float:
@@ -129,11 +128,9 @@ class VadStage(Stage[AudioChunk, VadOutput]):
             chunks = [c for c, _ in batch]
             try:
                 probs = await self._call(self._infer_batch, chunks)
-                self._degraded = False
+                await self._succeeded(chunks[0].t)
             except Exception as err:  # a broken window or model: say so, treat as quiet
-                if not self._degraded:
-                    await self._emit(StageDegraded(self.name, chunks[0].t, f"VAD failed: {err}"))
-                self._degraded = True
+                await self._failed(chunks[0].t, f"VAD failed: {err}")
                 probs = [0.0] * len(chunks)
             for (chunk, arrived), prob in zip(batch, probs, strict=True):
                 await self._step(chunk, arrived, prob)
