@@ -1,0 +1,171 @@
+"""InterviewSession: one candidate's live analysis, from media frames to the score store.
+
+Audio and video pipelines run side by side; their events fold into raw signals (scores) and
+become records for the live view (captions, speech, face indicators, warnings). Face and
+affect records are thinned to a few a second: the view needs indicators, not every frame.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import av
+
+from models_onnx.expression import ExpressionModel
+from models_onnx.face_landmarker import FaceLandmarkerModel
+from models_onnx.vad import SileroVad
+from models_onnx.whisper import WhisperAsr
+from pipeline.asr_stage import AsrConfig
+from pipeline.audio_pipeline import AudioPipeline
+from pipeline.clock import Clock
+from pipeline.events import (
+    AffectObservation,
+    Event,
+    FaceObservation,
+    SpeechEnd,
+    SpeechStart,
+    StageDegraded,
+    Transcript,
+)
+from pipeline.raw_signals import RawSignals
+from pipeline.score_store import ScoreStore
+from pipeline.vad_stage import VadConfig
+from pipeline.video_pipeline import VideoPipeline
+
+log = logging.getLogger(__name__)
+
+FACE_RECORD_EVERY_S = 0.5
+AFFECT_RECORD_EVERY_S = 1.0
+
+
+@dataclass(frozen=True)
+class SessionModels:
+    vad: Callable[[], SileroVad]
+    asr: Callable[[], WhisperAsr]
+    face: Callable[[], FaceLandmarkerModel]
+    expression: Callable[[], ExpressionModel] | None  # None: affect not allowed
+    vad_config: VadConfig
+    asr_config: AsrConfig
+    video_fps: float = 10.0
+
+
+def to_record(event: Event) -> dict[str, Any] | None:
+    """The live view's form of an event (None: not shown)."""
+    if isinstance(event, Transcript):
+        return {
+            "type": "caption", "final": event.final, "utterance": event.utterance,
+            "segment": event.segment, "text": event.text, "stable": event.stable,
+            "t_start": round(event.t_start, 3), "t_end": round(event.t_end, 3),
+            "confidence": event.confidence,
+            "words": [[round(w.start, 3), round(w.end, 3), w.text] for w in event.words],
+        }  # fmt: skip
+    if isinstance(event, SpeechStart):
+        return {"type": "speech", "state": "start", "utterance": event.utterance, "t": event.t}
+    if isinstance(event, SpeechEnd):
+        return {"type": "speech", "state": "end", "utterance": event.utterance, "t": event.t_end}
+    if isinstance(event, FaceObservation):
+        return {
+            "type": "face", "t": round(event.t, 3), "faces": event.faces,
+            "eye_contact": event.eye_contact, "warnings": list(event.warnings),
+            "yaw": event.yaw, "pitch": event.pitch,
+        }  # fmt: skip
+    if isinstance(event, AffectObservation):
+        return {
+            "type": "affect",
+            "t": round(event.t, 3),
+            "top": event.top,
+            "valence": event.valence,
+        }
+    if isinstance(event, StageDegraded):
+        return {
+            "type": "degraded", "stage": event.stage, "reason": event.reason,
+            "recovered": event.recovered, "t": round(event.t, 3),
+        }  # fmt: skip
+    return None
+
+
+class InterviewSession:
+    def __init__(
+        self, interview_id: str, clock: Clock, models: SessionModels, store: ScoreStore
+    ) -> None:
+        self.interview_id = interview_id
+        self.clock = clock
+        self.store = store
+        self.audio = AudioPipeline(
+            clock, models.vad, models.asr, models.vad_config, models.asr_config
+        )
+        self.video = VideoPipeline(clock, models.face, models.expression, fps=models.video_fps)
+        self.signals = RawSignals()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._last_face = float("-inf")
+        self._last_affect = float("-inf")
+        self.question: str | None = None
+        self.finals = 0
+
+    def start(self) -> None:
+        if not self._tasks:
+            self._tasks = [
+                asyncio.create_task(self._route(self.audio.events()), name="session-audio"),
+                asyncio.create_task(self._route(self.video.events()), name="session-video"),
+            ]
+
+    def push_audio(self, frame: av.AudioFrame) -> None:
+        self.audio.push_frame(frame)
+
+    def push_video(self, frame: av.VideoFrame) -> None:
+        self.video.push_frame(frame)
+
+    async def set_question(self, index: int, text: str) -> None:
+        """The question now asked: primes recognition and shows on the live view."""
+        self.question = text
+        self.audio.set_context(text)
+        await self.store.publish({"type": "question", "index": index, "text": text})
+
+    async def _route(self, events: Any) -> None:
+        async for event in events:
+            try:
+                await self._handle(event)
+            except Exception:  # Redis hiccup: the analysis goes on, the view catches up
+                log.exception("interview %s: could not store an event", self.interview_id)
+
+    async def _handle(self, event: Event) -> None:
+        changed = self.signals.fold(event)
+        if changed:
+            self.store.update({k: self.signals.signals[k] for k in changed})
+        if isinstance(event, FaceObservation):
+            if event.t - self._last_face < FACE_RECORD_EVERY_S and not event.warnings:
+                return
+            self._last_face = event.t
+        elif isinstance(event, AffectObservation):
+            if event.t - self._last_affect < AFFECT_RECORD_EVERY_S:
+                return
+            self._last_affect = event.t
+        elif isinstance(event, Transcript) and event.final:
+            self.finals += 1
+        if (record := to_record(event)) is not None:
+            await self.store.publish(record)
+
+    async def finish(self) -> None:
+        """No more media: let the stages drain (the last answer's final), then stop."""
+        await self.audio.end()
+        await self.video.end()
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.gather(*self._tasks)
+        await self.store.aclose()
+        await self.store.publish({"type": "ended"})
+
+    async def aclose(self) -> None:
+        """Release everything now (hang-up, network loss): tasks, threads, models."""
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await self.audio.aclose()
+        await self.video.aclose()
+        await self.store.aclose()
