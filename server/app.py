@@ -15,7 +15,10 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from hr_bridge.db import migration_status
 from server import __version__
-from server.resources import Resources, open_resources
+from server.api import AUTH_KEY, LIVE_KEY, add_routes
+from server.auth import Auth
+from server.openapi import OPENAPI
+from server.resources import Resources, live_registry, open_resources
 from server.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -76,6 +79,17 @@ async def index(_request: web.Request) -> web.FileResponse:
     return web.FileResponse(STATIC / "index.html")
 
 
+def page(name: str) -> Any:
+    async def handler(_request: web.Request) -> web.FileResponse:
+        return web.FileResponse(STATIC / name)
+
+    return handler
+
+
+async def openapi_json(_request: web.Request) -> web.Response:
+    return web.json_response(OPENAPI)
+
+
 @web.middleware
 async def security_headers(request: web.Request, handler: Any) -> web.StreamResponse:
     response: web.StreamResponse = await handler(request)
@@ -92,9 +106,19 @@ def create_app(settings: Settings) -> web.Application:
     async def resources_ctx(app: web.Application) -> AsyncIterator[None]:
         async with open_resources(settings) as res:
             app[RESOURCES_KEY] = res
-            yield
+            app[AUTH_KEY] = await asyncio.to_thread(Auth, settings)
+            registry = await asyncio.to_thread(live_registry, settings, res)
+            app[LIVE_KEY] = registry
+            try:
+                yield
+            finally:
+                await registry.aclose()
 
     app.cleanup_ctx.append(resources_ctx)
+    add_routes(app)
+    app.router.add_get("/api/openapi.json", openapi_json)
+    app.router.add_get("/interview/{id}", page("candidate.html"))
+    app.router.add_get("/live/{id}", page("live.html"))
     app.router.add_get("/", index)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)

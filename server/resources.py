@@ -7,6 +7,7 @@ errors too; every problem becomes one ConfigError line.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -18,6 +19,7 @@ from sqlalchemy import Engine
 from hr_bridge.db import DatabaseError, check_connection, make_engine, migrate, redact
 from models_onnx.assets import MODEL_NAMES, ModelAssetError, locate
 from server.errors import ConfigError
+from server.live import LiveRegistry
 from server.redis_conn import RedisHandle, open_redis
 from server.settings import Settings
 
@@ -75,3 +77,60 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
             yield Resources(settings, models, engine, redis_handle)
     finally:
         await asyncio.to_thread(engine.dispose)
+
+
+def live_registry(settings: Settings, res: Resources) -> LiveRegistry:
+    """Blocking (checks model files once): the registry that runs live interviews."""
+    from hr_bridge import interviews as db
+    from pipeline.clock import MonotonicClock
+    from pipeline.score_store import ScoreStore
+    from pipeline.session import InterviewSession, SessionModels
+    from server import models
+
+    base = {
+        "vad": models.vad_factory(settings),
+        "face": models.face_factory(settings),
+        "expression": models.expression_factory(settings),
+        "vad_config": models.vad_config(settings),
+    }
+
+    async def make_session(interview_id: str) -> InterviewSession:
+        iv = await asyncio.to_thread(db.get_interview, res.engine, interview_id)
+        req = (
+            await asyncio.to_thread(db.get_requisition, res.engine, iv.requisition_id)
+            if iv
+            else None
+        )
+        language = req.language if req else "en"
+        asr = await asyncio.to_thread(models.asr_factory, settings, language)
+        session_models = SessionModels(
+            vad=base["vad"],  # type: ignore[arg-type]
+            asr=asr,
+            face=base["face"],  # type: ignore[arg-type]
+            expression=base["expression"] if iv and iv.affect_allowed else None,  # type: ignore[arg-type]
+            vad_config=base["vad_config"],  # type: ignore[arg-type]
+            asr_config=models.asr_config(settings, language),
+            video_fps=settings.video_analysis_fps,
+        )
+        clock = MonotonicClock()
+        return InterviewSession(
+            interview_id, clock, session_models, ScoreStore(res.redis.client, interview_id, clock)
+        )
+
+    async def on_ended(interview_id: str, reason: str) -> None:
+        from datetime import UTC, datetime
+
+        from hr_bridge import audit
+        from hr_bridge.interviews import Conflict, InterviewState
+
+        with contextlib.suppress(Conflict, KeyError):  # already finished through the API
+            await asyncio.to_thread(
+                db.transition, res.engine, interview_id, {InterviewState.LIVE},
+                InterviewState.FINISHED, finished_at=datetime.now(UTC),
+            )  # fmt: skip
+        await asyncio.to_thread(
+            audit.record, res.engine, "system", "interview.media_ended",
+            f"interview:{interview_id}", reason=reason,
+        )  # fmt: skip
+
+    return LiveRegistry(settings, make_session, on_ended)

@@ -78,6 +78,21 @@ class Settings(BaseSettings):
         default_factory=list, description='JSON list, e.g. [{"urls": ["stun:stun.example.org"]}]'
     )
 
+    # Interviews and access
+    admin_api_key: SecretStr | None = Field(
+        None, description="Bearer key for admin API calls. Unset: generated once into DATA_DIR."
+    )
+    secret_key: SecretStr | None = Field(
+        None, description="Signs candidate and interviewer tokens. Unset: generated into DATA_DIR."
+    )
+    invite_ttl_s: int = Field(7 * 24 * 3600, gt=0, description="Candidate invite lifetime.")
+    interviewer_ttl_s: int = Field(30 * 24 * 3600, gt=0, description="Interviewer link lifetime.")
+    max_live_interviews: int = Field(4, ge=1, description="Concurrent live interviews; 503 beyond.")
+    media_timeout_s: float = Field(
+        20.0, gt=0, description="No media for this long ends a live interview (network loss)."
+    )
+    notice_version: str = Field("2026-11", description="Version of the analysis notice shown.")
+
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     @field_validator("log_level", mode="before")

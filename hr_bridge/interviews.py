@@ -1,0 +1,145 @@
+"""Requisitions and interviews in the SQL store (blocking: call from a worker thread)."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, DateTime, Engine
+from sqlmodel import Field, Session, SQLModel, select
+
+from hr_bridge.models import utcnow
+
+
+class InterviewState(enum.StrEnum):
+    SCHEDULED = "scheduled"
+    CONSENTED = "consented"
+    LIVE = "live"
+    FINISHED = "finished"
+
+
+def _id() -> str:
+    return uuid.uuid4().hex
+
+
+class Requisition(SQLModel, table=True):
+    __tablename__ = "requisition"
+
+    id: str = Field(default_factory=_id, primary_key=True, max_length=32)
+    title: str = Field(max_length=200)
+    language: str = Field(default="en", max_length=8)
+    competencies: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    # [{"text": ..., "time_limit_s": ...}]
+    questions: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
+    )
+
+
+class Interview(SQLModel, table=True):
+    __tablename__ = "interview"
+
+    id: str = Field(default_factory=_id, primary_key=True, max_length=32)
+    requisition_id: str = Field(foreign_key="requisition.id", index=True, max_length=32)
+    candidate_name: str = Field(max_length=200)
+    candidate_ref: str | None = Field(default=None, max_length=200)
+    state: str = Field(default=InterviewState.SCHEDULED, max_length=16, index=True)
+    affect_allowed: bool = False
+    invite_jti: str = Field(default_factory=_id, max_length=32)
+    invite_used_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    consent_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    notice_version: str | None = Field(default=None, max_length=32)
+    started_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    finished_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
+    )
+
+
+class Conflict(Exception):
+    """The interview is not in a state that allows this; the message says which."""
+
+
+def create_requisition(engine: Engine, **fields: Any) -> Requisition:
+    req = Requisition(**fields)
+    with Session(engine) as s:
+        s.add(req)
+        s.commit()
+        s.refresh(req)
+    return req
+
+
+def get_requisition(engine: Engine, rid: str) -> Requisition | None:
+    with Session(engine) as s:
+        return s.get(Requisition, rid)
+
+
+def create_interview(engine: Engine, **fields: Any) -> Interview:
+    iv = Interview(**fields)
+    with Session(engine) as s:
+        s.add(iv)
+        s.commit()
+        s.refresh(iv)
+    return iv
+
+
+def get_interview(engine: Engine, iid: str) -> Interview | None:
+    with Session(engine) as s:
+        return s.get(Interview, iid)
+
+
+def list_interviews(engine: Engine, limit: int = 100) -> list[Interview]:
+    with Session(engine) as s:
+        stmt = select(Interview).order_by(Interview.created_at.desc()).limit(limit)  # type: ignore[attr-defined]
+        return list(s.exec(stmt))
+
+
+def transition(
+    engine: Engine, iid: str, allowed_from: set[str], to: str, **fields: Any
+) -> Interview:
+    """Move the interview to state `to` if it is in one of `allowed_from` (row-locked)."""
+    with Session(engine) as s:
+        stmt = select(Interview).where(Interview.id == iid).with_for_update()
+        iv = s.exec(stmt).first()
+        if iv is None:
+            raise KeyError(iid)
+        if iv.state not in allowed_from:
+            raise Conflict(
+                f"interview is {iv.state}; this needs it to be {' or '.join(sorted(allowed_from))}"
+            )
+        iv.state = to
+        for k, v in fields.items():
+            setattr(iv, k, v)
+        s.add(iv)
+        s.commit()
+        s.refresh(iv)
+        return iv
+
+
+def use_invite(engine: Engine, iid: str, jti: str) -> Interview:
+    """Mark the candidate invite used (single use): the media session starts with it."""
+    with Session(engine) as s:
+        iv = s.exec(select(Interview).where(Interview.id == iid).with_for_update()).first()
+        if iv is None:
+            raise KeyError(iid)
+        if iv.invite_jti != jti or iv.invite_used_at is not None:
+            raise PermissionError("this invite was already used")
+        iv.invite_used_at = datetime.now(UTC)
+        s.add(iv)
+        s.commit()
+        s.refresh(iv)
+        return iv
+
+
+def release_invite(engine: Engine, iid: str) -> None:
+    """Undo use_invite() when the media session could not start at all."""
+    with Session(engine) as s:
+        iv = s.get(Interview, iid)
+        if iv is not None and iv.state != InterviewState.LIVE:
+            iv.invite_used_at = None
+            s.add(iv)
+            s.commit()

@@ -1,0 +1,396 @@
+"""The interview REST API, signaling and the live WebSocket (contract in openapi.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+from aiohttp import WSMsgType, web
+from pydantic import BaseModel, Field, ValidationError
+
+from hr_bridge import audit
+from hr_bridge import interviews as db
+from hr_bridge.interviews import Conflict, InterviewState
+from pipeline.score_store import ScoreStore
+from server.auth import Auth, AuthError, Claims, Expired, Role
+from server.live import MAX_SDP_BYTES, BadOffer, Busy, LiveRegistry, parse_offer
+from server.settings import Settings
+
+log = logging.getLogger(__name__)
+
+WS_MAX_MESSAGE = 4096
+WS_AUTH_TIMEOUT_S = 5.0
+
+AUTH_KEY = web.AppKey("auth", Auth)
+LIVE_KEY = web.AppKey("live", LiveRegistry)
+
+
+# Request bodies (validated at the edge)
+
+
+class Question(BaseModel):
+    text: str = Field(min_length=1, max_length=2000)
+    time_limit_s: int = Field(120, ge=10, le=1800)
+
+
+class RequisitionIn(BaseModel):
+    title: str = Field(min_length=1, max_length=200)
+    language: Literal["en", "zh"] = "en"
+    competencies: list[str] = Field(default_factory=list, max_length=30)
+    questions: list[Question] = Field(min_length=1, max_length=50)
+
+
+class InterviewIn(BaseModel):
+    requisition_id: str = Field(min_length=1, max_length=32)
+    candidate_name: str = Field(min_length=1, max_length=200)
+    candidate_ref: str | None = Field(None, max_length=200)
+    affect_allowed: bool = False  # the interview's analysis policy: facial expressions
+    interviewers: int = Field(1, ge=1, le=10)
+
+
+class ConsentIn(BaseModel):
+    accepted: bool
+    notice_version: str = Field(min_length=1, max_length=32)
+
+
+class OfferIn(BaseModel):
+    sdp: str = Field(min_length=1)
+    type: Literal["offer"] = "offer"
+
+
+class QuestionIn(BaseModel):
+    index: int = Field(ge=0)
+
+
+def _error(status: type[web.HTTPException], message: str) -> web.HTTPException:
+    return status(text=json.dumps({"error": message}), content_type="application/json")
+
+
+def _too_large(limit: int, got: int) -> web.HTTPException:
+    return web.HTTPRequestEntityTooLarge(
+        max_size=limit,
+        actual_size=got,
+        text=json.dumps({"error": f"body of {got} bytes is larger than {limit} bytes"}),
+        content_type="application/json",
+    )
+
+
+async def _body(request: web.Request, model: type[BaseModel], limit: int = 64 * 1024) -> Any:
+    if request.content_length is not None and request.content_length > limit:
+        raise _too_large(limit, request.content_length)
+    raw = await request.read()
+    if len(raw) > limit:
+        raise _too_large(limit, len(raw))
+    try:
+        return model.model_validate_json(raw)
+    except ValidationError as err:
+        first = err.errors()[0]
+        where = ".".join(str(x) for x in first["loc"]) or "body"
+        raise _error(web.HTTPBadRequest, f"{where}: {first['msg']}") from None
+
+
+def _bearer(request: web.Request) -> str | None:
+    header = request.headers.get("Authorization", "")
+    return header[7:].strip() if header.startswith("Bearer ") else None
+
+
+def _claims(request: web.Request, role: Role) -> Claims:
+    try:
+        return request.app[AUTH_KEY].verify(_bearer(request), request.match_info["id"], role)
+    except Expired as err:
+        raise _error(web.HTTPGone, str(err)) from None
+    except AuthError as err:
+        raise _error(web.HTTPUnauthorized, str(err)) from None
+
+
+def _admin(request: web.Request) -> None:
+    try:
+        request.app[AUTH_KEY].check_admin(request.headers.get("Authorization"))
+    except AuthError as err:
+        raise _error(web.HTTPUnauthorized, str(err)) from None
+
+
+def _settings(request: web.Request) -> Settings:
+    from server.app import SETTINGS_KEY
+
+    return request.app[SETTINGS_KEY]
+
+
+def _engine(request: web.Request) -> Any:
+    from server.app import RESOURCES_KEY
+
+    return request.app[RESOURCES_KEY].engine
+
+
+async def _interview(request: web.Request) -> db.Interview:
+    iv = await asyncio.to_thread(db.get_interview, _engine(request), request.match_info["id"])
+    if iv is None:
+        raise _error(web.HTTPNotFound, "no such interview")
+    return iv
+
+
+def _view(iv: db.Interview, req: db.Requisition | None) -> dict[str, Any]:
+    return {
+        "id": iv.id,
+        "state": iv.state,
+        "candidate_name": iv.candidate_name,
+        "affect_allowed": iv.affect_allowed,
+        "consent_at": iv.consent_at.isoformat() if iv.consent_at else None,
+        "notice_version": iv.notice_version,
+        "started_at": iv.started_at.isoformat() if iv.started_at else None,
+        "finished_at": iv.finished_at.isoformat() if iv.finished_at else None,
+        "requisition": None
+        if req is None
+        else {
+            "id": req.id,
+            "title": req.title,
+            "language": req.language,
+            "competencies": req.competencies,
+            "questions": req.questions,
+        },
+    }
+
+
+# Handlers
+
+
+async def create_requisition(request: web.Request) -> web.Response:
+    _admin(request)
+    body: RequisitionIn = await _body(request, RequisitionIn)
+    req = await asyncio.to_thread(
+        db.create_requisition,
+        _engine(request),
+        title=body.title,
+        language=body.language,
+        competencies=body.competencies,
+        questions=[q.model_dump() for q in body.questions],
+    )
+    return web.json_response({"id": req.id, "title": req.title}, status=201)
+
+
+def interview_links(settings: Settings, auth: Auth, iv: db.Interview, n: int) -> dict[str, Any]:
+    """Candidate and interviewer URLs. Tokens ride in the fragment: never sent to servers."""
+    base = settings.effective_public_url
+    invite = auth.issue(iv.id, "candidate", settings.invite_ttl_s, jti=iv.invite_jti)
+    watchers = [auth.issue(iv.id, "interviewer", settings.interviewer_ttl_s) for _ in range(n)]
+    return {
+        "candidate_url": f"{base}/interview/{iv.id}#token={invite}",
+        "interviewer_urls": [f"{base}/live/{iv.id}#token={t}" for t in watchers],
+        "invite_expires_at": (
+            datetime.now(UTC) + timedelta(seconds=settings.invite_ttl_s)
+        ).isoformat(timespec="seconds"),
+    }
+
+
+async def create_interview(request: web.Request) -> web.Response:
+    _admin(request)
+    body: InterviewIn = await _body(request, InterviewIn)
+    engine = _engine(request)
+    if await asyncio.to_thread(db.get_requisition, engine, body.requisition_id) is None:
+        raise _error(web.HTTPBadRequest, "requisition_id: no such requisition")
+    iv = await asyncio.to_thread(
+        db.create_interview,
+        engine,
+        requisition_id=body.requisition_id,
+        candidate_name=body.candidate_name,
+        candidate_ref=body.candidate_ref,
+        affect_allowed=body.affect_allowed,
+    )
+    links = interview_links(_settings(request), request.app[AUTH_KEY], iv, body.interviewers)
+    return web.json_response({"id": iv.id, "state": iv.state, **links}, status=201)
+
+
+async def get_interview(request: web.Request) -> web.Response:
+    if request.headers.get("Authorization", "").startswith("Bearer ") and "." in (
+        _bearer(request) or ""
+    ):
+        role: Role = "candidate" if request.query.get("as") == "candidate" else "interviewer"
+        _claims(request, role)
+    else:
+        _admin(request)
+    iv = await _interview(request)
+    req = await asyncio.to_thread(db.get_requisition, _engine(request), iv.requisition_id)
+    return web.json_response(_view(iv, req))
+
+
+async def consent(request: web.Request) -> web.Response:
+    claims = _claims(request, "candidate")
+    body: ConsentIn = await _body(request, ConsentIn)
+    settings = _settings(request)
+    if not body.accepted:
+        raise _error(web.HTTPBadRequest, "no analysis without consent: accepted must be true")
+    if body.notice_version != settings.notice_version:
+        raise _error(web.HTTPConflict, f"the notice changed: version {settings.notice_version}")
+    engine = _engine(request)
+    try:
+        iv = await asyncio.to_thread(
+            db.transition, engine, claims.interview, {InterviewState.SCHEDULED},
+            InterviewState.CONSENTED, consent_at=datetime.now(UTC),
+            notice_version=body.notice_version,
+        )  # fmt: skip
+    except Conflict as err:
+        raise _error(web.HTTPConflict, str(err)) from None
+    await asyncio.to_thread(
+        audit.record, engine, "candidate", "consent.given", f"interview:{iv.id}",
+        notice_version=body.notice_version,
+    )  # fmt: skip
+    return web.json_response(
+        {"state": iv.state, "consent_at": iv.consent_at.isoformat() if iv.consent_at else None}
+    )
+
+
+async def offer(request: web.Request) -> web.Response:
+    claims = _claims(request, "candidate")
+    body: OfferIn = await _body(request, OfferIn, limit=MAX_SDP_BYTES + 1024)
+    engine = _engine(request)
+    iv = await _interview(request)
+    if iv.invite_used_at is not None:
+        raise _error(web.HTTPGone, "this invite was already used")
+    if iv.state != InterviewState.CONSENTED:
+        raise _error(web.HTTPConflict, f"interview is {iv.state}; media needs consent first")
+    live = request.app[LIVE_KEY]
+    if len(live) >= _settings(request).max_live_interviews:
+        raise _error(web.HTTPServiceUnavailable, "the server is at its live-interview capacity")
+    try:
+        parse_offer(body.sdp)  # a malformed offer must not spend the single-use invite
+    except BadOffer as err:
+        raise _error(web.HTTPBadRequest, str(err)) from None
+    try:
+        await asyncio.to_thread(db.use_invite, engine, iv.id, claims.jti)
+    except PermissionError as err:
+        raise _error(web.HTTPGone, str(err)) from None
+    try:
+        answer = await live.start(iv.id, body.sdp)
+    except (BadOffer, Busy) as err:
+        await asyncio.to_thread(db.release_invite, engine, iv.id)  # nothing started: reusable
+        status = web.HTTPBadRequest if isinstance(err, BadOffer) else web.HTTPServiceUnavailable
+        raise _error(status, str(err)) from None
+    await asyncio.to_thread(
+        db.transition, engine, iv.id, {InterviewState.CONSENTED}, InterviewState.LIVE,
+        started_at=datetime.now(UTC),
+    )  # fmt: skip
+    return web.json_response({"sdp": answer, "type": "answer"})
+
+
+async def watch(request: web.Request) -> web.Response:
+    _claims(request, "interviewer")
+    body: OfferIn = await _body(request, OfferIn, limit=MAX_SDP_BYTES + 1024)
+    try:
+        answer = await request.app[LIVE_KEY].watch(request.match_info["id"], body.sdp)
+    except BadOffer as err:
+        raise _error(web.HTTPBadRequest, str(err)) from None
+    return web.json_response({"sdp": answer, "type": "answer"})
+
+
+async def set_question(request: web.Request) -> web.Response:
+    claims = _claims(request, "candidate")
+    body: QuestionIn = await _body(request, QuestionIn)
+    iv = await _interview(request)
+    req = await asyncio.to_thread(db.get_requisition, _engine(request), iv.requisition_id)
+    questions = req.questions if req else []
+    if body.index >= len(questions):
+        raise _error(web.HTTPBadRequest, f"index: this interview has {len(questions)} questions")
+    live = request.app[LIVE_KEY].live.get(claims.interview)
+    if live is None:
+        raise _error(web.HTTPConflict, "the interview is not live")
+    await live.session.set_question(body.index, questions[body.index]["text"])
+    return web.json_response({"index": body.index})
+
+
+async def finish(request: web.Request) -> web.Response:
+    if _bearer(request) and "." in (_bearer(request) or ""):
+        _claims(request, "candidate")
+    else:
+        _admin(request)
+    iv = await _interview(request)
+    await request.app[LIVE_KEY].release(iv.id, "finished", drain=True)
+    engine = _engine(request)
+    with contextlib.suppress(Conflict):
+        iv = await asyncio.to_thread(
+            db.transition, engine, iv.id,
+            {InterviewState.SCHEDULED, InterviewState.CONSENTED, InterviewState.LIVE},
+            InterviewState.FINISHED, finished_at=datetime.now(UTC),
+        )  # fmt: skip
+    return web.json_response({"state": InterviewState.FINISHED, "id": iv.id})
+
+
+CANDIDATE_RECORDS = {"caption", "question", "ended"}
+
+
+async def live_ws(request: web.Request) -> web.WebSocketResponse:
+    """Interviewers (and the candidate, for their own captions) follow an interview live.
+
+    Auth is the first message, {"token": ...}, so tokens stay out of URLs and logs."""
+    settings = _settings(request)
+    origin = request.headers.get("Origin")
+    if origin is not None and origin.rstrip("/") != settings.effective_public_url:
+        raise _error(web.HTTPForbidden, "cross-origin WebSocket refused")
+    ws = web.WebSocketResponse(max_msg_size=WS_MAX_MESSAGE, heartbeat=20)
+    await ws.prepare(request)
+    iid = request.match_info["id"]
+    try:
+        msg = await asyncio.wait_for(ws.receive(), WS_AUTH_TIMEOUT_S)
+        token = json.loads(msg.data).get("token") if msg.type == WSMsgType.TEXT else None
+    except (TimeoutError, ValueError, AttributeError):
+        token = None
+    auth = request.app[AUTH_KEY]
+    role: Role | None = None
+    roles: tuple[Role, ...] = ("interviewer", "candidate")
+    for candidate_role in roles:
+        with contextlib.suppress(AuthError):
+            auth.verify(token, iid, candidate_role)
+            role = candidate_role
+            break
+    if role is None:
+        await ws.close(code=4401, message=b"unauthorized")
+        return ws
+    from server.app import RESOURCES_KEY
+
+    store = ScoreStore(request.app[RESOURCES_KEY].redis.client, iid, _clock())
+    snapshot = await store.snapshot()
+    if role == "candidate":
+        snapshot = {
+            "scores": {},
+            "events": [e for e in snapshot["events"] if e["type"] in CANDIDATE_RECORDS],
+        }
+    await ws.send_json({"type": "snapshot", **snapshot})
+
+    async def forward() -> None:
+        async for record in store.subscribe():
+            if role == "candidate" and record["type"] not in CANDIDATE_RECORDS:
+                continue
+            await ws.send_json(record)
+
+    forwarder = asyncio.create_task(forward())
+    try:
+        async for msg in ws:  # the client sends nothing more; this notices it leaving
+            if msg.type in (WSMsgType.ERROR, WSMsgType.CLOSE):
+                break
+    finally:
+        forwarder.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await forwarder
+    return ws
+
+
+def _clock() -> Any:
+    from pipeline.clock import MonotonicClock
+
+    return MonotonicClock()
+
+
+def add_routes(app: web.Application) -> None:
+    r = app.router
+    r.add_post("/api/requisitions", create_requisition)
+    r.add_post("/api/interviews", create_interview)
+    r.add_get("/api/interviews/{id}", get_interview)
+    r.add_post("/api/interviews/{id}/consent", consent)
+    r.add_post("/api/interviews/{id}/offer", offer)
+    r.add_post("/api/interviews/{id}/watch", watch)
+    r.add_post("/api/interviews/{id}/question", set_question)
+    r.add_post("/api/interviews/{id}/finish", finish)
+    r.add_get("/api/interviews/{id}/live", live_ws)

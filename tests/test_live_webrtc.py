@@ -1,0 +1,257 @@
+"""Live interviews over real WebRTC on loopback: an aiortc candidate, the real server."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+
+from bench.speech import conversation
+from pipeline.score_store import keys
+from pipeline.text import wer
+from server.api import AUTH_KEY, LIVE_KEY
+from server.app import RESOURCES_KEY, create_app
+from server.settings import Settings
+from tests.rtc_client import FaceTrack, SpeechTrack
+
+Client = TestClient[Any, Any]
+
+TEXTS = [
+    "My greatest strength is that I learn quickly and I enjoy working with customers.",
+    "When a deadline is at risk, I tell my manager early and suggest options.",
+]
+REQUISITION = {
+    "title": "Customer support lead",
+    "language": "en",
+    "competencies": ["communication", "composure"],
+    "questions": [{"text": "What is your greatest strength?", "time_limit_s": 120}],
+}
+
+
+@pytest.fixture
+async def client(
+    make_settings: Callable[..., Settings],
+) -> AsyncIterator[Client]:
+    app = create_app(make_settings(max_live_interviews=1, media_timeout_s=5))
+    async with TestClient(TestServer(app)) as c:
+        yield c
+
+
+def admin(c: Client) -> dict[str, str]:
+    return {"Authorization": f"Bearer {c.app[AUTH_KEY].admin_key}"}
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def schedule(c: Client, **extra: Any) -> dict[str, Any]:
+    r = await c.post("/api/requisitions", json=REQUISITION, headers=admin(c))
+    assert r.status == 201, await r.text()
+    rid = (await r.json())["id"]
+    r = await c.post(
+        "/api/interviews",
+        json={"requisition_id": rid, "candidate_name": "Ada", **extra},
+        headers=admin(c),
+    )
+    assert r.status == 201, await r.text()
+    body: dict[str, Any] = await r.json()
+    body["candidate_token"] = body["candidate_url"].split("#token=")[1]
+    body["viewer_token"] = body["interviewer_urls"][0].split("#token=")[1]
+    return body
+
+
+async def offer_sdp(pc: RTCPeerConnection) -> str:
+    await pc.setLocalDescription(await pc.createOffer())
+    return pc.localDescription.sdp
+
+
+async def test_candidate_to_interviewer_over_webrtc(client: Client, tmp_path) -> None:
+    c = client
+    iv = await schedule(c, affect_allowed=True)
+    iid, token = iv["id"], iv["candidate_token"]
+    r = await c.post(
+        f"/api/interviews/{iid}/consent",
+        json={"accepted": True, "notice_version": "2026-11"},
+        headers=bearer(token),
+    )
+    assert r.status == 200 and (await r.json())["state"] == "consented"
+
+    pcm, _ = await asyncio.to_thread(conversation, TEXTS, tmp_path, [1.2])
+    speech = SpeechTrack(pcm)
+    pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    pc.addTrack(speech)
+    pc.addTrack(await asyncio.to_thread(FaceTrack))
+    r = await c.post(
+        f"/api/interviews/{iid}/offer",
+        json={"sdp": await offer_sdp(pc), "type": "offer"},
+        headers=bearer(token),
+    )
+    assert r.status == 200, await r.text()
+    await pc.setRemoteDescription(RTCSessionDescription(**(await r.json())))
+
+    # An interviewer follows live; a second one joins late and gets the current state.
+    ws = await c.ws_connect(f"/api/interviews/{iid}/live")
+    await ws.send_json({"token": iv["viewer_token"]})
+    snapshot = await ws.receive_json(timeout=10)
+    assert snapshot["type"] == "snapshot"
+    r = await c.post(f"/api/interviews/{iid}/question", json={"index": 0}, headers=bearer(token))
+    assert r.status == 200
+
+    records: list[dict[str, Any]] = []
+    deadline = time.monotonic() + 40
+    while time.monotonic() < deadline:
+        msg = await ws.receive_json(timeout=40)
+        records.append(msg)
+        if sum(1 for m in records if m["type"] == "caption" and m["final"]) == len(TEXTS):
+            break
+    finals = [m for m in records if m["type"] == "caption" and m["final"]]
+    assert len(finals) == 2, [m["type"] for m in records]
+    assert wer(" ".join(TEXTS), " ".join(f["text"] for f in finals)) <= 0.25
+    assert any(m["type"] == "caption" and not m["final"] for m in records)
+    assert any(m["type"] == "question" for m in records)
+    assert any(m["type"] == "face" and m["faces"] == 1 for m in records)
+    assert any(m["type"] == "scores" for m in records)
+
+    late = await c.ws_connect(f"/api/interviews/{iid}/live")
+    await late.send_json({"token": iv["viewer_token"]})
+    snap = await late.receive_json(timeout=10)
+    assert {"speaking_rate", "face_present", "eye_contact"} <= set(snap["scores"])
+    assert [e["text"] for e in snap["events"] if e["type"] == "caption" and e["final"]] == [
+        f["text"] for f in finals
+    ]
+    redis = c.app[RESOURCES_KEY].redis.client
+    assert await redis.hlen(keys(iid)["scores"]) >= 3
+
+    r = await c.post(f"/api/interviews/{iid}/finish", headers=bearer(token))
+    assert r.status == 200 and (await r.json())["state"] == "finished"
+    r = await c.get(f"/api/interviews/{iid}", headers=admin(c))
+    body = await r.json()
+    assert (
+        body["state"] == "finished" and body["consent_at"] and body["notice_version"] == "2026-11"
+    )
+    assert len(c.app[LIVE_KEY]) == 0
+    await ws.close()
+    await late.close()
+    await pc.close()
+    # Nothing of the session is left running.
+    await asyncio.sleep(0.2)
+    names = {t.get_name() for t in asyncio.all_tasks()}
+    assert not {n for n in names if n.startswith(("session-", "video-", "vad-", "asr-", "face-"))}
+    assert speech.readyState in ("live", "ended")
+
+
+async def test_bad_input_is_refused_clearly(client: Client) -> None:
+    c = client
+    iv = await schedule(c)
+    iid, token = iv["id"], iv["candidate_token"]
+    url = f"/api/interviews/{iid}"
+    # Wrong credentials.
+    assert (await c.post("/api/requisitions", json=REQUISITION)).status == 401
+    assert (
+        await c.post(
+            f"{url}/consent",
+            json={"accepted": True, "notice_version": "2026-11"},
+            headers=bearer(iv["viewer_token"]),
+        )
+    ).status == 401
+    assert (
+        await c.post(
+            f"{url}/consent",
+            json={"accepted": True, "notice_version": "2026-11"},
+            headers=bearer(token[:-3] + "abc"),
+        )
+    ).status == 401
+    expired = c.app[AUTH_KEY].issue(iid, "candidate", ttl_s=-1)
+    r = await c.post(
+        f"{url}/consent",
+        json={"accepted": True, "notice_version": "2026-11"},
+        headers=bearer(expired),
+    )
+    assert r.status == 410
+    # No media before consent.
+    pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    pc.addTransceiver("audio", direction="sendonly")
+    sdp = await offer_sdp(pc)
+    r = await c.post(f"{url}/offer", json={"sdp": sdp}, headers=bearer(token))
+    assert r.status == 409 and "consent" in (await r.json())["error"]
+    r = await c.post(
+        f"{url}/consent",
+        json={"accepted": True, "notice_version": "2026-11"},
+        headers=bearer(token),
+    )
+    assert r.status == 200
+    # Malformed and oversize SDP; the invite is not spent by them.
+    r = await c.post(f"{url}/offer", json={"sdp": "hello"}, headers=bearer(token))
+    assert r.status == 400
+    r = await c.post(
+        f"{url}/offer", json={"sdp": "v=0\r\n" + "a=x\r\n" * 20_000}, headers=bearer(token)
+    )
+    assert r.status == 413
+    r = await c.post(f"{url}/offer", data=b"{not json", headers=bearer(token))
+    assert r.status == 400
+    # A good offer, then the same invite again: gone.
+    r = await c.post(f"{url}/offer", json={"sdp": sdp}, headers=bearer(token))
+    assert r.status == 200, await r.text()
+    r = await c.post(f"{url}/offer", json={"sdp": sdp}, headers=bearer(token))
+    assert r.status == 410
+    # The server takes one live interview here: a second one is refused with 503.
+    other = await schedule(c)
+    r = await c.post(
+        f"/api/interviews/{other['id']}/consent",
+        json={"accepted": True, "notice_version": "2026-11"},
+        headers=bearer(other["candidate_token"]),
+    )
+    pc2 = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    pc2.addTransceiver("audio", direction="sendonly")
+    r = await c.post(
+        f"/api/interviews/{other['id']}/offer",
+        json={"sdp": await offer_sdp(pc2)},
+        headers=bearer(other["candidate_token"]),
+    )
+    assert r.status == 503
+    # WebSocket: wrong token closes, foreign Origin is refused.
+    ws = await c.ws_connect(f"{url}/live")
+    await ws.send_json({"token": "nope"})
+    msg = await ws.receive(timeout=5)
+    assert ws.closed or msg.type.name in ("CLOSE", "CLOSED")
+    r = await c.get(
+        f"{url}/live",
+        headers={
+            "Origin": "https://evil.example",
+            "Upgrade": "websocket",
+            "Connection": "Upgrade",
+            "Sec-WebSocket-Version": "13",
+            "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+        },
+    )
+    assert r.status == 403
+    # Network loss: no media arrives, the server releases the interview on its own.
+    for _ in range(75):  # the watchdog checks every ~1 s; media timeout is 5 s here
+        if not len(c.app[LIVE_KEY]):
+            break
+        await asyncio.sleep(0.2)
+    assert len(c.app[LIVE_KEY]) == 0
+    r = await c.get(url, headers=admin(c))
+    assert (await r.json())["state"] == "finished"
+    await pc.close()
+    await pc2.close()
+
+
+async def test_openapi_document(client: Client) -> None:
+    r = await client.get("/api/openapi.json")
+    doc = await r.json()
+    assert doc["openapi"].startswith("3.")
+    for path in (
+        "/api/requisitions",
+        "/api/interviews",
+        "/api/interviews/{id}/offer",
+        "/api/interviews/{id}/live",
+        "/api/interviews/{id}/consent",
+    ):
+        assert path in doc["paths"]
