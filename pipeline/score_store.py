@@ -129,6 +129,13 @@ class ScoreStore:
                 await self._flusher
         await self.flush()
 
+    async def expire(self, seconds: int) -> None:
+        """Keep the interview's live state for late readers, then let Redis drop it."""
+        async with self.client.pipeline(transaction=False) as p:
+            for key in self.keys.values():
+                p.expire(key, seconds)
+            await p.execute()
+
     async def delete(self) -> None:
         """Remove every key of this interview (retention ends; the report lives in SQL)."""
         await self.client.delete(*self.keys.values())

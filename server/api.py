@@ -214,7 +214,21 @@ async def get_interview(request: web.Request) -> web.Response:
         _admin(request)
     iv = await _interview(request)
     req = await asyncio.to_thread(db.get_requisition, _engine(request), iv.requisition_id)
-    return web.json_response(_view(iv, req))
+    settings = _settings(request)
+    return web.json_response(
+        _view(iv, req)
+        | {
+            "notice_version": iv.notice_version or settings.notice_version,
+            "ice_servers": [
+                {
+                    "urls": s.urls,
+                    "username": s.username,
+                    "credential": s.credential.get_secret_value() if s.credential else None,
+                }
+                for s in settings.ice_servers
+            ],
+        }
+    )
 
 
 async def consent(request: web.Request) -> web.Response:

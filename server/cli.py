@@ -39,6 +39,11 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser("migrate", help="bring the database schema to the newest migration")
 
+    dm = sub.add_parser("demo", help="create a sample requisition and interview; print the links")
+    dm.add_argument("--json", action="store_true", help="print JSON for scripts")
+    dm.add_argument("--language", default="en", choices=["en", "zh"])
+    dm.add_argument("--affect", action="store_true", help="allow facial-expression analysis")
+
     a = sub.add_parser(
         "analyze", help="run the live audio pipeline over a recorded file (wav, mp3, mp4, webm...)"
     )
@@ -93,7 +98,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = _settings(args)
         # The doctor's table is its output; routine log lines would only clutter it.
-        quiet = args.command in ("doctor", "analyze") and settings.log_level == "INFO"
+        quiet = args.command in ("doctor", "analyze", "demo") and settings.log_level == "INFO"
         configure_logging("WARNING" if quiet else settings.log_level)
         if args.command == "serve":
             from server.serve import serve
@@ -102,6 +107,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if args.command == "doctor":
             return _doctor(settings, args.skip)
+        if args.command == "demo":
+            from server.demo import run_demo
+
+            return run_demo(settings, args.language, args.json, args.affect)
         if args.command == "analyze":
             from server.analyze_cmd import run_analyze
 

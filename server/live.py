@@ -208,6 +208,8 @@ class LiveRegistry:
         if drain:
             await live.session.finish()
         await live.session.aclose()
+        with contextlib.suppress(Exception):  # Redis down: the keys have no TTL to set anyway
+            await live.session.store.expire(self.settings.live_state_ttl_s)
         await self._on_ended(interview_id, reason)
 
     async def aclose(self) -> None:

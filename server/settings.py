@@ -92,6 +92,9 @@ class Settings(BaseSettings):
         20.0, gt=0, description="No media for this long ends a live interview (network loss)."
     )
     notice_version: str = Field("2026-11", description="Version of the analysis notice shown.")
+    live_state_ttl_s: int = Field(
+        3600, gt=0, description="How long Redis keeps an interview's live state after it ends."
+    )
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 

@@ -136,6 +136,8 @@ async def test_candidate_to_interviewer_over_webrtc(client: Client, tmp_path) ->
         body["state"] == "finished" and body["consent_at"] and body["notice_version"] == "2026-11"
     )
     assert len(c.app[LIVE_KEY]) == 0
+    for key in keys(iid).values():  # live state is kept for a while, not forever
+        assert 0 < await redis.ttl(key) <= 3600
     await ws.close()
     await late.close()
     await pc.close()

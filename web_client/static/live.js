@@ -1,0 +1,101 @@
+// The interviewer's live view: relayed video, captions, rolling signals, indicators, warnings.
+import { api, el, iceGatheringDone, interviewId, liveSocket, takeToken } from "/static/common.js";
+
+const id = interviewId();
+const token = takeToken("interviewer");
+const $ = (sel) => document.getElementById(sel);
+const LABELS = {
+  speaking_rate: "Speaking rate",
+  pauses: "Pauses",
+  face_present: "Face present",
+  eye_contact: "Eye contact",
+};
+
+function renderScores(scores) {
+  const box = $("scores");
+  for (const [name, s] of Object.entries(scores)) {
+    let row = box.querySelector(`[data-dim="${name}"]`);
+    if (!row) {
+      row = el("div", { class: "score", "data-dim": name },
+        el("span", { class: "label" }, LABELS[name] || name),
+        el("meter", { min: "0", max: "100", "aria-label": LABELS[name] || name }),
+        el("span", { class: "value" }), el("span", { class: "trend" }));
+      box.append(row);
+    }
+    row.querySelector("meter").value = s.value;
+    row.querySelector(".value").textContent = `${s.raw} ${s.unit}`;
+    row.querySelector(".trend").textContent = s.trend > 0 ? "▲" : s.trend < 0 ? "▼" : "•";
+  }
+}
+
+function warn(text) {
+  const list = $("warnings");
+  list.append(el("li", {}, text));
+  while (list.children.length > 5) list.firstChild.remove();
+}
+
+function onRecord(rec) {
+  switch (rec.type) {
+    case "snapshot":
+      renderScores(rec.scores);
+      rec.events.forEach(onRecord);
+      break;
+    case "scores":
+      renderScores(rec.scores);
+      break;
+    case "question":
+      $("question").textContent = `Question ${rec.index + 1}: ${rec.text}`;
+      break;
+    case "caption":
+      if (rec.final) {
+        $("captions-final").append(el("p", {}, rec.text));
+        $("captions-partial").textContent = "";
+      } else {
+        $("captions-partial").textContent = rec.text;
+      }
+      break;
+    case "face":
+      $("face").textContent = rec.faces === 0 ? "face: absent" : rec.faces > 1 ? "face: several!" : "face: present";
+      $("face").dataset.ok = rec.faces === 1;
+      $("gaze").textContent = `eye contact: ${rec.eye_contact ? "yes" : "no"}`;
+      $("gaze").dataset.ok = rec.eye_contact;
+      for (const w of rec.warnings) if (w !== "too_small") warn(`video: ${w.replace("_", " ")}`);
+      break;
+    case "affect":
+      $("affect").hidden = false;
+      $("affect").textContent = `expression: ${rec.top}`;
+      break;
+    case "degraded":
+      warn(rec.recovered ? `${rec.stage} recovered` : `${rec.stage} degraded: ${rec.reason}`);
+      break;
+    case "ended":
+      $("state").textContent = "finished";
+      break;
+  }
+}
+
+async function watchVideo() {
+  const pc = new RTCPeerConnection();
+  pc.addTransceiver("video", { direction: "recvonly" });
+  pc.ontrack = (ev) => ($("video").srcObject = new MediaStream([ev.track]));
+  await pc.setLocalDescription(await pc.createOffer());
+  await iceGatheringDone(pc);
+  try {
+    const answer = await api(`/api/interviews/${id}/watch`, token, { sdp: pc.localDescription.sdp, type: "offer" });
+    await pc.setRemoteDescription(answer);
+  } catch (err) {
+    pc.close();
+    setTimeout(watchVideo, 3000); // not live yet: try again
+  }
+}
+
+async function main() {
+  if (!token) throw new Error("this link has no interviewer token");
+  const info = await api(`/api/interviews/${id}`, token);
+  $("title").textContent = `${info.requisition.title} · ${info.candidate_name}`;
+  $("state").textContent = info.state;
+  liveSocket(id, token, onRecord, () => ($("state").textContent += " (disconnected)"));
+  if (info.state !== "finished") watchVideo();
+}
+
+main().catch((err) => ($("state").textContent = `error: ${err.message}`));
