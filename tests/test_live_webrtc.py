@@ -11,13 +11,13 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 
+from bench.rtc_client import FaceTrack, SpeechTrack
 from bench.speech import conversation
 from pipeline.score_store import keys
 from pipeline.text import wer
 from server.api import AUTH_KEY, LIVE_KEY
 from server.app import RESOURCES_KEY, create_app
 from server.settings import Settings
-from tests.rtc_client import FaceTrack, SpeechTrack
 
 Client = TestClient[Any, Any]
 
@@ -136,8 +136,8 @@ async def test_candidate_to_interviewer_over_webrtc(client: Client, tmp_path) ->
         body["state"] == "finished" and body["consent_at"] and body["notice_version"] == "2026-11"
     )
     assert len(c.app[LIVE_KEY]) == 0
-    for key in keys(iid).values():  # live state is kept for a while, not forever
-        assert 0 < await redis.ttl(key) <= 3600
+    for name in ("scores", "events"):  # live state is kept for a while, not forever
+        assert 0 < await redis.ttl(keys(iid)[name]) <= 3600
     await ws.close()
     await late.close()
     await pc.close()

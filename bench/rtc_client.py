@@ -11,7 +11,7 @@ import numpy as np
 import numpy.typing as npt
 from aiortc import MediaStreamTrack
 
-from tests.media import face_canvas
+from bench.faces import face_canvas
 
 
 class SpeechTrack(MediaStreamTrack):
@@ -25,6 +25,7 @@ class SpeechTrack(MediaStreamTrack):
         self._s16 = (np.clip(up, -1, 1) * 32767).astype(np.int16)
         self._i = 0
         self._t0: float | None = None
+        self.started_at: float | None = None  # monotonic time the first sample was sent
 
     @property
     def done(self) -> bool:
@@ -32,7 +33,7 @@ class SpeechTrack(MediaStreamTrack):
 
     async def recv(self) -> av.AudioFrame:
         if self._t0 is None:
-            self._t0 = time.monotonic()
+            self._t0 = self.started_at = time.monotonic()
         delay = self._t0 + self._i * 0.02 - time.monotonic()
         if delay > 0:
             await asyncio.sleep(delay)
