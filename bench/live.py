@@ -36,6 +36,7 @@ from aiortc.mediastreams import MediaStreamError
 
 from bench.asr_latency import TEXTS
 from bench.common import write_json
+from bench.rtc_client import FaceTrack, SpeechTrack
 from bench.speech import Spoken, conversation
 
 TARGET_P95_MS = 850.0
@@ -72,6 +73,39 @@ def start_server(data: Path, max_live: int) -> tuple[subprocess.Popen[str], str]
     raise RuntimeError("server did not start")
 
 
+async def join(
+    http: aiohttp.ClientSession,
+    base: str,
+    admin: dict[str, str],
+    audio: Any,
+    interviewers: int,
+) -> tuple[RTCPeerConnection, str, dict[str, str], list[str]]:
+    """Schedule an interview, consent as the candidate and start media: (pc, id, auth, viewer
+    tokens)."""
+    req = {"title": "bench", "questions": [{"text": "Tell us about yourself."}]}
+    async with http.post(f"{base}/api/requisitions", headers=admin, json=req) as r:
+        rid = (await r.json())["id"]
+    body = {"requisition_id": rid, "candidate_name": "bench", "interviewers": interviewers}
+    async with http.post(f"{base}/api/interviews", headers=admin, json=body) as r:
+        iv = await r.json()
+    iid = iv["id"]
+    auth = {"Authorization": f"Bearer {iv['candidate_url'].split('#token=')[1]}"}
+    consent = {"accepted": True, "notice_version": "2026-11"}
+    await http.post(f"{base}/api/interviews/{iid}/consent", headers=auth, json=consent)
+    pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    pc.addTrack(audio)
+    pc.addTrack(await asyncio.to_thread(FaceTrack))
+    await pc.setLocalDescription(await pc.createOffer())
+    offer = {"sdp": pc.localDescription.sdp, "type": "offer"}
+    async with http.post(f"{base}/api/interviews/{iid}/offer", headers=auth, json=offer) as r:
+        answer = await r.json()
+        if r.status != 200:
+            raise RuntimeError(f"offer refused: {answer}")
+    await pc.setRemoteDescription(RTCSessionDescription(**answer))
+    viewers = [u.split("#token=")[1] for u in iv["interviewer_urls"]]
+    return pc, iid, auth, viewers
+
+
 class Candidate:
     def __init__(self, base: str, admin_key: str, pcm: Any, spoken: list[Spoken]) -> None:
         self.base, self.admin = base, {"Authorization": f"Bearer {admin_key}"}
@@ -80,43 +114,9 @@ class Candidate:
         self.finals = 0
 
     async def run(self, http: aiohttp.ClientSession) -> None:
-        from bench.rtc_client import FaceTrack, SpeechTrack
-
-        async with http.post(
-            f"{self.base}/api/requisitions",
-            headers=self.admin,
-            json={"title": "bench", "questions": [{"text": "Tell us about yourself."}]},
-        ) as r:
-            rid = (await r.json())["id"]
-        async with http.post(
-            f"{self.base}/api/interviews",
-            headers=self.admin,
-            json={"requisition_id": rid, "candidate_name": "bench"},
-        ) as r:
-            iv = await r.json()
-        iid = iv["id"]
-        token = iv["candidate_url"].split("#token=")[1]
-        viewer = iv["interviewer_urls"][0].split("#token=")[1]
-        auth = {"Authorization": f"Bearer {token}"}
-        await http.post(
-            f"{self.base}/api/interviews/{iid}/consent",
-            headers=auth,
-            json={"accepted": True, "notice_version": "2026-11"},
-        )
         speech = SpeechTrack(self.pcm)
-        pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
-        pc.addTrack(speech)
-        pc.addTrack(await asyncio.to_thread(FaceTrack))
-        await pc.setLocalDescription(await pc.createOffer())
-        async with http.post(
-            f"{self.base}/api/interviews/{iid}/offer",
-            headers=auth,
-            json={"sdp": pc.localDescription.sdp, "type": "offer"},
-        ) as r:
-            answer = await r.json()
-            if r.status != 200:
-                raise RuntimeError(f"offer refused: {answer}")
-        await pc.setRemoteDescription(RTCSessionDescription(**answer))
+        pc, iid, auth, viewers = await join(http, self.base, self.admin, speech, 1)
+        viewer = viewers[0]
         ws = await http.ws_connect(f"{self.base}/api/interviews/{iid}/live")
         await ws.send_json({"token": viewer})
         deadline = time.monotonic() + self.spoken[-1].end + 15
@@ -170,45 +170,12 @@ async def viewer_cost(
     base: str, key: str, pcm: Any, spoken: list[Spoken], pid: int, viewers: int
 ) -> list[dict[str, float]]:
     """Server CPU with one live interview and 0..viewers interviewers receiving its video."""
-    from bench.rtc_client import FaceTrack, SpeechTrack
-
     out = []
     async with aiohttp.ClientSession() as http:
         admin = {"Authorization": f"Bearer {key}"}
-        async with http.post(
-            f"{base}/api/requisitions",
-            headers=admin,
-            json={"title": "bench", "questions": [{"text": "Hello"}]},
-        ) as r:
-            rid = (await r.json())["id"]
-        async with http.post(
-            f"{base}/api/interviews",
-            headers=admin,
-            json={
-                "requisition_id": rid,
-                "candidate_name": "bench",
-                "interviewers": max(1, viewers),
-            },
-        ) as r:
-            iv = await r.json()
-        iid = iv["id"]
-        auth = {"Authorization": f"Bearer {iv['candidate_url'].split('#token=')[1]}"}
-        await http.post(
-            f"{base}/api/interviews/{iid}/consent",
-            headers=auth,
-            json={"accepted": True, "notice_version": "2026-11"},
-        )
-        pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
         # Silence: a steady load (VAD + face analysis), so only the viewers change the CPU.
-        pc.addTrack(SpeechTrack(np.zeros(16_000 * 60, np.float32)))
-        pc.addTrack(await asyncio.to_thread(FaceTrack))
-        await pc.setLocalDescription(await pc.createOffer())
-        async with http.post(
-            f"{base}/api/interviews/{iid}/offer",
-            headers=auth,
-            json={"sdp": pc.localDescription.sdp, "type": "offer"},
-        ) as r:
-            await pc.setRemoteDescription(RTCSessionDescription(**(await r.json())))
+        silence = SpeechTrack(np.zeros(16_000 * 60, np.float32))
+        pc, iid, auth, viewer_tokens = await join(http, base, admin, silence, max(1, viewers))
         await asyncio.sleep(3)
         watchers: list[RTCPeerConnection] = []
         drains: list[asyncio.Task[None]] = []
@@ -227,7 +194,7 @@ async def viewer_cost(
             )
             if k == viewers:
                 break
-            token = iv["interviewer_urls"][k].split("#token=")[1]
+            token = viewer_tokens[k]
             w = RTCPeerConnection(RTCConfiguration(iceServers=[]))
             w.addTransceiver("video", direction="recvonly")
 

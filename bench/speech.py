@@ -48,6 +48,16 @@ def read_wav(path: Path) -> npt.NDArray[np.float32]:
     return (pcm.astype(np.float32) / 32768.0).copy()
 
 
+def write_wav(path: Path, pcm: npt.NDArray[np.float32]) -> Path:
+    """16 kHz mono float32 in [-1, 1] to a 16-bit WAV file."""
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(SR)
+        w.writeframes((np.clip(pcm, -1, 1) * 32767).astype(np.int16).tobytes())
+    return path
+
+
 def speech_bounds(pcm: npt.NDArray[np.float32], threshold: float = 0.01) -> tuple[float, float]:
     """First and last sample above `threshold` (espeak pads its output with silence), in s."""
     loud = np.flatnonzero(np.abs(pcm) > threshold)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import JSON, Column, DateTime, Engine
 from sqlmodel import Field, Session, SQLModel, select
@@ -64,13 +64,19 @@ class Conflict(Exception):
     """The interview is not in a state that allows this; the message says which."""
 
 
-def create_requisition(engine: Engine, **fields: Any) -> Requisition:
-    req = Requisition(**fields)
+Row = TypeVar("Row", bound=SQLModel)
+
+
+def _insert(engine: Engine, row: Row) -> Row:
     with Session(engine) as s:
-        s.add(req)
+        s.add(row)
         s.commit()
-        s.refresh(req)
-    return req
+        s.refresh(row)
+    return row
+
+
+def create_requisition(engine: Engine, **fields: Any) -> Requisition:
+    return _insert(engine, Requisition(**fields))
 
 
 def get_requisition(engine: Engine, rid: str) -> Requisition | None:
@@ -79,12 +85,7 @@ def get_requisition(engine: Engine, rid: str) -> Requisition | None:
 
 
 def create_interview(engine: Engine, **fields: Any) -> Interview:
-    iv = Interview(**fields)
-    with Session(engine) as s:
-        s.add(iv)
-        s.commit()
-        s.refresh(iv)
-    return iv
+    return _insert(engine, Interview(**fields))
 
 
 def get_interview(engine: Engine, iid: str) -> Interview | None:

@@ -11,22 +11,22 @@ from typing import Any, Literal
 
 from aiohttp import WSMsgType, web
 from pydantic import BaseModel, Field, ValidationError
+from sqlalchemy import Engine
 
 from hr_bridge import audit
 from hr_bridge import interviews as db
 from hr_bridge.interviews import Conflict, InterviewState
+from pipeline.clock import MonotonicClock
 from pipeline.score_store import ScoreStore
+from server.app_keys import AUTH_KEY, LIVE_KEY, RESOURCES_KEY, SETTINGS_KEY
 from server.auth import Auth, AuthError, Claims, Expired, Role
-from server.live import MAX_SDP_BYTES, BadOffer, Busy, LiveRegistry, parse_offer
+from server.live import MAX_SDP_BYTES, BadOffer, Busy, parse_offer
 from server.settings import Settings
 
 log = logging.getLogger(__name__)
 
 WS_MAX_MESSAGE = 4096
 WS_AUTH_TIMEOUT_S = 5.0
-
-AUTH_KEY = web.AppKey("auth", Auth)
-LIVE_KEY = web.AppKey("live", LiveRegistry)
 
 
 # Request bodies (validated at the edge)
@@ -114,15 +114,19 @@ def _admin(request: web.Request) -> None:
         raise _error(web.HTTPUnauthorized, str(err)) from None
 
 
-def _settings(request: web.Request) -> Settings:
-    from server.app import SETTINGS_KEY
+def _admin_or(request: web.Request, role: Role) -> None:
+    """Admin key, or else a token of `role` for this interview."""
+    try:
+        request.app[AUTH_KEY].check_admin(request.headers.get("Authorization"))
+    except AuthError:
+        _claims(request, role)
 
+
+def _settings(request: web.Request) -> Settings:
     return request.app[SETTINGS_KEY]
 
 
-def _engine(request: web.Request) -> Any:
-    from server.app import RESOURCES_KEY
-
+def _engine(request: web.Request) -> Engine:
     return request.app[RESOURCES_KEY].engine
 
 
@@ -205,13 +209,7 @@ async def create_interview(request: web.Request) -> web.Response:
 
 
 async def get_interview(request: web.Request) -> web.Response:
-    if request.headers.get("Authorization", "").startswith("Bearer ") and "." in (
-        _bearer(request) or ""
-    ):
-        role: Role = "candidate" if request.query.get("as") == "candidate" else "interviewer"
-        _claims(request, role)
-    else:
-        _admin(request)
+    _admin_or(request, "candidate" if request.query.get("as") == "candidate" else "interviewer")
     iv = await _interview(request)
     req = await asyncio.to_thread(db.get_requisition, _engine(request), iv.requisition_id)
     settings = _settings(request)
@@ -316,10 +314,7 @@ async def set_question(request: web.Request) -> web.Response:
 
 
 async def finish(request: web.Request) -> web.Response:
-    if _bearer(request) and "." in (_bearer(request) or ""):
-        _claims(request, "candidate")
-    else:
-        _admin(request)
+    _admin_or(request, "candidate")
     iv = await _interview(request)
     await request.app[LIVE_KEY].release(iv.id, "finished", drain=True)
     engine = _engine(request)
@@ -362,9 +357,7 @@ async def live_ws(request: web.Request) -> web.WebSocketResponse:
     if role is None:
         await ws.close(code=4401, message=b"unauthorized")
         return ws
-    from server.app import RESOURCES_KEY
-
-    store = ScoreStore(request.app[RESOURCES_KEY].redis.client, iid, _clock())
+    store = ScoreStore(request.app[RESOURCES_KEY].redis.client, iid, MonotonicClock())
     snapshot = await store.snapshot()
     if role == "candidate":
         snapshot = {
@@ -389,12 +382,6 @@ async def live_ws(request: web.Request) -> web.WebSocketResponse:
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await forwarder
     return ws
-
-
-def _clock() -> Any:
-    from pipeline.clock import MonotonicClock
-
-    return MonotonicClock()
 
 
 def add_routes(app: web.Application) -> None:

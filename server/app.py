@@ -15,7 +15,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from hr_bridge.db import migration_status
 from server import __version__
-from server.api import AUTH_KEY, LIVE_KEY, add_routes
+from server.api import add_routes
+from server.app_keys import AUTH_KEY, LIVE_KEY, RESOURCES_KEY, SETTINGS_KEY
 from server.auth import Auth
 from server.openapi import OPENAPI
 from server.resources import Resources, live_registry, open_resources
@@ -26,9 +27,6 @@ log = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent.parent / "web_client" / "static"
 READY_TIMEOUT_S = 2.0
 MAX_BODY_BYTES = 1 << 20  # 1 MiB; SDP and JSON bodies are far smaller
-
-SETTINGS_KEY = web.AppKey("settings", Settings)
-RESOURCES_KEY = web.AppKey("resources", Resources)
 
 
 async def healthz(_request: web.Request) -> web.Response:

@@ -8,7 +8,8 @@ import sys
 
 from aiohttp import web
 
-from server.app import RESOURCES_KEY, create_app
+from server.app import create_app
+from server.app_keys import RESOURCES_KEY
 from server.errors import ConfigError
 from server.resources import locate_models
 from server.settings import Settings

@@ -7,13 +7,11 @@ import json
 import os
 import subprocess
 import sys
-import wave
 from pathlib import Path
 
-import numpy as np
 import pytest
 
-from bench.speech import SR, Spoken, conversation, tool
+from bench.speech import Spoken, conversation, tool, write_wav
 from pipeline.text import wer
 from server.analyze_cmd import Progress
 
@@ -28,11 +26,7 @@ def recording(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Spok
     folder = tmp_path_factory.mktemp("rec")
     pcm, spoken = conversation(TEXTS, folder, [1.5])
     path = folder / "answer.wav"
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(SR)
-        w.writeframes((np.clip(pcm, -1, 1) * 32767).astype(np.int16).tobytes())
+    write_wav(path, pcm)
     return path, spoken
 
 

@@ -5,7 +5,8 @@ from collections.abc import Callable
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from server.app import RESOURCES_KEY, create_app
+from server.app import create_app
+from server.app_keys import RESOURCES_KEY
 from server.errors import ConfigError
 from server.settings import Settings
 from tests.procs import wait_gone

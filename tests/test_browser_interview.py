@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import socket
 import subprocess
-import wave
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -18,9 +17,9 @@ from aiohttp.test_utils import TestClient, TestServer
 from PIL import Image
 from playwright.async_api import async_playwright
 
-from bench.speech import SR, conversation, tool
-from server.api import AUTH_KEY
+from bench.speech import SR, conversation, tool, write_wav
 from server.app import create_app
+from server.app_keys import AUTH_KEY
 from server.doctor import find_chromium
 from server.settings import Settings
 from tests.conftest import ARTIFACTS
@@ -45,11 +44,7 @@ def _fake_media(folder: Path) -> tuple[Path, Path]:
     pcm, _ = conversation(TEXTS, folder, [1.5], lead_s=2.0)
     pcm = np.concatenate([pcm, np.zeros(SR * 6, np.float32)])  # quiet before the file loops
     wav = folder / "mic.wav"
-    with wave.open(str(wav), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(SR)
-        w.writeframes((np.clip(pcm, -1, 1) * 32767).astype(np.int16).tobytes())
+    write_wav(wav, pcm)
     frames = folder / "frames"
     frames.mkdir()
     for i in range(30):

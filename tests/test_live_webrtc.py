@@ -15,8 +15,8 @@ from bench.rtc_client import FaceTrack, SpeechTrack
 from bench.speech import conversation
 from pipeline.score_store import keys
 from pipeline.text import wer
-from server.api import AUTH_KEY, LIVE_KEY
-from server.app import RESOURCES_KEY, create_app
+from server.app import create_app
+from server.app_keys import AUTH_KEY, LIVE_KEY, RESOURCES_KEY
 from server.settings import Settings
 
 Client = TestClient[Any, Any]

@@ -1,0 +1,15 @@
+"""Typed keys for what the application holds (one module, so handlers need not import app)."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from server.auth import Auth
+from server.live import LiveRegistry
+from server.resources import Resources
+from server.settings import Settings
+
+SETTINGS_KEY = web.AppKey("settings", Settings)
+RESOURCES_KEY = web.AppKey("resources", Resources)
+AUTH_KEY = web.AppKey("auth", Auth)
+LIVE_KEY = web.AppKey("live", LiveRegistry)
