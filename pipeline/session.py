@@ -32,8 +32,9 @@ from pipeline.events import (
     StageDegraded,
     Transcript,
 )
-from pipeline.raw_signals import RawSignals
+from pipeline.raw_signals import RawSignals, Signal
 from pipeline.score_store import ScoreStore
+from pipeline.scoring.scorer import Scorer
 from pipeline.vad_stage import VadConfig
 from pipeline.video_pipeline import VideoPipeline
 
@@ -54,26 +55,60 @@ class SessionModels:
     video_fps: float = 10.0
 
 
+def competency_signals(scorer: Scorer) -> dict[str, Signal]:
+    """The interview's competency scores so far, as live-view dimensions (`competency:*`)."""
+    per, total = scorer.overall()
+    out = {
+        f"competency:{name}": Signal(
+            s.value,
+            s.value,
+            "score",
+            max((e.t_end for e in s.evidence), default=0.0),
+            {
+                "confidence": s.confidence,
+                "evidence": [
+                    [e.kind, e.text, round(e.t_start, 2), round(e.t_end, 2)] for e in s.evidence[:5]
+                ],
+            },
+        )
+        for name, s in per.items()
+    }
+    if total is not None:
+        out["competency:overall"] = Signal(
+            total, total, "score", 0.0, {"weights": scorer.rubric.weights}
+        )
+    return out
+
+
 def to_record(event: Event) -> dict[str, Any] | None:
     """The live view's form of an event (None: not shown)."""
     if isinstance(event, Transcript):
         return {
-            "type": "caption", "final": event.final, "utterance": event.utterance,
-            "segment": event.segment, "text": event.text, "stable": event.stable,
-            "t_start": round(event.t_start, 3), "t_end": round(event.t_end, 3),
+            "type": "caption",
+            "final": event.final,
+            "utterance": event.utterance,
+            "segment": event.segment,
+            "text": event.text,
+            "stable": event.stable,
+            "t_start": round(event.t_start, 3),
+            "t_end": round(event.t_end, 3),
             "confidence": event.confidence,
             "words": [[round(w.start, 3), round(w.end, 3), w.text] for w in event.words],
-        }  # fmt: skip
+        }
     if isinstance(event, SpeechStart):
         return {"type": "speech", "state": "start", "utterance": event.utterance, "t": event.t}
     if isinstance(event, SpeechEnd):
         return {"type": "speech", "state": "end", "utterance": event.utterance, "t": event.t_end}
     if isinstance(event, FaceObservation):
         return {
-            "type": "face", "t": round(event.t, 3), "faces": event.faces,
-            "eye_contact": event.eye_contact, "warnings": list(event.warnings),
-            "yaw": event.yaw, "pitch": event.pitch,
-        }  # fmt: skip
+            "type": "face",
+            "t": round(event.t, 3),
+            "faces": event.faces,
+            "eye_contact": event.eye_contact,
+            "warnings": list(event.warnings),
+            "yaw": event.yaw,
+            "pitch": event.pitch,
+        }
     if isinstance(event, AffectObservation):
         return {
             "type": "affect",
@@ -83,15 +118,23 @@ def to_record(event: Event) -> dict[str, Any] | None:
         }
     if isinstance(event, StageDegraded):
         return {
-            "type": "degraded", "stage": event.stage, "reason": event.reason,
-            "recovered": event.recovered, "t": round(event.t, 3),
-        }  # fmt: skip
+            "type": "degraded",
+            "stage": event.stage,
+            "reason": event.reason,
+            "recovered": event.recovered,
+            "t": round(event.t, 3),
+        }
     return None
 
 
 class InterviewSession:
     def __init__(
-        self, interview_id: str, clock: Clock, models: SessionModels, store: ScoreStore
+        self,
+        interview_id: str,
+        clock: Clock,
+        models: SessionModels,
+        store: ScoreStore,
+        scorer: Scorer | None = None,
     ) -> None:
         self.interview_id = interview_id
         self.clock = clock
@@ -101,6 +144,7 @@ class InterviewSession:
         )
         self.video = VideoPipeline(clock, models.face, models.expression, fps=models.video_fps)
         self.signals = RawSignals()
+        self.scorer = scorer  # competency scores beside the raw signals, when a rubric is known
         self._tasks: list[asyncio.Task[None]] = []
         self._last_face = float("-inf")
         self._last_affect = float("-inf")
@@ -124,6 +168,8 @@ class InterviewSession:
         """The question now asked: primes recognition and shows on the live view."""
         self.question = text
         self.audio.set_context(text)
+        if self.scorer is not None:
+            self.scorer.start_question(index, self.audio.vad.media_t)
         await self.store.publish({"type": "question", "index": index, "text": text})
 
     async def _route(self, events: Any) -> None:
@@ -137,6 +183,8 @@ class InterviewSession:
         changed = self.signals.fold(event)
         if changed:
             self.store.update({k: self.signals.signals[k] for k in changed})
+        if self.scorer is not None and self.scorer.fold(event):
+            self.store.update(competency_signals(self.scorer))
         if isinstance(event, FaceObservation):
             if event.t - self._last_face < FACE_RECORD_EVERY_S and not event.warnings:
                 return

@@ -32,15 +32,28 @@ WS_AUTH_TIMEOUT_S = 5.0
 # Request bodies (validated at the edge)
 
 
+class Competency(BaseModel):
+    name: str = Field(min_length=1, max_length=100)
+    weight: float = Field(1.0, ge=0, le=100)
+
+
+class Concept(BaseModel):
+    name: str = Field(min_length=1, max_length=100)
+    synonyms: list[str] = Field(default_factory=list, max_length=20)
+
+
 class Question(BaseModel):
     text: str = Field(min_length=1, max_length=2000)
     time_limit_s: int = Field(120, ge=10, le=1800)
+    targets: list[str] = Field(default_factory=list, max_length=10)  # competencies it probes
+    concepts: list[str | Concept] = Field(default_factory=list, max_length=30)  # expected
 
 
 class RequisitionIn(BaseModel):
     title: str = Field(min_length=1, max_length=200)
     language: Literal["en", "zh"] = "en"
-    competencies: list[str] = Field(default_factory=list, max_length=30)
+    # Names (equal weights) or {"name", "weight"}; default: the five standard competencies.
+    competencies: list[str | Competency] = Field(default_factory=list, max_length=30)
     questions: list[Question] = Field(min_length=1, max_length=50)
 
 
@@ -170,7 +183,7 @@ async def create_requisition(request: web.Request) -> web.Response:
         _engine(request),
         title=body.title,
         language=body.language,
-        competencies=body.competencies,
+        competencies=[c if isinstance(c, str) else c.model_dump() for c in body.competencies],
         questions=[q.model_dump() for q in body.questions],
     )
     return web.json_response({"id": req.id, "title": req.title}, status=201)

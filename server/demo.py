@@ -13,13 +13,30 @@ from server.settings import Settings
 SAMPLE = {
     "en": {
         "title": "Customer support lead (sample)",
-        "competencies": ["communication", "logical structure", "job knowledge", "composure"],
+        "competencies": [
+            {"name": "communication", "weight": 3},
+            {"name": "logical structure", "weight": 2},
+            {"name": "job knowledge", "weight": 2},
+            {"name": "engagement", "weight": 1},
+            {"name": "composure", "weight": 2},
+        ],
         "questions": [
             {"text": "Please introduce yourself and your most recent role.", "time_limit_s": 120},
-            {"text": "Tell us about a time you calmed down an upset customer.",
-             "time_limit_s": 180},
-            {"text": "How do you decide what to work on first when everything is urgent?",
-             "time_limit_s": 120},
+            {
+                "text": "Tell us about a time you calmed down an upset customer.",
+                "time_limit_s": 180,
+                "targets": ["composure", "communication"],
+                "concepts": [
+                    "listen",
+                    {"name": "apology", "synonyms": ["apologize", "sorry"]},
+                    "solution",
+                    "follow up",
+                ],
+            },
+            {
+                "text": "How do you decide what to work on first when everything is urgent?",
+                "time_limit_s": 120,
+            },
         ],
     },
     "zh": {
@@ -30,7 +47,7 @@ SAMPLE = {
             {"text": "请讲一次您安抚不满客户的经历。", "time_limit_s": 180},
         ],
     },
-}  # fmt: skip
+}
 
 
 def run_demo(settings: Settings, language: str, as_json: bool, affect: bool) -> int:

@@ -84,6 +84,8 @@ def live_registry(settings: Settings, res: Resources) -> LiveRegistry:
     from hr_bridge import interviews as db
     from pipeline.clock import MonotonicClock
     from pipeline.score_store import ScoreStore
+    from pipeline.scoring.rubric import rubric_from_dict
+    from pipeline.scoring.scorer import Scorer
     from pipeline.session import InterviewSession, SessionModels
     from server import models
 
@@ -113,8 +115,19 @@ def live_registry(settings: Settings, res: Resources) -> LiveRegistry:
             video_fps=settings.video_analysis_fps,
         )
         clock = MonotonicClock()
+        rubric = (
+            rubric_from_dict(
+                {"language": language, "competencies": req.competencies, "questions": req.questions}
+            )
+            if req
+            else None
+        )
         return InterviewSession(
-            interview_id, clock, session_models, ScoreStore(res.redis.client, interview_id, clock)
+            interview_id,
+            clock,
+            session_models,
+            ScoreStore(res.redis.client, interview_id, clock),
+            Scorer(rubric, affect_allowed=bool(iv and iv.affect_allowed)) if rubric else None,
         )
 
     async def on_ended(interview_id: str, reason: str) -> None:
@@ -125,12 +138,20 @@ def live_registry(settings: Settings, res: Resources) -> LiveRegistry:
 
         with contextlib.suppress(Conflict, KeyError):  # already finished through the API
             await asyncio.to_thread(
-                db.transition, res.engine, interview_id, {InterviewState.LIVE},
-                InterviewState.FINISHED, finished_at=datetime.now(UTC),
-            )  # fmt: skip
+                db.transition,
+                res.engine,
+                interview_id,
+                {InterviewState.LIVE},
+                InterviewState.FINISHED,
+                finished_at=datetime.now(UTC),
+            )
         await asyncio.to_thread(
-            audit.record, res.engine, "system", "interview.media_ended",
-            f"interview:{interview_id}", reason=reason,
-        )  # fmt: skip
+            audit.record,
+            res.engine,
+            "system",
+            "interview.media_ended",
+            f"interview:{interview_id}",
+            reason=reason,
+        )
 
     return LiveRegistry(settings, make_session, on_ended)

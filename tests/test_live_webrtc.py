@@ -122,6 +122,9 @@ async def test_candidate_to_interviewer_over_webrtc(client: Client, tmp_path) ->
     await late.send_json({"token": iv["viewer_token"]})
     snap = await late.receive_json(timeout=10)
     assert {"speaking_rate", "face_present", "eye_contact"} <= set(snap["scores"])
+    competency = snap["scores"]["competency:communication"]
+    assert 0 < competency["value"] <= 100 and competency["evidence"]["evidence"]
+    assert "competency:overall" in snap["scores"]
     assert [e["text"] for e in snap["events"] if e["type"] == "caption" and e["final"]] == [
         f["text"] for f in finals
     ]

@@ -11,16 +11,21 @@ const LABELS = {
   eye_contact: "Eye contact",
 };
 
+const label = (name) => LABELS[name] ||
+  name.replace(/^competency:/, "").replace(/_/g, " ").replace(/^./, (c) => c.toUpperCase());
+
 function renderScores(scores) {
   const box = $("scores");
   for (const [name, s] of Object.entries(scores)) {
     let row = box.querySelector(`[data-dim="${name}"]`);
     if (!row) {
       row = el("div", { class: "score", "data-dim": name },
-        el("span", { class: "label" }, LABELS[name] || name),
-        el("meter", { min: "0", max: "100", "aria-label": LABELS[name] || name }),
+        el("span", { class: "label" }, label(name)),
+        el("meter", { min: "0", max: "100", "aria-label": label(name) }),
         el("span", { class: "value" }), el("span", { class: "trend" }));
-      box.append(row);
+      // Competency scores first, raw signals after.
+      if (name.startsWith("competency:")) box.prepend(row);
+      else box.append(row);
     }
     row.querySelector("meter").value = s.value;
     row.querySelector(".value").textContent = `${s.raw} ${s.unit}`;

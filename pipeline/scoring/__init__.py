@@ -1,0 +1,1 @@
+"""Competency scoring: rubrics, language resources and the pure scoring fold."""
