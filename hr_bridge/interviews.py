@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import JSON, Column, DateTime, Engine
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, select
 
 from hr_bridge.models import utcnow
@@ -58,6 +59,20 @@ class Interview(SQLModel, table=True):
     created_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
     )
+
+
+class Report(SQLModel, table=True):
+    """The finalized report of an interview: one per interview (finishing twice makes one)."""
+
+    __tablename__ = "report"
+
+    interview_id: str = Field(foreign_key="interview.id", primary_key=True, max_length=32)
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
+    )
+    rubric_version: str = Field(max_length=32)
+    overall: float | None = None
+    body: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
 
 
 class Conflict(Exception):
@@ -144,3 +159,32 @@ def release_invite(engine: Engine, iid: str) -> None:
             iv.invite_used_at = None
             s.add(iv)
             s.commit()
+
+
+def save_report(engine: Engine, iid: str, body: dict[str, Any]) -> Report:
+    """Store the report once; a second call returns the first one unchanged."""
+    with Session(engine) as s:
+        existing = s.get(Report, iid)
+        if existing is not None:
+            return existing
+        row = Report(
+            interview_id=iid,
+            rubric_version=body["rubric_version"],
+            overall=body["overall"],
+            body=body,
+        )
+        s.add(row)
+        try:
+            s.commit()
+        except IntegrityError:  # a concurrent finish stored it first
+            s.rollback()
+            found = s.get(Report, iid)
+            assert found is not None
+            return found
+        s.refresh(row)
+        return row
+
+
+def get_report(engine: Engine, iid: str) -> Report | None:
+    with Session(engine) as s:
+        return s.get(Report, iid)

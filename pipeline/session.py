@@ -34,6 +34,7 @@ from pipeline.events import (
 )
 from pipeline.raw_signals import RawSignals, Signal
 from pipeline.score_store import ScoreStore
+from pipeline.scoring.report import SessionFacts, build_report
 from pipeline.scoring.scorer import Scorer
 from pipeline.vad_stage import VadConfig
 from pipeline.video_pipeline import VideoPipeline
@@ -150,6 +151,8 @@ class InterviewSession:
         self._last_affect = float("-inf")
         self.question: str | None = None
         self.finals = 0
+        self.facts = SessionFacts()
+        self._absent_since: float | None = None
 
     def start(self) -> None:
         if not self._tasks:
@@ -168,6 +171,7 @@ class InterviewSession:
         """The question now asked: primes recognition and shows on the live view."""
         self.question = text
         self.audio.set_context(text)
+        self.facts.questions_asked.append((index, self.audio.vad.media_t))
         if self.scorer is not None:
             self.scorer.start_question(index, self.audio.vad.media_t)
         await self.store.publish({"type": "question", "index": index, "text": text})
@@ -179,7 +183,22 @@ class InterviewSession:
             except Exception:  # Redis hiccup: the analysis goes on, the view catches up
                 log.exception("interview %s: could not store an event", self.interview_id)
 
+    def _note_facts(self, event: Event) -> None:
+        if isinstance(event, FaceObservation):
+            self.facts.frames += 1
+            self.facts.several_faces_frames += event.faces > 1
+            if not event.present and self._absent_since is None:
+                self._absent_since = event.t
+            elif event.present and self._absent_since is not None:
+                self.facts.absences.append((self._absent_since, event.t))
+                self._absent_since = None
+        elif isinstance(event, StageDegraded) and not event.recovered:
+            self.facts.degraded.append(
+                {"stage": event.stage, "t": round(event.t, 2), "reason": event.reason}
+            )
+
     async def _handle(self, event: Event) -> None:
+        self._note_facts(event)
         changed = self.signals.fold(event)
         if changed:
             self.store.update({k: self.signals.signals[k] for k in changed})
@@ -197,6 +216,15 @@ class InterviewSession:
             self.finals += 1
         if (record := to_record(event)) is not None:
             await self.store.publish(record)
+
+    def report(self, interview: dict[str, Any], models: dict[str, str]) -> dict[str, Any] | None:
+        """The finalized report (None without a rubric to score against)."""
+        if self.scorer is None:
+            return None
+        if self._absent_since is not None:  # still away when the interview ended
+            self.facts.absences.append((self._absent_since, self.video.features.last_t))
+            self._absent_since = None
+        return build_report(interview, self.scorer, self.facts, models)
 
     async def finish(self) -> None:
         """No more media: let the stages drain (the last answer's final), then stop."""

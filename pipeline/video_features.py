@@ -27,6 +27,10 @@ class RollingVideoFeatures:
         self._obs: deque[FaceObservation] = deque()
         self._next_emit: float | None = None
 
+    @property
+    def last_t(self) -> float:
+        return self._obs[-1].t if self._obs else 0.0
+
     def add(self, obs: FaceObservation) -> VideoFeatures | None:
         """Fold one observation in; return features when `every_s` of media time has passed."""
         self._obs.append(obs)

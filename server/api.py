@@ -340,6 +340,19 @@ async def finish(request: web.Request) -> web.Response:
     return web.json_response({"state": InterviewState.FINISHED, "id": iv.id})
 
 
+async def report(request: web.Request) -> web.StreamResponse:
+    """The finalized report: JSON, or a printable HTML page with ?format=html."""
+    _admin_or(request, "interviewer")
+    row = await asyncio.to_thread(db.get_report, _engine(request), request.match_info["id"])
+    if row is None:
+        raise _error(web.HTTPNotFound, "no report yet: it is made when the interview finishes")
+    if request.query.get("format") == "html":
+        from server.report_html import render
+
+        return web.Response(text=render(row.body), content_type="text/html")
+    return web.json_response(row.body, dumps=lambda o: json.dumps(o, ensure_ascii=False))
+
+
 CANDIDATE_RECORDS = {"caption", "question", "ended"}
 
 
@@ -408,3 +421,4 @@ def add_routes(app: web.Application) -> None:
     r.add_post("/api/interviews/{id}/question", set_question)
     r.add_post("/api/interviews/{id}/finish", finish)
     r.add_get("/api/interviews/{id}/live", live_ws)
+    r.add_get("/api/interviews/{id}/report", report)

@@ -81,11 +81,12 @@ class LiveRegistry:
         self,
         settings: Settings,
         make_session: Callable[[str], Awaitable[InterviewSession]],
-        on_ended: Callable[[str, str], Awaitable[None]],
+        on_ended: Callable[[str, str, InterviewSession], Awaitable[None]],
     ) -> None:
         self.settings = settings
         self._make_session = make_session
-        self._on_ended = on_ended  # (interview id, reason) once a live interview is released
+        # (interview id, reason, session) once a live interview is released: the report
+        self._on_ended = on_ended
         self.live: dict[str, LiveInterview] = {}
 
     def __len__(self) -> int:
@@ -210,7 +211,7 @@ class LiveRegistry:
         await live.session.aclose()
         with contextlib.suppress(Exception):  # Redis down: the keys have no TTL to set anyway
             await live.session.store.expire(self.settings.live_state_ttl_s)
-        await self._on_ended(interview_id, reason)
+        await self._on_ended(interview_id, reason, live.session)
 
     async def aclose(self) -> None:
         for iid in list(self.live):

@@ -18,6 +18,7 @@ from sqlalchemy import Engine
 
 from hr_bridge.db import DatabaseError, check_connection, make_engine, migrate, redact
 from models_onnx.assets import MODEL_NAMES, ModelAssetError, locate
+from pipeline.session import InterviewSession
 from server.errors import ConfigError
 from server.live import LiveRegistry
 from server.redis_conn import RedisHandle, open_redis
@@ -79,6 +80,17 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
         await asyncio.to_thread(engine.dispose)
 
 
+def model_versions(settings: Settings) -> dict[str, str]:
+    """What a report was produced with: each model's source and the start of its sha256."""
+    from models_onnx.assets import manifest
+
+    out = {
+        name: f"{a.source.split(' (')[0]}, sha256 {a.sha256[:12]}" for name, a in manifest().items()
+    }
+    out["asr_compute_type"] = settings.whisper_compute_type
+    return out
+
+
 def live_registry(settings: Settings, res: Resources) -> LiveRegistry:
     """Blocking (checks model files once): the registry that runs live interviews."""
     from hr_bridge import interviews as db
@@ -130,7 +142,7 @@ def live_registry(settings: Settings, res: Resources) -> LiveRegistry:
             Scorer(rubric, affect_allowed=bool(iv and iv.affect_allowed)) if rubric else None,
         )
 
-    async def on_ended(interview_id: str, reason: str) -> None:
+    async def on_ended(interview_id: str, reason: str, session: InterviewSession) -> None:
         from datetime import UTC, datetime
 
         from hr_bridge import audit
@@ -153,5 +165,19 @@ def live_registry(settings: Settings, res: Resources) -> LiveRegistry:
             f"interview:{interview_id}",
             reason=reason,
         )
+        iv = await asyncio.to_thread(db.get_interview, res.engine, interview_id)
+        req = (
+            await asyncio.to_thread(db.get_requisition, res.engine, iv.requisition_id)
+            if iv
+            else None
+        )
+        header = {
+            "id": interview_id,
+            "candidate_name": iv.candidate_name if iv else None,
+            "requisition": {"id": req.id, "title": req.title} if req else None,
+        }
+        body = session.report(header, model_versions(settings))
+        if body is not None:
+            await asyncio.to_thread(db.save_report, res.engine, interview_id, body)
 
     return LiveRegistry(settings, make_session, on_ended)

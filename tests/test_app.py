@@ -27,7 +27,7 @@ async def test_health_ready_and_page_on_embedded_redis_and_sqlite(
         body = await r.json()
         assert r.status == 200, body
         assert body["checks"]["redis"]["mode"] == "embedded"
-        assert body["checks"]["database"]["revision"] == "0002"
+        assert body["checks"]["database"]["revision"] == "0003"
         assert r.headers["X-Content-Type-Options"] == "nosniff"
 
         r = await client.get("/")

@@ -127,7 +127,7 @@ def test_migrate_command(tmp_path: Path) -> None:
         _hirestream("migrate"), env=_env(tmp_path), capture_output=True, text=True, timeout=60
     )
     assert out.returncode == 0, out.stderr
-    assert "schema at revision 0002" in out.stdout
+    assert "schema at revision 0003" in out.stdout
 
 
 @pytest.mark.skipif(shutil.which("chromium") is None, reason="Chromium not installed")

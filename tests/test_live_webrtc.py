@@ -18,6 +18,7 @@ from pipeline.text import wer
 from server.app import create_app
 from server.app_keys import AUTH_KEY, LIVE_KEY, RESOURCES_KEY
 from server.settings import Settings
+from tests.conftest import ARTIFACTS
 
 Client = TestClient[Any, Any]
 
@@ -138,6 +139,25 @@ async def test_candidate_to_interviewer_over_webrtc(client: Client, tmp_path) ->
     assert (
         body["state"] == "finished" and body["consent_at"] and body["notice_version"] == "2026-11"
     )
+    # The finalized report: stored once, with the transcript, scores, evidence and versions.
+    r = await c.get(f"/api/interviews/{iid}/report", headers=bearer(iv["viewer_token"]))
+    report = await r.json()
+    assert r.status == 200, report
+    (answer,) = report["questions"]
+    assert [u["text"] for u in answer["transcript"]] == [f["text"] for f in finals]
+    assert answer["scores"]["communication"]["evidence"]
+    assert report["overall"] is not None and report["rubric_version"]
+    assert "whisper_tiny_en" in report["models"] and report["affect_analysed"] is True
+    r = await c.post(f"/api/interviews/{iid}/finish", headers=bearer(token))  # again
+    assert r.status == 200
+    again = await (await c.get(f"/api/interviews/{iid}/report", headers=admin(c))).json()
+    assert again["generated_at"] == report["generated_at"]  # finishing twice: one report
+    page = await c.get(f"/api/interviews/{iid}/report?format=html", headers=admin(c))
+    html = await page.text()
+    assert "Interview report" in html and "Competencies" in html
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    (ARTIFACTS / "report.html").write_text(html)
+    assert (await c.get(f"/api/interviews/{iid}/report")).status == 401
     assert len(c.app[LIVE_KEY]) == 0
     for name in ("scores", "events"):  # live state is kept for a while, not forever
         assert 0 < await redis.ttl(keys(iid)[name]) <= 3600

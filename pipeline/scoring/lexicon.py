@@ -10,7 +10,8 @@ import re
 
 # Fillers: hesitation sounds and empty phrases. Multi-word entries are matched as phrases.
 FILLERS = {
-    "en": ["um", "uh", "erm", "er", "hmm", "you know", "i mean", "kind of", "sort of", "like, "],
+    # Not "like": the transcript drops the commas that tell the filler from the verb.
+    "en": ["um", "uh", "erm", "er", "hmm", "you know", "i mean", "kind of", "sort of"],
     "zh": ["嗯", "呃", "那个", "就是说", "然后呢", "这个这个"],
 }
 

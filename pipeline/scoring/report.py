@@ -1,0 +1,124 @@
+"""The finalized interview report: a pure function of the scorer and the session's facts.
+
+Everything a recruiter needs to check a score: per question the transcript with times and
+the scores with their evidence; flags; per-competency and overall results; the model and
+rubric versions; and a plain-language summary the candidate may see.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from pipeline.scoring.scorer import Score, Scorer
+
+REPORT_VERSION = 1
+LONG_ABSENCE_S = 5.0
+
+
+@dataclass
+class SessionFacts:
+    """What the session saw besides the scores (filled by InterviewSession)."""
+
+    degraded: list[dict[str, Any]] = field(default_factory=list)
+    several_faces_frames: int = 0
+    frames: int = 0
+    absences: list[tuple[float, float]] = field(default_factory=list)  # (start, end) media time
+    questions_asked: list[tuple[int, float]] = field(default_factory=list)  # (index, media t)
+
+
+def _score(s: Score) -> dict[str, Any]:
+    return {
+        "value": s.value,
+        "confidence": s.confidence,
+        "components": dict(s.components),
+        "evidence": [
+            {
+                "kind": e.kind,
+                "text": e.text,
+                "start": round(e.t_start, 2),
+                "end": round(e.t_end, 2),
+                "utterance": e.utterance,
+            }
+            for e in s.evidence
+        ],
+    }
+
+
+def build_report(
+    interview: dict[str, Any], scorer: Scorer, facts: SessionFacts, models: dict[str, str]
+) -> dict[str, Any]:
+    rubric = scorer.rubric
+    questions = []
+    for index, answer in sorted(scorer.answers.items()):
+        q = rubric.questions[index] if index < len(rubric.questions) else None
+        questions.append(
+            {
+                "index": index,
+                "question": q.text if q else None,
+                "targets": list(q.targets) if q else [],
+                "transcript": [
+                    {"utterance": u, "start": round(a, 2), "end": round(b, 2), "text": text}
+                    for u, a, b, text in answer.text
+                ],
+                "scores": {k: _score(v) for k, v in scorer.answer_scores(index).items()},
+            }
+        )
+    per, overall = scorer.overall()
+    flags: list[dict[str, Any]] = []
+    if facts.frames and facts.several_faces_frames / facts.frames > 0.05:
+        flags.append(
+            {
+                "flag": "several_faces",
+                "detail": f"{facts.several_faces_frames} of {facts.frames} analysed frames",
+            }
+        )
+    for start, end in facts.absences:
+        if end - start >= LONG_ABSENCE_S:
+            flags.append({"flag": "long_absence", "start": round(start, 1), "end": round(end, 1)})
+    for d in facts.degraded:
+        flags.append({"flag": "stage_degraded", **d})
+    if not any(q["transcript"] for q in questions):
+        flags.append({"flag": "no_speech", "detail": "no answer was transcribed"})
+    return {
+        "report_version": REPORT_VERSION,
+        "interview_id": interview["id"],
+        "candidate_name": interview.get("candidate_name"),
+        "requisition": interview.get("requisition"),
+        "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "rubric_version": rubric.version,
+        "weights": rubric.weights,
+        "models": models,
+        "affect_analysed": scorer.affect_allowed,
+        "overall": overall,
+        "competencies": {k: _score(v) for k, v in per.items()},
+        "questions": questions,
+        "flags": flags,
+        "candidate_summary": candidate_summary(scorer.language, scorer.affect_allowed),
+        "decision": "A person decides. These scores are evidence for that decision, not a verdict.",
+    }
+
+
+def candidate_summary(language: str, affect: bool) -> str:
+    if language == "zh":
+        text = (
+            "我们记录了您回答的文字内容（带时间）。根据文字计算了语速、停顿、口头禅、回答结构"
+            "（情境、任务、行动、结果）以及是否提到了问题相关的关键概念；根据摄像头画面计算了"
+            "您的脸是否在画面中以及是否面向镜头。"
+        )
+        if affect:
+            text += "本次面试的政策允许估计面部表情，它只影响“抗压能力”一项的一小部分。"
+        return text + "所有决定都由人作出。"
+    text = (
+        "We kept a transcript of your answers with times. From it we measured your speaking "
+        "pace, pauses, filler words, the structure of your answers (situation, task, action, "
+        "result) and whether you mentioned the key concepts each question was about. From the "
+        "camera picture we measured whether your face was visible and turned to the camera."
+    )
+    if affect:
+        text += (
+            " This interview's policy allowed estimating facial expressions; they count for a "
+            "small part of composure only."
+        )
+    return text + " A person makes every decision; these measurements only inform it."
