@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -161,8 +162,16 @@ def release_invite(engine: Engine, iid: str) -> None:
             s.commit()
 
 
-def save_report(engine: Engine, iid: str, body: dict[str, Any]) -> Report:
-    """Store the report once; a second call returns the first one unchanged."""
+def save_report(
+    engine: Engine,
+    iid: str,
+    body: dict[str, Any],
+    deliveries: Sequence[tuple[str, dict[str, Any]]] = (),
+) -> Report:
+    """Store the report once, with its webhook deliveries (url, payload) in the same
+    transaction; a second call returns the first report unchanged and enqueues nothing."""
+    from hr_bridge.outbox import enqueue
+
     with Session(engine) as s:
         existing = s.get(Report, iid)
         if existing is not None:
@@ -174,6 +183,8 @@ def save_report(engine: Engine, iid: str, body: dict[str, Any]) -> Report:
             body=body,
         )
         s.add(row)
+        for url, payload in deliveries:
+            enqueue(s, iid, "interview.report.finalized", url, payload)
         try:
             s.commit()
         except IntegrityError:  # a concurrent finish stored it first

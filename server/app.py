@@ -21,6 +21,7 @@ from server.auth import Auth
 from server.openapi import OPENAPI
 from server.resources import Resources, live_registry, open_resources
 from server.settings import Settings
+from server.webhooks import WebhookWorker
 
 log = logging.getLogger(__name__)
 
@@ -105,12 +106,15 @@ def create_app(settings: Settings) -> web.Application:
         async with open_resources(settings) as res:
             app[RESOURCES_KEY] = res
             app[AUTH_KEY] = await asyncio.to_thread(Auth, settings)
-            registry = await asyncio.to_thread(live_registry, settings, res)
+            worker = WebhookWorker(settings, res.engine)
+            registry = await asyncio.to_thread(live_registry, settings, res, worker.poke)
             app[LIVE_KEY] = registry
+            worker.start()  # also resumes deliveries left pending by a previous run
             try:
                 yield
             finally:
                 await registry.aclose()
+                await worker.aclose()
 
     app.cleanup_ctx.append(resources_ctx)
     add_routes(app)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +19,7 @@ from sqlalchemy import Engine
 from hr_bridge.db import DatabaseError, check_connection, make_engine, migrate, redact
 from models_onnx.assets import MODEL_NAMES, ModelAssetError, locate
 from pipeline.session import InterviewSession
+from server import webhooks
 from server.errors import ConfigError
 from server.live import LiveRegistry
 from server.redis_conn import RedisHandle, open_redis
@@ -91,8 +92,11 @@ def model_versions(settings: Settings) -> dict[str, str]:
     return out
 
 
-def live_registry(settings: Settings, res: Resources) -> LiveRegistry:
-    """Blocking (checks model files once): the registry that runs live interviews."""
+def live_registry(
+    settings: Settings, res: Resources, on_report: Callable[[], None] = lambda: None
+) -> LiveRegistry:
+    """Blocking (checks model files once): the registry that runs live interviews.
+    `on_report` is called after a report and its deliveries are stored."""
     from hr_bridge import interviews as db
     from pipeline.clock import MonotonicClock
     from pipeline.score_store import ScoreStore
@@ -178,6 +182,9 @@ def live_registry(settings: Settings, res: Resources) -> LiveRegistry:
         }
         body = session.report(header, model_versions(settings))
         if body is not None:
-            await asyncio.to_thread(db.save_report, res.engine, interview_id, body)
+            await asyncio.to_thread(
+                db.save_report, res.engine, interview_id, body, webhooks.deliveries(settings, body)
+            )
+            on_report()
 
     return LiveRegistry(settings, make_session, on_ended)

@@ -96,6 +96,20 @@ class Settings(BaseSettings):
         3600, gt=0, description="How long Redis keeps an interview's live state after it ends."
     )
 
+    # Reports to outside HR systems
+    webhook_url: str | None = Field(
+        None, description="POST finalized reports here (Standard Webhooks signatures)."
+    )
+    webhook_secret: SecretStr | None = Field(
+        None, description="Signing secret, 'whsec_<base64>' or any string."
+    )
+    webhook_format: Literal["hirestream", "hr-xml", "frappe"] = Field(
+        "hirestream", description="Report body: native JSON, HR-XML AssessmentReport, Frappe."
+    )
+    webhook_max_attempts: int = Field(10, ge=1, le=50, description="Attempts before dead.")
+    webhook_backoff_s: float = Field(2.0, gt=0, description="First retry delay; doubles.")
+    webhook_timeout_s: float = Field(10.0, gt=0, description="Per attempt.")
+
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     @field_validator("log_level", mode="before")

@@ -1,0 +1,133 @@
+"""Delivers the outbox: signed webhook POSTs with retries, surviving restarts and outages.
+
+Signatures follow Standard Webhooks: headers webhook-id (the interview id: the receiver's
+idempotency key), webhook-timestamp (Unix seconds) and webhook-signature ("v1,<base64 HMAC-SHA256
+of id.timestamp.body>"), keyed with the secret's bytes after "whsec_" (base64) or the raw string.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import hashlib
+import hmac
+import json
+import logging
+import time
+from typing import Any
+
+import aiohttp
+from sqlalchemy import Engine
+
+from hr_bridge import outbox
+from hr_bridge.exports import frappe_interview_feedback, hr_xml_assessment
+from server.settings import Settings
+
+log = logging.getLogger(__name__)
+
+POLL_S = 1.0
+
+
+def secret_bytes(secret: str) -> bytes:
+    if secret.startswith("whsec_"):
+        return base64.b64decode(secret[len("whsec_") :])
+    return secret.encode()
+
+
+def sign(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
+    content = f"{msg_id}.{timestamp}.".encode() + body
+    digest = hmac.new(secret_bytes(secret), content, hashlib.sha256).digest()
+    return "v1," + base64.b64encode(digest).decode()
+
+
+def report_payload(settings: Settings, report: dict[str, Any]) -> dict[str, Any]:
+    data: dict[str, Any] = report
+    if settings.webhook_format == "hr-xml":
+        data = hr_xml_assessment(report)
+    elif settings.webhook_format == "frappe":
+        data = frappe_interview_feedback(report)
+    return {"type": "interview.report.finalized", "timestamp": report["generated_at"], "data": data}
+
+
+def deliveries(settings: Settings, report: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """The outbox rows a new report needs (none without a configured webhook)."""
+    if not settings.webhook_url:
+        return []
+    return [(settings.webhook_url, report_payload(settings, report))]
+
+
+class WebhookWorker:
+    def __init__(self, settings: Settings, engine: Engine) -> None:
+        self.settings = settings
+        self.engine = engine
+        self._task: asyncio.Task[None] | None = None
+        self._wake = asyncio.Event()
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="webhook-worker")
+
+    def poke(self) -> None:
+        """Something new is in the outbox: look now instead of at the next poll."""
+        self._wake.set()
+
+    async def aclose(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        timeout = aiohttp.ClientTimeout(total=self.settings.webhook_timeout_s)
+        async with aiohttp.ClientSession(timeout=timeout) as http:
+            while True:
+                try:
+                    for d in await asyncio.to_thread(outbox.due, self.engine):
+                        await self._deliver(http, d)
+                except Exception:  # the database hiccuped: keep the worker alive
+                    log.exception("webhook worker sweep failed")
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), POLL_S)
+
+    async def _deliver(self, http: aiohttp.ClientSession, d: outbox.Delivery) -> None:
+        assert d.id is not None
+        body = json.dumps(d.payload, ensure_ascii=False, separators=(",", ":")).encode()
+        ts = int(time.time())
+        headers = {
+            "content-type": "application/json",
+            "webhook-id": d.webhook_id,
+            "webhook-timestamp": str(ts),
+        }
+        if self.settings.webhook_secret is not None:
+            headers["webhook-signature"] = sign(
+                self.settings.webhook_secret.get_secret_value(), d.webhook_id, ts, body
+            )
+        try:
+            async with http.post(d.url, data=body, headers=headers) as r:
+                ok, error = 200 <= r.status < 300, f"HTTP {r.status}"
+        except (aiohttp.ClientError, TimeoutError, OSError) as err:
+            ok, error = False, f"{type(err).__name__}: {err}"[:300]
+        if ok:
+            await asyncio.to_thread(outbox.mark_delivered, self.engine, d.id)
+            log.info("report %s delivered to %s", d.webhook_id, d.url)
+            return
+        after = await asyncio.to_thread(
+            outbox.mark_failed,
+            self.engine,
+            d.id,
+            error,
+            self.settings.webhook_max_attempts,
+            self.settings.webhook_backoff_s,
+        )
+        if after is not None and after.state == outbox.DeliveryState.DEAD:
+            log.error(
+                "report %s: delivery dead after %d attempts (%s)",
+                d.webhook_id,
+                after.attempts,
+                error,
+            )
+        else:
+            log.warning("report %s: delivery failed (%s); will retry", d.webhook_id, error)

@@ -1,0 +1,185 @@
+"""Report delivery to an outside HR system that fails, times out, recovers and restarts."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+from sqlalchemy import Engine
+
+from hr_bridge import interviews as db
+from hr_bridge import outbox
+from hr_bridge.db import make_engine, migrate
+from hr_bridge.exports import frappe_interview_feedback, hr_xml_assessment
+from pipeline.events import FaceObservation, SpeechEnd, TimedWord, Transcript
+from pipeline.scoring.report import SessionFacts, build_report
+from pipeline.scoring.rubric import rubric_from_dict
+from pipeline.scoring.scorer import Scorer
+from server.settings import Settings
+from server.webhooks import WebhookWorker, deliveries, sign
+
+SECRET = "whsec_" + base64.b64encode(b"test-secret-0123456789").decode()
+
+
+def make_report(iid: str) -> dict[str, Any]:
+    rubric = rubric_from_dict(
+        {
+            "competencies": ["communication", "engagement"],
+            "questions": [{"text": "Why this role?", "concepts": ["team"]}],
+        }
+    )
+    s = Scorer(rubric)
+    s.start_question(0, 0.0)
+    text = "First I joined the team because I like support and as a result we grew"
+    words = tuple(
+        TimedWord(1 + i * 0.3, 1.25 + i * 0.3, w, 0.9) for i, w in enumerate(text.split())
+    )
+    s.fold(SpeechEnd(1, 1.0, words[-1].end))
+    s.fold(Transcript(1, True, 1.0, words[-1].end, text, text, words, 0.9))
+    for i in range(20):
+        s.fold(FaceObservation(i / 10, faces=1, eye_contact=True))
+    return build_report({"id": iid, "candidate_name": "Ada"}, s, SessionFacts(), {"m": "v"})
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Engine:
+    eng = make_engine(f"sqlite:///{tmp_path / 'hr.db'}")
+    migrate(eng)
+    return eng
+
+
+def interview(engine: Engine) -> str:
+    req = db.create_requisition(engine, title="Support", questions=[{"text": "Why?"}])
+    return db.create_interview(engine, requisition_id=req.id, candidate_name="Ada").id
+
+
+class Receiver:
+    """An HR system: answers per `plan` ("500", "slow", "ok"), checks signatures, and
+    processes each webhook id once (its dedup)."""
+
+    def __init__(self, plan: list[str]) -> None:
+        self.plan = plan
+        self.calls: list[str] = []
+        self.processed: dict[str, dict[str, Any]] = {}
+
+    async def handle(self, request: web.Request) -> web.Response:
+        body = await request.read()
+        msg_id = request.headers["webhook-id"]
+        ts = int(request.headers["webhook-timestamp"])
+        assert request.headers["webhook-signature"] == sign(SECRET, msg_id, ts, body)
+        step = self.plan[len(self.calls)] if len(self.calls) < len(self.plan) else "ok"
+        self.calls.append(step)
+        if step == "slow":
+            await asyncio.sleep(2)
+        if step in ("ok", "lost"):
+            self.processed.setdefault(msg_id, json.loads(body))  # dedup by webhook id
+        if step == "lost":  # processed, but the answer never arrives as a success
+            return web.Response(status=502)
+        return web.Response(status=200 if step == "ok" else 500)
+
+    async def start(self, port: int | None = None) -> TestServer:
+        app = web.Application()
+        app.router.add_post("/hook", self.handle)
+        server = TestServer(app, host="127.0.0.1", port=port)
+        await server.start_server()
+        return server
+
+
+def settings_for(make_settings: Callable[..., Settings], url: str, **kw: Any) -> Settings:
+    return make_settings(
+        webhook_url=url, webhook_secret=SECRET, webhook_backoff_s=0.05, webhook_timeout_s=0.5, **kw
+    )
+
+
+async def wait_state(engine: Engine, iid: str, state: str, seconds: float = 15) -> outbox.Delivery:
+    for _ in range(int(seconds / 0.05)):
+        (d,) = await asyncio.to_thread(outbox.deliveries_for, engine, iid)
+        if d.state == state:
+            return d
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"delivery stayed {d.state} ({d.attempts} attempts, {d.last_error})")
+
+
+async def test_fails_times_out_then_recovers_with_one_processed_delivery(
+    engine: Engine, make_settings: Callable[..., Settings]
+) -> None:
+    receiver = Receiver(["500", "slow", "lost", "ok"])
+    server = await receiver.start()
+    settings = settings_for(make_settings, str(server.make_url("/hook")))
+    iid = await asyncio.to_thread(interview, engine)
+    report = make_report(iid)
+    await asyncio.to_thread(db.save_report, engine, iid, report, deliveries(settings, report))
+    await asyncio.to_thread(db.save_report, engine, iid, report, deliveries(settings, report))
+    worker = WebhookWorker(settings, engine)
+    worker.start()
+    try:
+        d = await wait_state(engine, iid, "delivered")
+    finally:
+        await worker.aclose()
+        await server.close()
+    assert receiver.calls == ["500", "slow", "lost", "ok"]
+    assert d.attempts == 4 and d.last_error is None
+    assert list(receiver.processed) == [iid]  # retried with one id: processed exactly once
+    assert receiver.processed[iid]["data"]["interview_id"] == iid
+    assert receiver.processed[iid]["type"] == "interview.report.finalized"
+
+
+async def test_survives_a_restart_and_an_hr_system_that_is_down(
+    engine: Engine, make_settings: Callable[..., Settings]
+) -> None:
+    receiver = Receiver([])
+    server = await receiver.start()
+    port = server.port
+    url = str(server.make_url("/hook"))
+    await server.close()  # the HR system is down
+    settings = settings_for(make_settings, url, webhook_max_attempts=3)
+    iid = await asyncio.to_thread(interview, engine)
+    report = make_report(iid)
+    await asyncio.to_thread(db.save_report, engine, iid, report, deliveries(settings, report))
+    first = WebhookWorker(settings, engine)
+    first.start()
+    d = await wait_state(engine, iid, "dead")  # gave up after 3 attempts, kept for an operator
+    await first.aclose()  # the server restarts
+    assert d.attempts == 3 and "Connect" in (d.last_error or "")
+    assert d.id is not None
+    await asyncio.to_thread(outbox.retry_dead, engine, d.id)
+    server = await receiver.start(port)  # the HR system is back
+    second = WebhookWorker(settings, engine)
+    second.start()
+    try:
+        await wait_state(engine, iid, "delivered")
+    finally:
+        await second.aclose()
+        await server.close()
+    assert list(receiver.processed) == [iid]
+
+
+def test_report_and_deliveries_are_one_transaction(
+    engine: Engine, make_settings: Callable[..., Settings]
+) -> None:
+    settings = settings_for(make_settings, "http://127.0.0.1:9/hook")
+    iid = interview(engine)
+    report = make_report(iid)
+    report["rubric_version"] = None  # violates NOT NULL: the whole transaction fails
+    with pytest.raises(Exception):  # noqa: B017 - the database's own error type
+        db.save_report(engine, iid, report, deliveries(settings, report))
+    assert db.get_report(engine, iid) is None
+    assert outbox.deliveries_for(engine, iid) == []  # no delivery without its report
+
+
+def test_exports() -> None:
+    report = make_report("abc")
+    hrx = hr_xml_assessment(report)["AssessmentReport"]
+    assert hrx["DocumentID"] == "abc" and hrx["AssessmentResult"]["Score"]["ScoreMaximum"] == 100
+    names = {c["CompetencyName"] for c in hrx["AssessmentResult"]["Competency"]}
+    assert names == set(report["competencies"])
+    frappe = frappe_interview_feedback(report)
+    assert frappe["doctype"] == "Interview Feedback" and frappe["result"] is None
+    assert all(0 <= s["rating"] <= 1 for s in frappe["skill_assessment"])
