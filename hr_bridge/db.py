@@ -110,9 +110,15 @@ class MigrationStatus:
         return self.current == self.head
 
 
-def migration_status(engine: Engine) -> MigrationStatus:
+def head_revision() -> str:
+    """The newest migration the code knows."""
     head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
     assert head is not None
+    return head
+
+
+def migration_status(engine: Engine) -> MigrationStatus:
+    head = head_revision()
     with engine.connect() as conn:
         current = MigrationContext.configure(conn).get_current_revision()
     return MigrationStatus(current, head)

@@ -5,6 +5,7 @@ from collections.abc import Callable
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
+from hr_bridge.db import head_revision
 from server.app import create_app
 from server.app_keys import RESOURCES_KEY
 from server.errors import ConfigError
@@ -27,7 +28,7 @@ async def test_health_ready_and_page_on_embedded_redis_and_sqlite(
         body = await r.json()
         assert r.status == 200, body
         assert body["checks"]["redis"]["mode"] == "embedded"
-        assert body["checks"]["database"]["revision"] == "0003"
+        assert body["checks"]["database"]["revision"] == head_revision()
         assert r.headers["X-Content-Type-Options"] == "nosniff"
 
         r = await client.get("/")

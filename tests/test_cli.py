@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from hr_bridge.db import head_revision
 from tests.procs import pids_matching, wait_gone
 
 FILES = Path(__file__).resolve().parent.parent / "models_onnx" / "files"
@@ -127,7 +128,7 @@ def test_migrate_command(tmp_path: Path) -> None:
         _hirestream("migrate"), env=_env(tmp_path), capture_output=True, text=True, timeout=60
     )
     assert out.returncode == 0, out.stderr
-    assert "schema at revision 0003" in out.stdout
+    assert f"schema at revision {head_revision()}" in out.stdout
 
 
 @pytest.mark.skipif(shutil.which("chromium") is None, reason="Chromium not installed")
