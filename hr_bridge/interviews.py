@@ -37,6 +37,8 @@ class Requisition(SQLModel, table=True):
     questions: list[dict[str, Any]] = Field(
         default_factory=list, sa_column=Column(JSON, nullable=False)
     )
+    # {"skills": {"python": 75}, "min_years": 3, "certificates": [...]}; see hr_bridge.profiles
+    requirements: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     created_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
     )

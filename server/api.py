@@ -13,7 +13,7 @@ from aiohttp import WSMsgType, web
 from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy import Engine
 
-from hr_bridge import audit
+from hr_bridge import audit, profiles
 from hr_bridge import interviews as db
 from hr_bridge.interviews import Conflict, InterviewState
 from pipeline.clock import MonotonicClock
@@ -49,18 +49,32 @@ class Question(BaseModel):
     concepts: list[str | Concept] = Field(default_factory=list, max_length=30)  # expected
 
 
+class Requirements(BaseModel):
+    skills: dict[str, float] = Field(default_factory=dict)  # name -> level 0-100
+    min_years: float | None = Field(None, ge=0, le=60)
+    certificates: list[str] = Field(default_factory=list, max_length=30)
+
+
+class CandidateIn(BaseModel):
+    ref: str = Field(min_length=1, max_length=200)
+    name: str = Field(min_length=1, max_length=200)
+    email: str | None = Field(None, max_length=320)
+    profile: dict[str, Any] = Field(default_factory=dict)
+
+
 class RequisitionIn(BaseModel):
     title: str = Field(min_length=1, max_length=200)
     language: Literal["en", "zh"] = "en"
     # Names (equal weights) or {"name", "weight"}; default: the five standard competencies.
     competencies: list[str | Competency] = Field(default_factory=list, max_length=30)
     questions: list[Question] = Field(min_length=1, max_length=50)
+    requirements: Requirements | None = None
 
 
 class InterviewIn(BaseModel):
     requisition_id: str = Field(min_length=1, max_length=32)
-    candidate_name: str = Field(min_length=1, max_length=200)
-    candidate_ref: str | None = Field(None, max_length=200)
+    candidate_name: str | None = Field(None, min_length=1, max_length=200)
+    candidate_ref: str | None = Field(None, max_length=200)  # a candidate in the store
     affect_allowed: bool = False  # the interview's analysis policy: facial expressions
     interviewers: int = Field(1, ge=1, le=10)
 
@@ -185,6 +199,7 @@ async def create_requisition(request: web.Request) -> web.Response:
         language=body.language,
         competencies=[c if isinstance(c, str) else c.model_dump() for c in body.competencies],
         questions=[q.model_dump() for q in body.questions],
+        requirements=body.requirements.model_dump() if body.requirements else None,
     )
     return web.json_response({"id": req.id, "title": req.title}, status=201)
 
@@ -209,11 +224,19 @@ async def create_interview(request: web.Request) -> web.Response:
     engine = _engine(request)
     if await asyncio.to_thread(db.get_requisition, engine, body.requisition_id) is None:
         raise _error(web.HTTPBadRequest, "requisition_id: no such requisition")
+    name = body.candidate_name
+    if body.candidate_ref:
+        cand = await asyncio.to_thread(profiles.get_candidate, engine, body.candidate_ref)
+        if cand is None:
+            raise _error(web.HTTPBadRequest, "candidate_ref: no such candidate (import it first)")
+        name = name or cand.name
+    if not name:
+        raise _error(web.HTTPBadRequest, "candidate_name or candidate_ref is required")
     iv = await asyncio.to_thread(
         db.create_interview,
         engine,
         requisition_id=body.requisition_id,
-        candidate_name=body.candidate_name,
+        candidate_name=name,
         candidate_ref=body.candidate_ref,
         affect_allowed=body.affect_allowed,
     )
@@ -253,16 +276,24 @@ async def consent(request: web.Request) -> web.Response:
     engine = _engine(request)
     try:
         iv = await asyncio.to_thread(
-            db.transition, engine, claims.interview, {InterviewState.SCHEDULED},
-            InterviewState.CONSENTED, consent_at=datetime.now(UTC),
+            db.transition,
+            engine,
+            claims.interview,
+            {InterviewState.SCHEDULED},
+            InterviewState.CONSENTED,
+            consent_at=datetime.now(UTC),
             notice_version=body.notice_version,
-        )  # fmt: skip
+        )
     except Conflict as err:
         raise _error(web.HTTPConflict, str(err)) from None
     await asyncio.to_thread(
-        audit.record, engine, "candidate", "consent.given", f"interview:{iv.id}",
+        audit.record,
+        engine,
+        "candidate",
+        "consent.given",
+        f"interview:{iv.id}",
         notice_version=body.notice_version,
-    )  # fmt: skip
+    )
     return web.json_response(
         {"state": iv.state, "consent_at": iv.consent_at.isoformat() if iv.consent_at else None}
     )
@@ -295,9 +326,13 @@ async def offer(request: web.Request) -> web.Response:
         status = web.HTTPBadRequest if isinstance(err, BadOffer) else web.HTTPServiceUnavailable
         raise _error(status, str(err)) from None
     await asyncio.to_thread(
-        db.transition, engine, iv.id, {InterviewState.CONSENTED}, InterviewState.LIVE,
+        db.transition,
+        engine,
+        iv.id,
+        {InterviewState.CONSENTED},
+        InterviewState.LIVE,
         started_at=datetime.now(UTC),
-    )  # fmt: skip
+    )
     return web.json_response({"sdp": answer, "type": "answer"})
 
 
@@ -333,10 +368,13 @@ async def finish(request: web.Request) -> web.Response:
     engine = _engine(request)
     with contextlib.suppress(Conflict):
         iv = await asyncio.to_thread(
-            db.transition, engine, iv.id,
+            db.transition,
+            engine,
+            iv.id,
             {InterviewState.SCHEDULED, InterviewState.CONSENTED, InterviewState.LIVE},
-            InterviewState.FINISHED, finished_at=datetime.now(UTC),
-        )  # fmt: skip
+            InterviewState.FINISHED,
+            finished_at=datetime.now(UTC),
+        )
     return web.json_response({"state": InterviewState.FINISHED, "id": iv.id})
 
 
@@ -351,6 +389,63 @@ async def report(request: web.Request) -> web.StreamResponse:
 
         return web.Response(text=render(row.body), content_type="text/html")
     return web.json_response(row.body, dumps=lambda o: json.dumps(o, ensure_ascii=False))
+
+
+async def import_candidates(request: web.Request) -> web.Response:
+    _admin(request)
+    raw = await request.read()
+    try:
+        rows = [CandidateIn.model_validate(c).model_dump() for c in json.loads(raw or b"null")]
+    except (ValueError, TypeError) as err:
+        raise _error(web.HTTPBadRequest, f"expected a JSON list of candidates: {err}") from None
+    new, updated = await asyncio.to_thread(profiles.upsert_candidates, _engine(request), rows)
+    return web.json_response({"created": new, "updated": updated})
+
+
+async def background(request: web.Request) -> web.Response:
+    """What interviewers see before the interview: the profile and its match to requirements."""
+    _admin_or(request, "interviewer")
+    iv = await _interview(request)
+    engine = _engine(request)
+    req = await asyncio.to_thread(db.get_requisition, engine, iv.requisition_id)
+    cand = (
+        await asyncio.to_thread(profiles.get_candidate, engine, iv.candidate_ref)
+        if iv.candidate_ref
+        else None
+    )
+    if cand is None:
+        return web.json_response({"candidate": {"name": iv.candidate_name}, "match": None})
+    lines, overall = profiles.match(cand.profile, (req.requirements if req else None) or {})
+    return web.json_response(
+        {
+            "candidate": {"name": cand.name, "ref": cand.ref, **cand.profile},
+            "match": {"overall": overall, "lines": [vars(x) for x in lines]},
+        }
+    )
+
+
+async def list_interviews(request: web.Request) -> web.Response:
+    _admin(request)
+    engine = _engine(request)
+    rows = await asyncio.to_thread(db.list_interviews, engine)
+    reports = {
+        iv.id: r
+        for iv in rows
+        if (r := await asyncio.to_thread(db.get_report, engine, iv.id)) is not None
+    }
+    return web.json_response(
+        [
+            {
+                "id": iv.id,
+                "candidate_name": iv.candidate_name,
+                "state": iv.state,
+                "created_at": iv.created_at.isoformat(),
+                "overall": reports[iv.id].overall if iv.id in reports else None,
+                "report": iv.id in reports,
+            }
+            for iv in rows
+        ]
+    )
 
 
 CANDIDATE_RECORDS = {"caption", "question", "ended"}
@@ -414,6 +509,9 @@ def add_routes(app: web.Application) -> None:
     r = app.router
     r.add_post("/api/requisitions", create_requisition)
     r.add_post("/api/interviews", create_interview)
+    r.add_get("/api/interviews", list_interviews)
+    r.add_post("/api/candidates", import_candidates)
+    r.add_get("/api/interviews/{id}/background", background)
     r.add_get("/api/interviews/{id}", get_interview)
     r.add_post("/api/interviews/{id}/consent", consent)
     r.add_post("/api/interviews/{id}/offer", offer)

@@ -39,6 +39,9 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser("migrate", help="bring the database schema to the newest migration")
 
+    ic = sub.add_parser("import-candidates", help="add or update candidates from JSON or CSV")
+    ic.add_argument("path", type=Path, help="a .json list or a .csv file (see README)")
+
     dm = sub.add_parser("demo", help="create a sample requisition and interview; print the links")
     dm.add_argument("--json", action="store_true", help="print JSON for scripts")
     dm.add_argument("--language", default="en", choices=["en", "zh"])
@@ -82,6 +85,27 @@ def _doctor(settings: Settings, skip: list[str]) -> int:
     return 0
 
 
+def _import_candidates(settings: Settings, path: Path) -> int:
+    from hr_bridge.profiles import parse_candidates, upsert_candidates
+    from server.resources import open_database
+
+    try:
+        rows = parse_candidates(path)
+    except (OSError, ValueError) as err:
+        raise ImportFailed(str(err)) from None
+    engine = open_database(settings)
+    try:
+        new, updated = upsert_candidates(engine, rows)
+    finally:
+        engine.dispose()
+    print(f"{path}: {new} new, {updated} updated candidate(s)")
+    return 0
+
+
+class ImportFailed(HirestreamError):
+    """The candidates file cannot be read; nothing was imported."""
+
+
 def _migrate(settings: Settings) -> int:
     from hr_bridge.db import migration_status, redact
     from server.resources import open_database
@@ -107,6 +131,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if args.command == "doctor":
             return _doctor(settings, args.skip)
+        if args.command == "import-candidates":
+            return _import_candidates(settings, args.path)
         if args.command == "demo":
             from server.demo import run_demo
 

@@ -79,6 +79,19 @@ function onRecord(rec) {
   }
 }
 
+function showBackground(bg) {
+  const box = $("background");
+  const c = bg.candidate || {};
+  const parts = [];
+  if (c.experience) parts.push(`${c.experience.reduce((a, e) => a + (e.years || 0), 0)} years of experience`);
+  if (c.education && c.education.length) parts.push(c.education.map((e) => e.degree).join(", "));
+  const lines = bg.match ? bg.match.lines.map((l) => el("li", {}, l.reason)) : [];
+  box.replaceChildren(
+    el("p", {}, parts.join(" · ") || "No profile on file."),
+    ...(bg.match ? [el("p", {}, `Match with the requirements: ${bg.match.overall ?? "–"}%`), el("ul", {}, ...lines)] : []),
+  );
+}
+
 async function watchVideo() {
   const pc = new RTCPeerConnection();
   pc.addTransceiver("video", { direction: "recvonly" });
@@ -99,6 +112,7 @@ async function main() {
   const info = await api(`/api/interviews/${id}`, token);
   $("title").textContent = `${info.requisition.title} · ${info.candidate_name}`;
   $("state").textContent = info.state;
+  api(`/api/interviews/${id}/background`, token).then(showBackground).catch(() => {});
   liveSocket(id, token, onRecord, () => ($("state").textContent += " (disconnected)"));
   if (info.state !== "finished") watchVideo();
 }
