@@ -121,6 +121,7 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_get("/api/openapi.json", openapi_json)
     app.router.add_get("/interview/{id}", page("candidate.html"))
     app.router.add_get("/live/{id}", page("live.html"))
+    app.router.add_get("/hr", page("hr.html"))
     app.router.add_get("/", index)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
+from hr_bridge.adapters import LocalStoreAdapter
 from hr_bridge.db import DatabaseError, check_connection, make_engine, migrate, redact
 from models_onnx.assets import MODEL_NAMES, ModelAssetError, locate
 from pipeline.session import InterviewSession
@@ -146,6 +147,9 @@ def live_registry(
             Scorer(rubric, affect_allowed=bool(iv and iv.affect_allowed)) if rubric else None,
         )
 
+    # The local store, with webhook deliveries in the same transaction when one is configured.
+    adapter = LocalStoreAdapter(res.engine, lambda report: webhooks.deliveries(settings, report))
+
     async def on_ended(interview_id: str, reason: str, session: InterviewSession) -> None:
         from datetime import UTC, datetime
 
@@ -182,9 +186,7 @@ def live_registry(
         }
         body = session.report(header, model_versions(settings))
         if body is not None:
-            await asyncio.to_thread(
-                db.save_report, res.engine, interview_id, body, webhooks.deliveries(settings, body)
-            )
+            await asyncio.to_thread(adapter.submit, body)
             on_report()
 
     return LiveRegistry(settings, make_session, on_ended)

@@ -130,6 +130,19 @@ async def test_interview_in_a_real_browser(
             await candidate.locator("#done").wait_for(timeout=20_000)
             await candidate.screenshot(path=str(ARTIFACTS / "candidate-done.png"))
             assert errors == []
+
+            # HR reads the finalized report from the list of interviews.
+            hr = await ctx.new_page()
+            await hr.goto(f"http://127.0.0.1:{port}/hr")
+            await hr.locator("#key").fill(client.app[AUTH_KEY].admin_key)
+            await hr.keyboard.press("Enter")
+            row = hr.locator("#list tbody tr").first
+            await row.wait_for(timeout=10_000)
+            assert "finished" in (await row.text_content() or "")
+            await row.get_by_role("button", name="Read").click()
+            await hr.locator("#report h1").wait_for(timeout=10_000)
+            assert await hr.locator("#report h1").text_content() == "Interview report"
+            await hr.screenshot(path=str(ARTIFACTS / "hr-report.png"), full_page=True)
             await browser.close()
         r = await client.get(f"/api/interviews/{links['id']}", headers=admin)
         assert (await r.json())["state"] == "finished"
