@@ -39,6 +39,11 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser("migrate", help="bring the database schema to the newest migration")
 
+    ir = sub.add_parser("import-requisition", help="store a requisition and rubric from YAML/JSON")
+    ir.add_argument(
+        "path", type=Path, help="title, language, competencies, questions, requirements"
+    )
+
     ic = sub.add_parser("import-candidates", help="add or update candidates from JSON or CSV")
     ic.add_argument("path", type=Path, help="a .json list or a .csv file (see README)")
 
@@ -102,6 +107,38 @@ def _import_candidates(settings: Settings, path: Path) -> int:
     return 0
 
 
+def _import_requisition(settings: Settings, path: Path) -> int:
+    """Validated exactly as the API validates POST /api/requisitions."""
+    from pydantic import ValidationError
+
+    from hr_bridge import interviews as db
+    from pipeline.scoring.rubric import read_mapping, rubric_from_dict
+    from server.api import RequisitionIn
+    from server.resources import open_database
+
+    try:
+        data = read_mapping(path)
+        rubric = rubric_from_dict(data)  # checks the rubric part and gives its version
+        body = RequisitionIn.model_validate(data)
+    except (OSError, ValueError, ValidationError) as err:
+        first = str(err).strip().splitlines()[0]
+        raise ImportFailed(f"{path}: {first}") from None
+    engine = open_database(settings)
+    try:
+        req = db.create_requisition(
+            engine,
+            title=body.title,
+            language=body.language,
+            competencies=[c if isinstance(c, str) else c.model_dump() for c in body.competencies],
+            questions=[q.model_dump() for q in body.questions],
+            requirements=body.requirements.model_dump() if body.requirements else None,
+        )
+    finally:
+        engine.dispose()
+    print(f"requisition {req.id}: {req.title} (rubric {rubric.version})")
+    return 0
+
+
 class ImportFailed(HirestreamError):
     """The candidates file cannot be read; nothing was imported."""
 
@@ -131,6 +168,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if args.command == "doctor":
             return _doctor(settings, args.skip)
+        if args.command == "import-requisition":
+            return _import_requisition(settings, args.path)
         if args.command == "import-candidates":
             return _import_candidates(settings, args.path)
         if args.command == "demo":

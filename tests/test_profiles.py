@@ -122,3 +122,24 @@ async def test_background_for_interviewers(make_settings: Callable[..., Settings
         )
         assert r.status == 400
         assert (await c.get(f"/api/interviews/{iv['id']}/background")).status == 401
+
+
+def test_import_requisition_from_yaml(tmp_path: Path) -> None:
+    f = tmp_path / "req.yaml"
+    f.write_text(
+        "title: Support lead\nlanguage: en\n"
+        "competencies:\n  - {name: communication, weight: 2}\n  - composure\n"
+        "questions:\n  - text: Tell us about an upset customer.\n    time_limit_s: 120\n"
+        "    targets: [composure]\n    concepts: [listen, {name: apology, synonyms: [sorry]}]\n"
+        "requirements: {skills: {python: 50}, min_years: 2}\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HIRESTREAM_")}
+    env["HIRESTREAM_DATA_DIR"] = str(tmp_path / "data")
+    cmd = [sys.executable, "-m", "server", "import-requisition"]
+    out = subprocess.run([*cmd, str(f)], env=env, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("requisition ") and "Support lead (rubric " in out.stdout
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"title": "x", "questions": []}))
+    out = subprocess.run([*cmd, str(bad)], env=env, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2 and "hirestream: error:" in out.stderr

@@ -85,7 +85,8 @@ def rubric_from_dict(data: dict[str, Any]) -> Rubric:
     return Rubric(data.get("language", "en"), weights, tuple(questions))
 
 
-def load_rubric(path: Path) -> Rubric:
+def read_mapping(path: Path) -> dict[str, Any]:
+    """A YAML (.yaml/.yml) or JSON file holding one mapping (a requisition or rubric)."""
     text = path.read_text(encoding="utf-8")
     if path.suffix.lower() in (".yaml", ".yml"):
         import yaml
@@ -95,4 +96,8 @@ def load_rubric(path: Path) -> Rubric:
         data = json.loads(text)
     if not isinstance(data, dict):
         raise ValueError(f"{path}: a rubric is a mapping with competencies and questions")
-    return rubric_from_dict(data)
+    return data
+
+
+def load_rubric(path: Path) -> Rubric:
+    return rubric_from_dict(read_mapping(path))
