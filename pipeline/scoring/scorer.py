@@ -86,6 +86,9 @@ class Scorer:
         self.affect_allowed = affect_allowed
         self.answers: dict[int, _Answer] = {}
         self.current: _Answer | None = None
+        # Scores of answers that did not change since they were computed: live updates then
+        # cost one answer's work, not the whole interview's.
+        self._cache: dict[int, dict[str, Score]] = {}
 
     def start_question(self, index: int, t: float) -> None:
         self.current = self.answers.setdefault(index, _Answer(index, t))
@@ -97,6 +100,7 @@ class Scorer:
             self.start_question(0, 0.0)
             a = self.current
             assert a is not None
+        self._cache.pop(a.index, None)
         if isinstance(event, Transcript) and event.final:
             a.text.append((event.utterance, event.t_start, event.t_end, event.text))
             for w in event.words:
@@ -147,6 +151,11 @@ class Scorer:
     # Scores per answer
 
     def answer_scores(self, index: int) -> dict[str, Score]:
+        if index not in self._cache and index in self.answers:
+            self._cache[index] = self._answer_scores(index)
+        return self._cache.get(index, {})
+
+    def _answer_scores(self, index: int) -> dict[str, Score]:
         a = self.answers.get(index)
         if a is None:
             return {}
