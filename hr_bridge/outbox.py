@@ -97,7 +97,7 @@ def mark_failed(
         if d.attempts >= max_attempts:
             d.state = DeliveryState.DEAD
         else:
-            wait = min(BACKOFF_MAX_S, BACKOFF_BASE_S**d.attempts)
+            wait = min(BACKOFF_MAX_S, backoff_base_s * 2 ** (d.attempts - 1))
             d.next_attempt_at = datetime.now(UTC) + timedelta(seconds=wait)
         s.add(d)
         s.commit()

@@ -165,3 +165,23 @@ def test_rubric_files_and_version(tmp_path: Path) -> None:
     assert a.weights == {"communication": 0.5, "composure": 0.5}
     with pytest.raises(ValueError, match="negative"):
         rubric_from_dict({"competencies": [{"name": "x", "weight": -1}], "questions": []})
+
+
+def test_report_flags_and_summary() -> None:
+    from pipeline.scoring.report import SessionFacts, build_report
+
+    s = score(STAR, faces=30)
+    facts = SessionFacts(
+        degraded=[{"stage": "face", "t": 3.0, "reason": "face analysis failed: x"}],
+        several_faces_frames=10,
+        frames=100,
+        absences=[(1.0, 2.0), (10.0, 17.5)],
+    )
+    report = build_report({"id": "iv1", "candidate_name": "Ada"}, s, facts, {"vad": "v"})
+    flags = {f["flag"]: f for f in report["flags"]}
+    assert set(flags) == {"several_faces", "long_absence", "stage_degraded"}
+    assert flags["long_absence"]["start"] == 10.0  # the 1 s absence is not flagged
+    assert report["questions"][0]["transcript"][0]["text"] == STAR
+    assert report["overall"] is not None and report["rubric_version"] == RUBRIC.version
+    assert "A person makes every decision" in report["candidate_summary"]
+    assert "facial expressions" not in report["candidate_summary"]  # affect was not analysed

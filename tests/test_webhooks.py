@@ -183,3 +183,23 @@ def test_exports() -> None:
     frappe = frappe_interview_feedback(report)
     assert frappe["doctype"] == "Interview Feedback" and frappe["result"] is None
     assert all(0 <= s["rating"] <= 1 for s in frappe["skill_assessment"])
+
+
+def test_backoff_doubles_and_dead_after_the_last_attempt(engine: Engine) -> None:
+    from datetime import UTC, datetime
+
+    iid = interview(engine)
+    report = make_report(iid)
+    db.save_report(engine, iid, report, [("http://127.0.0.1:9/hook", {"x": 1})])
+    (d,) = outbox.deliveries_for(engine, iid)
+    assert d.id is not None
+    waits = []
+    for _ in range(3):
+        after = outbox.mark_failed(engine, d.id, "HTTP 500", max_attempts=4, backoff_base_s=3.0)
+        assert after is not None
+        due_at = after.next_attempt_at.replace(tzinfo=after.next_attempt_at.tzinfo or UTC)
+        waits.append((due_at - datetime.now(UTC)).total_seconds())
+    assert [round(w) for w in waits] == [3, 6, 12]
+    assert outbox.due(engine) == []  # not due before its time
+    dead = outbox.mark_failed(engine, d.id, "HTTP 500", max_attempts=4, backoff_base_s=3.0)
+    assert dead is not None and dead.state == "dead" and dead.attempts == 4
