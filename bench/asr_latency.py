@@ -17,15 +17,13 @@ import statistics
 import tempfile
 import time
 from dataclasses import dataclass, replace
-from fractions import Fraction
 from pathlib import Path
 
-import av
 import numpy as np
 import numpy.typing as npt
 
 from bench.common import write_json
-from bench.speech import SR, Spoken, conversation
+from bench.speech import SR, Spoken, audio_frames, conversation
 from models_onnx.whisper import WhisperAsr
 from pipeline.audio_pipeline import AudioPipeline
 from pipeline.clock import MonotonicClock
@@ -48,18 +46,6 @@ TEXTS = [
 ]
 GAPS_S = [1.4, 1.8, 1.2, 2.0]
 FRAME = 960  # 20 ms at 48 kHz
-
-
-def frames_48k_stereo(pcm16k: npt.NDArray[np.float32]) -> list[av.AudioFrame]:
-    up = np.interp(np.arange(len(pcm16k) * 3) / 3, np.arange(len(pcm16k)), pcm16k)
-    s16 = (np.clip(up, -1, 1) * 32767).astype(np.int16)
-    frames = []
-    for i in range(len(s16) // FRAME):
-        block = np.repeat(s16[i * FRAME : (i + 1) * FRAME], 2)[None, :]
-        f = av.AudioFrame.from_ndarray(block, format="s16", layout="stereo")
-        f.sample_rate, f.pts, f.time_base = 48_000, i * FRAME, Fraction(1, 48_000)
-        frames.append(f)
-    return frames
 
 
 @dataclass
@@ -93,7 +79,7 @@ async def run_live(
         vad_config=vad_config(settings),
         asr_config=replace(asr_config(settings, "en"), partial_interval_s=partial_s),
     )
-    frames = frames_48k_stereo(pcm)
+    frames = audio_frames(pcm)
     timings = [UtteranceTiming(s.text, s.start, s.end) for s in spoken]
     vad_to_spoken: dict[int, int] = {}
     lags: dict[str, list[float]] = {"vad": [], "asr": []}

@@ -12,6 +12,7 @@ import numpy.typing as npt
 from aiortc import MediaStreamTrack
 
 from bench.faces import face_canvas
+from bench.speech import audio_frames
 
 
 class SpeechTrack(MediaStreamTrack):
@@ -21,15 +22,10 @@ class SpeechTrack(MediaStreamTrack):
 
     def __init__(self, pcm16k: npt.NDArray[np.float32]) -> None:
         super().__init__()
-        up = np.interp(np.arange(len(pcm16k) * 3) / 3, np.arange(len(pcm16k)), pcm16k)
-        self._s16 = (np.clip(up, -1, 1) * 32767).astype(np.int16)
+        self._frames = audio_frames(pcm16k, channels=1)
         self._i = 0
         self._t0: float | None = None
         self.started_at: float | None = None  # monotonic time the first sample was sent
-
-    @property
-    def done(self) -> bool:
-        return self._i * 960 >= len(self._s16)
 
     async def recv(self) -> av.AudioFrame:
         if self._t0 is None:
@@ -37,10 +33,11 @@ class SpeechTrack(MediaStreamTrack):
         delay = self._t0 + self._i * 0.02 - time.monotonic()
         if delay > 0:
             await asyncio.sleep(delay)
-        block = self._s16[self._i * 960 : (self._i + 1) * 960]
-        block = np.pad(block, (0, 960 - len(block)))
-        frame = av.AudioFrame.from_ndarray(block[None, :], format="s16", layout="mono")
-        frame.sample_rate, frame.pts, frame.time_base = 48_000, self._i * 960, Fraction(1, 48_000)
+        if self._i < len(self._frames):
+            frame = self._frames[self._i]
+        else:  # the recording is over: silence, as a muted-but-open microphone sends
+            (frame,) = audio_frames(np.zeros(320, np.float32), channels=1)
+            frame.pts = self._i * 960
         self._i += 1
         return frame
 

@@ -6,8 +6,10 @@ import shutil
 import subprocess
 import wave
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 
+import av
 import numpy as np
 import numpy.typing as npt
 
@@ -90,3 +92,34 @@ def conversation(
         parts.append(np.zeros(int(gap * SR), np.float32))
         t += gap
     return np.concatenate(parts), spoken
+
+
+def audio_frames(
+    pcm16k: npt.NDArray[np.float32],
+    rate: int = 48_000,
+    channels: int = 2,
+    frame_ms: int = 20,
+    fmt: str = "s16",
+) -> list[av.AudioFrame]:
+    """Cut 16 kHz audio into frames as a WebRTC Opus decoder gives them (48 kHz stereo s16
+    by default), with pts in samples and time base 1/rate."""
+    up = np.interp(
+        np.arange(int(len(pcm16k) * rate / 16_000)) * 16_000 / rate,
+        np.arange(len(pcm16k)),
+        pcm16k,
+    ).astype(np.float32)
+    n = rate * frame_ms // 1000
+    frames = []
+    layout = "stereo" if channels == 2 else "mono"
+    for i in range(len(up) // n):
+        block = up[i * n : (i + 1) * n]
+        if fmt == "s16":
+            data = np.repeat((np.clip(block, -1, 1) * 32767).astype(np.int16), channels)[None, :]
+        else:  # planar float
+            data = np.repeat(block[None, :], channels, axis=0)
+        frame = av.AudioFrame.from_ndarray(data, format=fmt, layout=layout)
+        frame.sample_rate = rate
+        frame.pts = i * n
+        frame.time_base = Fraction(1, rate)
+        frames.append(frame)
+    return frames

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import JSON, Column, DateTime, Engine
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Field, Session, SQLModel, select
+from sqlmodel import Field, Session, SQLModel, col, select
 
 from hr_bridge.models import utcnow
 
@@ -196,6 +196,19 @@ def save_report(
             return found
         s.refresh(row)
         return row
+
+
+def list_interviews_with_reports(
+    engine: Engine, limit: int = 100
+) -> tuple[list[Interview], dict[str, float | None]]:
+    """The newest interviews and, for those with a report, its overall score (two queries)."""
+    rows = list_interviews(engine, limit)
+    with Session(engine) as s:
+        stmt = select(Report.interview_id, Report.overall).where(
+            col(Report.interview_id).in_([iv.id for iv in rows])
+        )
+        overall = {iid: value for iid, value in s.exec(stmt)}
+    return rows, overall
 
 
 def get_report(engine: Engine, iid: str) -> Report | None:

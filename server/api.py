@@ -70,6 +70,18 @@ class RequisitionIn(BaseModel):
     questions: list[Question] = Field(min_length=1, max_length=50)
     requirements: Requirements | None = None
 
+    def fields(self) -> dict[str, Any]:
+        """Keyword arguments for hr_bridge.interviews.create_requisition."""
+        return {
+            "title": self.title,
+            "language": self.language,
+            "competencies": [
+                c if isinstance(c, str) else c.model_dump() for c in self.competencies
+            ],
+            "questions": [q.model_dump() for q in self.questions],
+            "requirements": self.requirements.model_dump() if self.requirements else None,
+        }
+
 
 class InterviewIn(BaseModel):
     requisition_id: str = Field(min_length=1, max_length=32)
@@ -192,15 +204,7 @@ def _view(iv: db.Interview, req: db.Requisition | None) -> dict[str, Any]:
 async def create_requisition(request: web.Request) -> web.Response:
     _admin(request)
     body: RequisitionIn = await _body(request, RequisitionIn)
-    req = await asyncio.to_thread(
-        db.create_requisition,
-        _engine(request),
-        title=body.title,
-        language=body.language,
-        competencies=[c if isinstance(c, str) else c.model_dump() for c in body.competencies],
-        questions=[q.model_dump() for q in body.questions],
-        requirements=body.requirements.model_dump() if body.requirements else None,
-    )
+    req = await asyncio.to_thread(db.create_requisition, _engine(request), **body.fields())
     return web.json_response({"id": req.id, "title": req.title}, status=201)
 
 
@@ -427,12 +431,7 @@ async def background(request: web.Request) -> web.Response:
 async def list_interviews(request: web.Request) -> web.Response:
     _admin(request)
     engine = _engine(request)
-    rows = await asyncio.to_thread(db.list_interviews, engine)
-    reports = {
-        iv.id: r
-        for iv in rows
-        if (r := await asyncio.to_thread(db.get_report, engine, iv.id)) is not None
-    }
+    rows, overall = await asyncio.to_thread(db.list_interviews_with_reports, engine)
     return web.json_response(
         [
             {
@@ -440,8 +439,8 @@ async def list_interviews(request: web.Request) -> web.Response:
                 "candidate_name": iv.candidate_name,
                 "state": iv.state,
                 "created_at": iv.created_at.isoformat(),
-                "overall": reports[iv.id].overall if iv.id in reports else None,
-                "report": iv.id in reports,
+                "overall": overall.get(iv.id),
+                "report": iv.id in overall,
             }
             for iv in rows
         ]

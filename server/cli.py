@@ -125,14 +125,7 @@ def _import_requisition(settings: Settings, path: Path) -> int:
         raise ImportFailed(f"{path}: {first}") from None
     engine = open_database(settings)
     try:
-        req = db.create_requisition(
-            engine,
-            title=body.title,
-            language=body.language,
-            competencies=[c if isinstance(c, str) else c.model_dump() for c in body.competencies],
-            questions=[q.model_dump() for q in body.questions],
-            requirements=body.requirements.model_dump() if body.requirements else None,
-        )
+        req = db.create_requisition(engine, **body.fields())
     finally:
         engine.dispose()
     print(f"requisition {req.id}: {req.title} (rubric {rubric.version})")
@@ -140,7 +133,7 @@ def _import_requisition(settings: Settings, path: Path) -> int:
 
 
 class ImportFailed(HirestreamError):
-    """The candidates file cannot be read; nothing was imported."""
+    """The file to import cannot be read or is invalid; nothing was imported."""
 
 
 def _migrate(settings: Settings) -> int:
