@@ -39,6 +39,16 @@ class Requisition(SQLModel, table=True):
     )
     # {"skills": {"python": 75}, "min_years": 3, "certificates": [...]}; see hr_bridge.profiles
     requirements: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    # Jobs of one kind (e.g. "sales") are analysed together for predictive validity.
+    family: str = Field(default="general", max_length=100, index=True)
+    # Composite match weights and bands (hr_bridge.matching); None: the rubric's weights.
+    match_config: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    # {"min": 50000, "max": 65000, "currency": "EUR"}: offers must fall inside it.
+    salary_band: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    probation_months: int = 6
+    # Follow-up rules for employees hired through it (hr_bridge.followups); None: defaults.
+    follow_up_rules: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSON))
+    synthetic: bool = Field(default=False, index=True)  # generated demo/test data
     created_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
     )
@@ -78,6 +88,16 @@ class Report(SQLModel, table=True):
     body: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
 
 
+class ReportScore(SQLModel, table=True):
+    """One competency score of a report, flat, so analytics over many reports are one query."""
+
+    __tablename__ = "report_score"
+
+    interview_id: str = Field(foreign_key="interview.id", primary_key=True, max_length=32)
+    competency: str = Field(primary_key=True, max_length=100)
+    value: float
+
+
 class Conflict(Exception):
     """The interview is not in a state that allows this; the message says which."""
 
@@ -100,6 +120,25 @@ def create_requisition(engine: Engine, **fields: Any) -> Requisition:
 def get_requisition(engine: Engine, rid: str) -> Requisition | None:
     with Session(engine) as s:
         return s.get(Requisition, rid)
+
+
+def list_requisitions(engine: Engine, limit: int = 200) -> list[Requisition]:
+    with Session(engine) as s:
+        stmt = select(Requisition).order_by(col(Requisition.created_at).desc()).limit(limit)
+        return list(s.exec(stmt))
+
+
+def update_requisition(engine: Engine, rid: str, **fields: Any) -> Requisition:
+    with Session(engine) as s:
+        req = s.get(Requisition, rid)
+        if req is None:
+            raise KeyError(rid)
+        for k, v in fields.items():
+            setattr(req, k, v)
+        s.add(req)
+        s.commit()
+        s.refresh(req)
+        return req
 
 
 def create_interview(engine: Engine, **fields: Any) -> Interview:
@@ -185,6 +224,10 @@ def save_report(
             body=body,
         )
         s.add(row)
+        for name, score in (body.get("competencies") or {}).items():
+            s.add(ReportScore(interview_id=iid, competency=name, value=float(score["value"])))
+        if body.get("overall") is not None:
+            s.add(ReportScore(interview_id=iid, competency="overall", value=body["overall"]))
         for url, payload in deliveries:
             enqueue(s, iid, "interview.report.finalized", url, payload)
         try:

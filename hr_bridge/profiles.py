@@ -28,6 +28,7 @@ class Candidate(SQLModel, table=True):
     name: str = Field(max_length=200)
     email: str | None = Field(default=None, max_length=320)
     profile: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    synthetic: bool = Field(default=False, index=True)  # generated demo/test data
     created_at: Any = Field(
         default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
     )

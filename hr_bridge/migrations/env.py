@@ -5,9 +5,6 @@ from __future__ import annotations
 from alembic import context
 from sqlmodel import SQLModel
 
-import hr_bridge.interviews
-import hr_bridge.models  # noqa: F401
-
 connection = context.config.attributes.get("connection")
 if connection is None:
     raise RuntimeError("run migrations through hr_bridge.db.migrate(), which passes a connection")

@@ -1,0 +1,377 @@
+"""Decisions and job offers: a person decides, the system only recommends.
+
+A decision (advance, offer, hold, reject) is recorded by a named person with a reason, next
+to the composite match the system recommended at that moment. An offer can only be drafted
+when the interview's latest decision is "offer", and only accepted while that is still so:
+the offer row points at its decision (NOT NULL foreign key), so no offer exists without one.
+The candidate accepts by typing their name; the time, the typed name and the SHA-256 of the
+exact offer text they saw are stored. Acceptance creates the employee record and its
+onboarding tasks, and emits events (with webhook deliveries) in the same transaction.
+
+All functions block: call them from a worker thread.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import unicodedata
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, Date, DateTime, Engine, Text
+from sqlmodel import Field, Session, SQLModel, col, select
+
+from hr_bridge import audit
+from hr_bridge.employees import Employee, OnboardingTask, add_months
+from hr_bridge.events import emit
+from hr_bridge.interviews import Interview, InterviewState, Requisition
+from hr_bridge.models import utcnow
+
+ONBOARDING = (
+    ("equipment", "Prepare laptop, phone and accounts"),
+    ("workspace", "Assign a desk and building access"),
+    ("introduction", "Plan the first week with the manager and a buddy"),
+)
+
+
+class DecisionKind(enum.StrEnum):
+    ADVANCE = "advance"  # passes the interview stage, more steps follow
+    OFFER = "offer"  # passes, and an offer may be made
+    HOLD = "hold"
+    REJECT = "reject"
+
+
+PASSED = {DecisionKind.ADVANCE, DecisionKind.OFFER}
+
+
+class OfferState(enum.StrEnum):
+    SENT = "sent"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    WITHDRAWN = "withdrawn"
+
+
+class HiringConflict(Exception):
+    """The workflow is not in a state that allows this; the message says what is missing."""
+
+
+class Decision(SQLModel, table=True):
+    __tablename__ = "decision"
+
+    id: int | None = Field(default=None, primary_key=True)
+    interview_id: str = Field(foreign_key="interview.id", index=True, max_length=32)
+    decision: str = Field(max_length=16)
+    reason: str = Field(max_length=2000)
+    decided_by: str = Field(max_length=200)  # a person's name: never "system"
+    # What the system recommended when the person decided: score, band, reasons.
+    recommendation: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    decided_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
+    )
+
+
+class JobOffer(SQLModel, table=True):
+    __tablename__ = "job_offer"
+
+    id: int | None = Field(default=None, primary_key=True)
+    interview_id: str = Field(foreign_key="interview.id", index=True, max_length=32)
+    decision_id: int = Field(foreign_key="decision.id")  # the human decision behind it
+    salary: float
+    currency: str = Field(max_length=8)
+    probation_months: int
+    start_date: date = Field(sa_column=Column(Date, nullable=False))
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    text_sha256: str = Field(max_length=64)
+    state: str = Field(default=OfferState.SENT, max_length=16)
+    created_by: str = Field(max_length=200)
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
+    )
+    accepted_name: str | None = Field(default=None, max_length=200)
+    answered_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+
+
+def sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def same_name(typed: str, name: str) -> bool:
+    """Typed signature check: case, accents' composition and spacing do not matter."""
+
+    def norm(s: str) -> str:
+        return " ".join(unicodedata.normalize("NFKC", s).casefold().split())
+
+    return bool(norm(typed)) and norm(typed) == norm(name)
+
+
+def _latest_decision(s: Session, iid: str) -> Decision | None:
+    stmt = (
+        select(Decision)
+        .where(Decision.interview_id == iid)
+        .order_by(col(Decision.id).desc())  # insertion order: the analytics read it so too
+    )
+    return s.exec(stmt.limit(1)).first()
+
+
+def latest_decision(engine: Engine, iid: str) -> Decision | None:
+    with Session(engine) as s:
+        return _latest_decision(s, iid)
+
+
+def decisions_for(engine: Engine, iid: str) -> list[Decision]:
+    with Session(engine) as s:
+        stmt = select(Decision).where(Decision.interview_id == iid).order_by(col(Decision.id))
+        return list(s.exec(stmt))
+
+
+def record_decision(
+    engine: Engine,
+    iid: str,
+    decision: str,
+    reason: str,
+    decided_by: str,
+    recommendation: dict[str, Any] | None,
+    urls: Sequence[str] = (),
+) -> Decision:
+    """A person's decision on a finished interview. A newer decision replaces the older one
+    for the workflow; all are kept. Changing away from "offer" withdraws an open offer."""
+    kind = DecisionKind(decision)
+    if not decided_by.strip() or decided_by.strip().lower() == "system":
+        raise ValueError("decided_by: the name of the person who decides")
+    if len(reason.strip()) < 3:
+        raise ValueError("reason: say why (at least a few words)")
+    with Session(engine) as s:
+        iv = s.exec(select(Interview).where(Interview.id == iid).with_for_update()).first()
+        if iv is None:
+            raise KeyError(iid)
+        if iv.state != InterviewState.FINISHED:
+            raise HiringConflict(f"interview is {iv.state}: decide after it has finished")
+        offer = _open_offer(s, iid)
+        if offer is not None and offer.state == OfferState.ACCEPTED:
+            raise HiringConflict("the offer was already accepted: the candidate is an employee")
+        row = Decision(
+            interview_id=iid,
+            decision=kind,
+            reason=reason.strip(),
+            decided_by=decided_by.strip(),
+            recommendation=recommendation,
+        )
+        s.add(row)
+        if offer is not None and kind != DecisionKind.OFFER:
+            offer.state, offer.answered_at = OfferState.WITHDRAWN, utcnow()
+            s.add(offer)
+        s.flush()
+        emit(
+            s,
+            "decision.recorded",
+            f"interview:{iid}",
+            {"decision": kind.value, "decision_id": row.id, "decided_by": row.decided_by},
+            urls,
+        )
+        s.commit()
+        s.refresh(row)
+    audit.record(engine, row.decided_by, "decision.recorded", f"interview:{iid}", decision=kind)
+    return row
+
+
+def _open_offer(s: Session, iid: str) -> JobOffer | None:
+    stmt = (
+        select(JobOffer)
+        .where(
+            JobOffer.interview_id == iid,
+            col(JobOffer.state).in_([OfferState.SENT, OfferState.ACCEPTED]),
+        )
+        .order_by(col(JobOffer.id).desc())
+        .with_for_update()
+    )
+    return s.exec(stmt.limit(1)).first()
+
+
+def current_offer(engine: Engine, iid: str) -> JobOffer | None:
+    """The newest offer of the interview, in whatever state."""
+    with Session(engine) as s:
+        stmt = select(JobOffer).where(JobOffer.interview_id == iid).order_by(col(JobOffer.id))
+        rows = list(s.exec(stmt))
+        return rows[-1] if rows else None
+
+
+def offer_text(
+    name: str,
+    title: str,
+    salary: float,
+    currency: str,
+    probation_months: int,
+    start: date,
+) -> str:
+    return (
+        f"Offer of employment\n\n"
+        f"Dear {name},\n\n"
+        f"We are pleased to offer you the position of {title}.\n"
+        f"Annual salary: {salary:,.0f} {currency}.\n"
+        f"Start date: {start.isoformat()}.\n"
+        f"Probation: {probation_months} months, ending "
+        f"{add_months(start, probation_months).isoformat()}.\n\n"
+        "To accept, type your full name below. Your acceptance is recorded with its time and "
+        "a fingerprint (SHA-256) of this text."
+    )
+
+
+def create_offer(
+    engine: Engine,
+    iid: str,
+    salary: float,
+    start_date: date,
+    created_by: str,
+    probation_months: int | None = None,
+    urls: Sequence[str] = (),
+) -> JobOffer:
+    """Draft and send the offer. Needs the latest decision to be a person's "offer"."""
+    with Session(engine) as s:
+        iv = s.exec(select(Interview).where(Interview.id == iid).with_for_update()).first()
+        if iv is None:
+            raise KeyError(iid)
+        decision = _latest_decision(s, iid)
+        if decision is None or decision.decision != DecisionKind.OFFER:
+            raise HiringConflict(
+                "no recorded decision to make an offer: a person must first record the "
+                "decision 'offer' with a reason"
+            )
+        if _open_offer(s, iid) is not None:
+            raise HiringConflict("an offer is already open: withdraw it first")
+        req = s.get(Requisition, iv.requisition_id)
+        assert req is not None
+        band = req.salary_band or {}
+        currency = str(band.get("currency", "EUR"))
+        lo, hi = band.get("min"), band.get("max")
+        if (lo is not None and salary < float(lo)) or (hi is not None and salary > float(hi)):
+            raise ValueError(f"salary: the requisition's band is {lo}-{hi} {currency}")
+        assert decision.id is not None
+        months = probation_months if probation_months is not None else req.probation_months
+        text = offer_text(iv.candidate_name, req.title, salary, currency, months, start_date)
+        row = JobOffer(
+            interview_id=iid,
+            decision_id=decision.id,
+            salary=salary,
+            currency=currency,
+            probation_months=months,
+            start_date=start_date,
+            text=text,
+            text_sha256=sha256(text),
+            created_by=created_by,
+        )
+        s.add(row)
+        s.flush()
+        emit(s, "offer.sent", f"interview:{iid}", {"offer_id": row.id}, urls)
+        s.commit()
+        s.refresh(row)
+    audit.record(engine, created_by, "offer.sent", f"interview:{iid}", offer_id=row.id)
+    return row
+
+
+def withdraw_offer(engine: Engine, iid: str, by: str, urls: Sequence[str] = ()) -> JobOffer:
+    with Session(engine) as s:
+        offer = _open_offer(s, iid)
+        if offer is None or offer.state != OfferState.SENT:
+            raise HiringConflict("no open offer to withdraw")
+        offer.state, offer.answered_at = OfferState.WITHDRAWN, utcnow()
+        s.add(offer)
+        emit(s, "offer.withdrawn", f"interview:{iid}", {"offer_id": offer.id}, urls)
+        s.commit()
+        s.refresh(offer)
+    audit.record(engine, by, "offer.withdrawn", f"interview:{iid}", offer_id=offer.id)
+    return offer
+
+
+def answer_offer(
+    engine: Engine,
+    iid: str,
+    accept: bool,
+    typed_name: str,
+    text_sha256: str,
+    urls: Sequence[str] = (),
+) -> tuple[JobOffer, Employee | None]:
+    """The candidate accepts (creating the employee and onboarding tasks) or declines."""
+    with Session(engine) as s:
+        offer = _open_offer(s, iid)
+        if offer is None or offer.state != OfferState.SENT:
+            raise HiringConflict("there is no open offer to answer")
+        decision = _latest_decision(s, iid)
+        if decision is None or decision.id != offer.decision_id:
+            raise HiringConflict("the decision behind this offer has changed: no acceptance")
+        if text_sha256 != offer.text_sha256:
+            raise HiringConflict("the offer text changed since it was shown: reload it")
+        iv = s.get(Interview, iid)
+        assert iv is not None
+        if not same_name(typed_name, iv.candidate_name):
+            raise ValueError("typed_name: type your full name exactly as shown in the offer")
+        offer.state = OfferState.ACCEPTED if accept else OfferState.DECLINED
+        offer.accepted_name = typed_name.strip() if accept else None
+        offer.answered_at = utcnow()
+        s.add(offer)
+        employee: Employee | None = None
+        if not accept:
+            emit(s, "offer.declined", f"interview:{iid}", {"offer_id": offer.id}, urls)
+        else:
+            employee = _hire(s, iv, offer, urls)
+        s.commit()
+        s.refresh(offer)
+        if employee is not None:
+            s.refresh(employee)
+    audit.record(
+        engine,
+        "candidate",
+        "offer.accepted" if accept else "offer.declined",
+        f"interview:{iid}",
+        offer_id=offer.id,
+        text_sha256=offer.text_sha256,
+    )
+    return offer, employee
+
+
+def _hire(s: Session, iv: Interview, offer: JobOffer, urls: Sequence[str]) -> Employee:
+    req = s.get(Requisition, iv.requisition_id)
+    assert req is not None and offer.id is not None
+    employee = Employee(
+        interview_id=iv.id,
+        candidate_ref=iv.candidate_ref,
+        name=iv.candidate_name,
+        requisition_id=iv.requisition_id,
+        title=req.title,
+        offer_id=offer.id,
+        start_date=offer.start_date,
+        probation_end=add_months(offer.start_date, offer.probation_months),
+        synthetic=req.synthetic,
+    )
+    s.add(employee)
+    s.flush()
+    assert employee.id is not None
+    emit(
+        s,
+        "offer.accepted",
+        f"interview:{iv.id}",
+        {"offer_id": offer.id, "employee_id": employee.id, "text_sha256": offer.text_sha256},
+        urls,
+    )
+    emit(
+        s,
+        "employee.created",
+        f"employee:{employee.id}",
+        {"interview_id": iv.id, "start_date": offer.start_date.isoformat(), "title": req.title},
+        urls,
+    )
+    for kind, title in ONBOARDING:
+        task = OnboardingTask(
+            employee_id=employee.id, kind=kind, title=title, due_date=offer.start_date
+        )
+        s.add(task)
+        s.flush()
+        emit(
+            s,
+            "onboarding.task.created",
+            f"employee:{employee.id}",
+            {"task_id": task.id, "kind": kind, "title": title, "due": offer.start_date.isoformat()},
+            urls,
+        )
+    return employee

@@ -1,0 +1,218 @@
+"""Decisions, offers, employees, follow-ups and HR events, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import Engine
+from sqlmodel import Session, SQLModel, select
+
+import hr_bridge.self_id  # noqa: F401  (its table is part of the metadata compared)
+from hr_bridge import employees, events, followups, hiring, matching, outbox, profiles, ranking
+from hr_bridge.db import make_engine, migrate
+from hr_bridge.employees import OnboardingTask
+from tests.hr_fixtures import SCORES, finished_interview
+
+START = date(2027, 1, 31)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Engine:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'hs.db'}"
+    else:
+        url = request.getfixturevalue("postgres_url")
+    eng = make_engine(url)
+    migrate(eng)
+    request.addfinalizer(eng.dispose)
+    return eng
+
+
+def test_migrations_match_the_models(engine: Engine) -> None:
+    with engine.connect() as conn:
+        ctx = MigrationContext.configure(conn, opts={"compare_type": True})
+        assert compare_metadata(ctx, SQLModel.metadata) == []
+
+
+def test_composite_match_gives_a_band_and_a_reason_for_every_part() -> None:
+    config = {
+        "parts": [
+            {"kind": "competency", "name": "communication", "weight": 40, "required": 70},
+            {
+                "kind": "competency",
+                "name": "composure",
+                "label": "stress resilience",
+                "weight": 30,
+            },
+            {
+                "kind": "fact",
+                "name": "past_sales_results",
+                "label": "past sales results",
+                "weight": 20,
+                "required": 60,
+                "scale": [0, 150],
+            },
+            {"kind": "fact", "name": "customer_feedback", "weight": 10},
+        ],
+        "bands": {"high": 75, "medium": 55},
+    }
+    profile = {"facts": {"past_sales_results": 120}}
+    m = matching.compute(config, {}, {"communication": 62, "composure": 80}, profile, None)
+    reasons = [p.reason for p in m.parts]
+    assert reasons[0] == "communication 62, below the requirement of 70 (40% of the score)"
+    assert reasons[1] == "stress resilience 80 (30% of the score)"
+    assert reasons[2].startswith("past sales results 120 (80 on the 0-100 scale), meets")
+    assert "no data in the HR record; left out (10% of the score)" in reasons[3]
+    # (0.4*62 + 0.3*80 + 0.2*80) / 0.9 = 64.8 / 0.9 = 72: medium, 90% of the weight covered
+    assert m.score == 72.0 and m.band == "medium" and m.coverage == 0.9
+    assert [p.met for p in m.parts] == [False, None, True, None]
+    assert "a person decides" in m.recommendation
+    thin = matching.compute(config, {}, {"communication": 90}, {}, None)
+    assert thin.band == "incomplete" and thin.score == 90.0  # 40% of the weight only
+
+
+def test_default_match_uses_the_rubric_weights_and_the_resume_match() -> None:
+    req: dict[str, Any] = {
+        "competencies": [{"name": "communication", "weight": 3}, "composure"],
+        "requirements": {"skills": {"python": 80}},
+    }
+    _lines, pct = profiles.match({"skills": {"python": 40}}, req["requirements"])
+    m = matching.compute(None, req, {"communication": 80, "composure": 40}, {}, pct)
+    assert [p.name for p in m.parts] == ["communication", "composure", "requirements"]
+    assert m.parts[2].reason.startswith("requirements 50% of the requirements met")
+    # weights 3, 1 and (3+1)/4 = 1: (3*80 + 40 + 50) / 5 = 66
+    assert m.score == 66.0
+
+
+def test_an_offer_cannot_be_made_or_accepted_without_a_recorded_human_decision(
+    engine: Engine,
+) -> None:
+    _req, iv = finished_interview(engine)
+    with pytest.raises(hiring.HiringConflict, match="no recorded decision"):
+        hiring.create_offer(engine, iv.id, 55000, START, "Ana")
+    with pytest.raises(ValueError, match="decided_by"):
+        hiring.record_decision(engine, iv.id, "offer", "strong closer", "system", None)
+    with pytest.raises(ValueError, match="reason"):
+        hiring.record_decision(engine, iv.id, "offer", " ", "Ana Ruiz", None)
+    hiring.record_decision(engine, iv.id, "hold", "waiting for references", "Ana Ruiz", None)
+    with pytest.raises(hiring.HiringConflict, match="no recorded decision"):
+        hiring.create_offer(engine, iv.id, 55000, START, "Ana")
+
+    hiring.record_decision(engine, iv.id, "offer", "strong closer", "Ana Ruiz", None)
+    with pytest.raises(ValueError, match="band is 50000-60000 EUR"):
+        hiring.create_offer(engine, iv.id, 70000, START, "Ana")
+    offer = hiring.create_offer(engine, iv.id, 55000, START, "Ana")
+    assert "Annual salary: 55,000 EUR" in offer.text and "ending 2027-07-31" in offer.text
+    assert offer.text_sha256 == hiring.sha256(offer.text)
+
+    # The person changes their mind: the open offer is withdrawn and cannot be accepted.
+    hiring.record_decision(engine, iv.id, "hold", "budget freeze", "Ana Ruiz", None)
+    with pytest.raises(hiring.HiringConflict, match="no open offer"):
+        hiring.answer_offer(engine, iv.id, True, "Mei Lin", offer.text_sha256)
+    assert hiring.current_offer(engine, iv.id).state == "withdrawn"  # type: ignore[union-attr]
+    assert employees.list_employees(engine) == []
+
+
+def test_acceptance_by_typed_name_creates_the_employee_tasks_and_events(engine: Engine) -> None:
+    _req, iv = finished_interview(engine)
+    urls = ["https://hr.example.com/hooks"]
+    hiring.record_decision(engine, iv.id, "offer", "strong closer", "Ana Ruiz", None, urls)
+    offer = hiring.create_offer(engine, iv.id, 55000, START, "Ana", urls=urls)
+    with pytest.raises(ValueError, match="typed_name"):
+        hiring.answer_offer(engine, iv.id, True, "Mei", offer.text_sha256)
+    with pytest.raises(hiring.HiringConflict, match="text changed"):
+        hiring.answer_offer(engine, iv.id, True, "Mei Lin", "0" * 64)
+    accepted, emp = hiring.answer_offer(
+        engine, iv.id, True, "  mei   LIN ", offer.text_sha256, urls
+    )
+    assert accepted.state == "accepted" and accepted.answered_at is not None
+    assert accepted.accepted_name == "mei   LIN"
+    assert emp is not None and emp.interview_id == iv.id and emp.name == "Mei Lin"
+    assert emp.probation_end == date(2027, 7, 31)
+    with Session(engine) as s:
+        tasks = list(s.exec(select(OnboardingTask).where(OnboardingTask.employee_id == emp.id)))
+    assert {t.kind for t in tasks} == {"equipment", "workspace", "introduction"}
+    types = [e.type for e in events.list_events(engine)]
+    assert types == [
+        "decision.recorded",
+        "offer.sent",
+        "offer.accepted",
+        "employee.created",
+        "onboarding.task.created",
+        "onboarding.task.created",
+        "onboarding.task.created",
+    ]
+    sent = [
+        d for e in events.list_events(engine) for d in outbox.deliveries_for(engine, f"evt_{e.id}")
+    ]
+    assert len(sent) == 7 and {d.url for d in sent} == set(urls)
+    (row,) = ranking.rank(engine, iv.requisition_id)["candidates"]
+    assert (row["decision"], row["offer"], row["employee_id"]) == ("offer", "accepted", emp.id)
+    assert row["finished_at"] and row["match"]["band"] in ("low", "medium")
+    with pytest.raises(hiring.HiringConflict, match="already accepted"):
+        hiring.record_decision(engine, iv.id, "reject", "changed my mind", "Ana Ruiz", None)
+    with pytest.raises(hiring.HiringConflict):
+        hiring.answer_offer(engine, iv.id, True, "Mei Lin", offer.text_sha256)
+
+
+def test_follow_ups_fire_on_interview_and_probation_evidence_once(engine: Engine) -> None:
+    # The default rules: teamwork needs a teamwork score, which this requisition measures.
+    rules = followups.check_rules(list(followups.DEFAULT_RULES))
+    _req, iv = finished_interview(
+        engine, scores={**SCORES, "teamwork": 41.0}, follow_up_rules=rules
+    )
+    hiring.record_decision(engine, iv.id, "offer", "good fit", "Ana Ruiz", None)
+    offer = hiring.create_offer(engine, iv.id, 52000, START, "Ana")
+    _, emp = hiring.answer_offer(engine, iv.id, True, "Mei Lin", offer.text_sha256)
+    assert emp is not None and emp.id is not None
+    review = {
+        "month": 3,
+        "manager_feedback": "Delivers, but works alone.",
+        "manager_rating": 3,
+        "task_completion": 90,
+        "peer_rating": 2,
+        "reviewer": "Bo Chen",
+    }
+    _row, new = employees.add_review(engine, emp.id, "probation", review)
+    # communication 48 < 55 and peer 2 <= 2; teamwork 41 < 60 and peer 2 <= 2; composure 66
+    # is not below 50 and tasks 90 are above 70: exactly two rules fire.
+    assert sorted(f.rule_id for f in new) == ["communication", "teamwork"]
+    tw = next(f for f in new if f.rule_id == "teamwork")
+    assert tw.evidence["interview"][0]["competency"] == "teamwork"
+    assert tw.evidence["interview"][0]["value"] == 41.0
+    assert tw.evidence["interview"][0]["evidence"][0]["text"] == "um"
+    assert tw.evidence["probation"][0] == {
+        "review_id": _row["id"],
+        "field": "peer_rating",
+        "value": 2.0,
+        "at_or_below": 2,
+    }
+    _row2, again = employees.add_review(engine, emp.id, "probation", review | {"month": 4})
+    assert again == []  # a rule fires once per employee
+    view = employees.employee_view(engine, emp.id)
+    assert {t["course"]: t["status"] for t in view["training"]} == {
+        "Teamwork in practice": "suggested",
+        "Clear communication at work": "suggested",
+    }
+    employees.decide_follow_up(engine, tw.id or 0, True, "Ana Ruiz")
+    view = employees.employee_view(engine, emp.id)
+    assert {t["course"]: t["status"] for t in view["training"]}["Teamwork in practice"] == (
+        "enrolled"
+    )
+    assert view["interview"]["competencies"]["teamwork"] == 41.0
+    assert len(view["probation_reviews"]) == 2 and len(view["onboarding"]) == 3
+
+
+def test_follow_up_rules_are_validated() -> None:
+    with pytest.raises(ValueError, match="needs a probation or performance condition"):
+        followups.check_rules([{"id": "x", "course": "c", "when": {"interview": {"a": 1}}}])
+    with pytest.raises(ValueError, match="unknown field 'mood'"):
+        followups.check_rules([{"id": "x", "course": "c", "when": {"probation": {"mood": 1}}}])
+    rule = {"id": "x", "course": "c", "when": {"probation": {"peer_rating": 1}}}
+    with pytest.raises(ValueError, match="used twice"):
+        followups.check_rules([rule, rule])
