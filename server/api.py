@@ -10,18 +10,27 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from aiohttp import WSMsgType, web
-from pydantic import BaseModel, Field, ValidationError
-from sqlalchemy import Engine
+from pydantic import BaseModel, Field, field_validator, model_validator
 
-from hr_bridge import audit, profiles
+from hr_bridge import audit, followups, profiles
 from hr_bridge import interviews as db
 from hr_bridge.interviews import Conflict, InterviewState
 from pipeline.clock import MonotonicClock
 from pipeline.score_store import ScoreStore
-from server.app_keys import AUTH_KEY, LIVE_KEY, RESOURCES_KEY, SETTINGS_KEY
-from server.auth import Auth, AuthError, Claims, Expired, Role
+from server.app_keys import AUTH_KEY, LIVE_KEY, RESOURCES_KEY
+from server.auth import Auth, AuthError, Role
 from server.live import MAX_SDP_BYTES, BadOffer, Busy, parse_offer
 from server.settings import Settings
+from server.web_util import (
+    admin_or,
+    engine_of,
+    error,
+    interview_or_404,
+    read_body,
+    require_admin,
+    settings_of,
+    token_claims,
+)
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +71,57 @@ class CandidateIn(BaseModel):
     profile: dict[str, Any] = Field(default_factory=dict)
 
 
+class MatchPart(BaseModel):
+    kind: Literal["competency", "fact", "requirements"]
+    name: str | None = Field(None, min_length=1, max_length=100)
+    label: str | None = Field(None, max_length=100)
+    weight: float = Field(ge=0, le=100)
+    required: float | None = Field(None, ge=0, le=100)  # on the 0-100 scale
+    scale: tuple[float, float] | None = None  # a fact's own units -> 0-100
+
+    @model_validator(mode="after")
+    def _named(self) -> MatchPart:
+        if self.kind != "requirements" and not self.name:
+            raise ValueError(f"a {self.kind} part needs a name")
+        if self.scale is not None and not self.scale[0] < self.scale[1]:
+            raise ValueError("scale: [low, high] with low < high")
+        return self
+
+
+class MatchBands(BaseModel):
+    high: float = Field(75, ge=0, le=100)
+    medium: float = Field(55, ge=0, le=100)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> MatchBands:
+        if self.medium > self.high:
+            raise ValueError("bands: medium must not be above high")
+        return self
+
+
+class MatchConfig(BaseModel):
+    parts: list[MatchPart] = Field(min_length=1, max_length=30)
+    bands: MatchBands = Field(default_factory=MatchBands)
+
+    @model_validator(mode="after")
+    def _weighted(self) -> MatchConfig:
+        if sum(p.weight for p in self.parts) <= 0:
+            raise ValueError("parts: the weights must not all be zero")
+        return self
+
+
+class SalaryBand(BaseModel):
+    min: float = Field(ge=0)
+    max: float = Field(ge=0)
+    currency: str = Field("EUR", pattern=r"^[A-Z]{3}$")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> SalaryBand:
+        if self.min > self.max:
+            raise ValueError("salary_band: min must not be above max")
+        return self
+
+
 class RequisitionIn(BaseModel):
     title: str = Field(min_length=1, max_length=200)
     language: Literal["en", "zh"] = "en"
@@ -69,6 +129,16 @@ class RequisitionIn(BaseModel):
     competencies: list[str | Competency] = Field(default_factory=list, max_length=30)
     questions: list[Question] = Field(min_length=1, max_length=50)
     requirements: Requirements | None = None
+    family: str = Field("general", min_length=1, max_length=100)  # analysed together
+    match: MatchConfig | None = None  # composite match weights; default: the rubric's
+    salary_band: SalaryBand | None = None
+    probation_months: int = Field(6, ge=0, le=24)
+    follow_up_rules: list[dict[str, Any]] | None = Field(None, max_length=50)
+
+    @field_validator("follow_up_rules")
+    @classmethod
+    def _rules(cls, v: list[dict[str, Any]] | None) -> list[dict[str, Any]] | None:
+        return None if v is None else followups.check_rules(v)
 
     def fields(self) -> dict[str, Any]:
         """Keyword arguments for hr_bridge.interviews.create_requisition."""
@@ -80,6 +150,11 @@ class RequisitionIn(BaseModel):
             ],
             "questions": [q.model_dump() for q in self.questions],
             "requirements": self.requirements.model_dump() if self.requirements else None,
+            "family": self.family.strip().lower(),
+            "match_config": self.match.model_dump() if self.match else None,
+            "salary_band": self.salary_band.model_dump() if self.salary_band else None,
+            "probation_months": self.probation_months,
+            "follow_up_rules": self.follow_up_rules,
         }
 
 
@@ -103,77 +178,6 @@ class OfferIn(BaseModel):
 
 class QuestionIn(BaseModel):
     index: int = Field(ge=0)
-
-
-def _error(status: type[web.HTTPException], message: str) -> web.HTTPException:
-    return status(text=json.dumps({"error": message}), content_type="application/json")
-
-
-def _too_large(limit: int, got: int) -> web.HTTPException:
-    return web.HTTPRequestEntityTooLarge(
-        max_size=limit,
-        actual_size=got,
-        text=json.dumps({"error": f"body of {got} bytes is larger than {limit} bytes"}),
-        content_type="application/json",
-    )
-
-
-async def _body(request: web.Request, model: type[BaseModel], limit: int = 64 * 1024) -> Any:
-    if request.content_length is not None and request.content_length > limit:
-        raise _too_large(limit, request.content_length)
-    raw = await request.read()
-    if len(raw) > limit:
-        raise _too_large(limit, len(raw))
-    try:
-        return model.model_validate_json(raw)
-    except ValidationError as err:
-        first = err.errors()[0]
-        where = ".".join(str(x) for x in first["loc"]) or "body"
-        raise _error(web.HTTPBadRequest, f"{where}: {first['msg']}") from None
-
-
-def _bearer(request: web.Request) -> str | None:
-    header = request.headers.get("Authorization", "")
-    return header[7:].strip() if header.startswith("Bearer ") else None
-
-
-def _claims(request: web.Request, role: Role) -> Claims:
-    try:
-        return request.app[AUTH_KEY].verify(_bearer(request), request.match_info["id"], role)
-    except Expired as err:
-        raise _error(web.HTTPGone, str(err)) from None
-    except AuthError as err:
-        raise _error(web.HTTPUnauthorized, str(err)) from None
-
-
-def _admin(request: web.Request) -> None:
-    try:
-        request.app[AUTH_KEY].check_admin(request.headers.get("Authorization"))
-    except AuthError as err:
-        raise _error(web.HTTPUnauthorized, str(err)) from None
-
-
-def _admin_or(request: web.Request, role: Role) -> None:
-    """Admin key, or else a token of `role` for this interview."""
-    try:
-        request.app[AUTH_KEY].check_admin(request.headers.get("Authorization"))
-    except AuthError:
-        _claims(request, role)
-
-
-def _settings(request: web.Request) -> Settings:
-    return request.app[SETTINGS_KEY]
-
-
-def _engine(request: web.Request) -> Engine:
-    return request.app[RESOURCES_KEY].engine
-
-
-async def _interview(request: web.Request) -> db.Interview:
-    iv = await asyncio.to_thread(db.get_interview, _engine(request), request.match_info["id"])
-    if iv is None:
-        raise _error(web.HTTPNotFound, "no such interview")
-    return iv
 
 
 def _view(iv: db.Interview, req: db.Requisition | None) -> dict[str, Any]:
@@ -202,9 +206,9 @@ def _view(iv: db.Interview, req: db.Requisition | None) -> dict[str, Any]:
 
 
 async def create_requisition(request: web.Request) -> web.Response:
-    _admin(request)
-    body: RequisitionIn = await _body(request, RequisitionIn)
-    req = await asyncio.to_thread(db.create_requisition, _engine(request), **body.fields())
+    require_admin(request)
+    body: RequisitionIn = await read_body(request, RequisitionIn)
+    req = await asyncio.to_thread(db.create_requisition, engine_of(request), **body.fields())
     return web.json_response({"id": req.id, "title": req.title}, status=201)
 
 
@@ -223,19 +227,19 @@ def interview_links(settings: Settings, auth: Auth, iv: db.Interview, n: int) ->
 
 
 async def create_interview(request: web.Request) -> web.Response:
-    _admin(request)
-    body: InterviewIn = await _body(request, InterviewIn)
-    engine = _engine(request)
+    require_admin(request)
+    body: InterviewIn = await read_body(request, InterviewIn)
+    engine = engine_of(request)
     if await asyncio.to_thread(db.get_requisition, engine, body.requisition_id) is None:
-        raise _error(web.HTTPBadRequest, "requisition_id: no such requisition")
+        raise error(web.HTTPBadRequest, "requisition_id: no such requisition")
     name = body.candidate_name
     if body.candidate_ref:
         cand = await asyncio.to_thread(profiles.get_candidate, engine, body.candidate_ref)
         if cand is None:
-            raise _error(web.HTTPBadRequest, "candidate_ref: no such candidate (import it first)")
+            raise error(web.HTTPBadRequest, "candidate_ref: no such candidate (import it first)")
         name = name or cand.name
     if not name:
-        raise _error(web.HTTPBadRequest, "candidate_name or candidate_ref is required")
+        raise error(web.HTTPBadRequest, "candidate_name or candidate_ref is required")
     iv = await asyncio.to_thread(
         db.create_interview,
         engine,
@@ -244,15 +248,15 @@ async def create_interview(request: web.Request) -> web.Response:
         candidate_ref=body.candidate_ref,
         affect_allowed=body.affect_allowed,
     )
-    links = interview_links(_settings(request), request.app[AUTH_KEY], iv, body.interviewers)
+    links = interview_links(settings_of(request), request.app[AUTH_KEY], iv, body.interviewers)
     return web.json_response({"id": iv.id, "state": iv.state, **links}, status=201)
 
 
 async def get_interview(request: web.Request) -> web.Response:
-    _admin_or(request, "candidate" if request.query.get("as") == "candidate" else "interviewer")
-    iv = await _interview(request)
-    req = await asyncio.to_thread(db.get_requisition, _engine(request), iv.requisition_id)
-    settings = _settings(request)
+    admin_or(request, "candidate" if request.query.get("as") == "candidate" else "interviewer")
+    iv = await interview_or_404(request)
+    req = await asyncio.to_thread(db.get_requisition, engine_of(request), iv.requisition_id)
+    settings = settings_of(request)
     return web.json_response(
         _view(iv, req)
         | {
@@ -270,14 +274,14 @@ async def get_interview(request: web.Request) -> web.Response:
 
 
 async def consent(request: web.Request) -> web.Response:
-    claims = _claims(request, "candidate")
-    body: ConsentIn = await _body(request, ConsentIn)
-    settings = _settings(request)
+    claims = token_claims(request, "candidate")
+    body: ConsentIn = await read_body(request, ConsentIn)
+    settings = settings_of(request)
     if not body.accepted:
-        raise _error(web.HTTPBadRequest, "no analysis without consent: accepted must be true")
+        raise error(web.HTTPBadRequest, "no analysis without consent: accepted must be true")
     if body.notice_version != settings.notice_version:
-        raise _error(web.HTTPConflict, f"the notice changed: version {settings.notice_version}")
-    engine = _engine(request)
+        raise error(web.HTTPConflict, f"the notice changed: version {settings.notice_version}")
+    engine = engine_of(request)
     try:
         iv = await asyncio.to_thread(
             db.transition,
@@ -289,7 +293,7 @@ async def consent(request: web.Request) -> web.Response:
             notice_version=body.notice_version,
         )
     except Conflict as err:
-        raise _error(web.HTTPConflict, str(err)) from None
+        raise error(web.HTTPConflict, str(err)) from None
     await asyncio.to_thread(
         audit.record,
         engine,
@@ -304,31 +308,31 @@ async def consent(request: web.Request) -> web.Response:
 
 
 async def offer(request: web.Request) -> web.Response:
-    claims = _claims(request, "candidate")
-    body: OfferIn = await _body(request, OfferIn, limit=MAX_SDP_BYTES + 1024)
-    engine = _engine(request)
-    iv = await _interview(request)
+    claims = token_claims(request, "candidate")
+    body: OfferIn = await read_body(request, OfferIn, limit=MAX_SDP_BYTES + 1024)
+    engine = engine_of(request)
+    iv = await interview_or_404(request)
     if iv.invite_used_at is not None:
-        raise _error(web.HTTPGone, "this invite was already used")
+        raise error(web.HTTPGone, "this invite was already used")
     if iv.state != InterviewState.CONSENTED:
-        raise _error(web.HTTPConflict, f"interview is {iv.state}; media needs consent first")
+        raise error(web.HTTPConflict, f"interview is {iv.state}; media needs consent first")
     live = request.app[LIVE_KEY]
-    if len(live) >= _settings(request).max_live_interviews:
-        raise _error(web.HTTPServiceUnavailable, "the server is at its live-interview capacity")
+    if len(live) >= settings_of(request).max_live_interviews:
+        raise error(web.HTTPServiceUnavailable, "the server is at its live-interview capacity")
     try:
         parse_offer(body.sdp)  # a malformed offer must not spend the single-use invite
     except BadOffer as err:
-        raise _error(web.HTTPBadRequest, str(err)) from None
+        raise error(web.HTTPBadRequest, str(err)) from None
     try:
         await asyncio.to_thread(db.use_invite, engine, iv.id, claims.jti)
     except PermissionError as err:
-        raise _error(web.HTTPGone, str(err)) from None
+        raise error(web.HTTPGone, str(err)) from None
     try:
         answer = await live.start(iv.id, body.sdp)
     except (BadOffer, Busy) as err:
         await asyncio.to_thread(db.release_invite, engine, iv.id)  # nothing started: reusable
         status = web.HTTPBadRequest if isinstance(err, BadOffer) else web.HTTPServiceUnavailable
-        raise _error(status, str(err)) from None
+        raise error(status, str(err)) from None
     await asyncio.to_thread(
         db.transition,
         engine,
@@ -341,35 +345,35 @@ async def offer(request: web.Request) -> web.Response:
 
 
 async def watch(request: web.Request) -> web.Response:
-    _claims(request, "interviewer")
-    body: OfferIn = await _body(request, OfferIn, limit=MAX_SDP_BYTES + 1024)
+    token_claims(request, "interviewer")
+    body: OfferIn = await read_body(request, OfferIn, limit=MAX_SDP_BYTES + 1024)
     try:
         answer = await request.app[LIVE_KEY].watch(request.match_info["id"], body.sdp)
     except BadOffer as err:
-        raise _error(web.HTTPBadRequest, str(err)) from None
+        raise error(web.HTTPBadRequest, str(err)) from None
     return web.json_response({"sdp": answer, "type": "answer"})
 
 
 async def set_question(request: web.Request) -> web.Response:
-    claims = _claims(request, "candidate")
-    body: QuestionIn = await _body(request, QuestionIn)
-    iv = await _interview(request)
-    req = await asyncio.to_thread(db.get_requisition, _engine(request), iv.requisition_id)
+    claims = token_claims(request, "candidate")
+    body: QuestionIn = await read_body(request, QuestionIn)
+    iv = await interview_or_404(request)
+    req = await asyncio.to_thread(db.get_requisition, engine_of(request), iv.requisition_id)
     questions = req.questions if req else []
     if body.index >= len(questions):
-        raise _error(web.HTTPBadRequest, f"index: this interview has {len(questions)} questions")
+        raise error(web.HTTPBadRequest, f"index: this interview has {len(questions)} questions")
     live = request.app[LIVE_KEY].live.get(claims.interview)
     if live is None:
-        raise _error(web.HTTPConflict, "the interview is not live")
+        raise error(web.HTTPConflict, "the interview is not live")
     await live.session.set_question(body.index, questions[body.index]["text"])
     return web.json_response({"index": body.index})
 
 
 async def finish(request: web.Request) -> web.Response:
-    _admin_or(request, "candidate")
-    iv = await _interview(request)
+    admin_or(request, "candidate")
+    iv = await interview_or_404(request)
     await request.app[LIVE_KEY].release(iv.id, "finished", drain=True)
-    engine = _engine(request)
+    engine = engine_of(request)
     with contextlib.suppress(Conflict):
         iv = await asyncio.to_thread(
             db.transition,
@@ -384,10 +388,10 @@ async def finish(request: web.Request) -> web.Response:
 
 async def report(request: web.Request) -> web.StreamResponse:
     """The finalized report: JSON, or a printable HTML page with ?format=html."""
-    _admin_or(request, "interviewer")
-    row = await asyncio.to_thread(db.get_report, _engine(request), request.match_info["id"])
+    admin_or(request, "interviewer")
+    row = await asyncio.to_thread(db.get_report, engine_of(request), request.match_info["id"])
     if row is None:
-        raise _error(web.HTTPNotFound, "no report yet: it is made when the interview finishes")
+        raise error(web.HTTPNotFound, "no report yet: it is made when the interview finishes")
     if request.query.get("format") == "html":
         from server.report_html import render
 
@@ -396,21 +400,21 @@ async def report(request: web.Request) -> web.StreamResponse:
 
 
 async def import_candidates(request: web.Request) -> web.Response:
-    _admin(request)
+    require_admin(request)
     raw = await request.read()
     try:
         rows = [CandidateIn.model_validate(c).model_dump() for c in json.loads(raw or b"null")]
     except (ValueError, TypeError) as err:
-        raise _error(web.HTTPBadRequest, f"expected a JSON list of candidates: {err}") from None
-    new, updated = await asyncio.to_thread(profiles.upsert_candidates, _engine(request), rows)
+        raise error(web.HTTPBadRequest, f"expected a JSON list of candidates: {err}") from None
+    new, updated = await asyncio.to_thread(profiles.upsert_candidates, engine_of(request), rows)
     return web.json_response({"created": new, "updated": updated})
 
 
 async def background(request: web.Request) -> web.Response:
     """What interviewers see before the interview: the profile and its match to requirements."""
-    _admin_or(request, "interviewer")
-    iv = await _interview(request)
-    engine = _engine(request)
+    admin_or(request, "interviewer")
+    iv = await interview_or_404(request)
+    engine = engine_of(request)
     req = await asyncio.to_thread(db.get_requisition, engine, iv.requisition_id)
     cand = (
         await asyncio.to_thread(profiles.get_candidate, engine, iv.candidate_ref)
@@ -429,8 +433,8 @@ async def background(request: web.Request) -> web.Response:
 
 
 async def list_interviews(request: web.Request) -> web.Response:
-    _admin(request)
-    engine = _engine(request)
+    require_admin(request)
+    engine = engine_of(request)
     rows, overall = await asyncio.to_thread(db.list_interviews_with_reports, engine)
     return web.json_response(
         [
@@ -454,10 +458,10 @@ async def live_ws(request: web.Request) -> web.WebSocketResponse:
     """Interviewers (and the candidate, for their own captions) follow an interview live.
 
     Auth is the first message, {"token": ...}, so tokens stay out of URLs and logs."""
-    settings = _settings(request)
+    settings = settings_of(request)
     origin = request.headers.get("Origin")
     if origin is not None and origin.rstrip("/") != settings.effective_public_url:
-        raise _error(web.HTTPForbidden, "cross-origin WebSocket refused")
+        raise error(web.HTTPForbidden, "cross-origin WebSocket refused")
     ws = web.WebSocketResponse(max_msg_size=WS_MAX_MESSAGE, heartbeat=20)
     await ws.prepare(request)
     iid = request.match_info["id"]

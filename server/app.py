@@ -14,9 +14,9 @@ from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 
 from hr_bridge.db import migration_status
-from server import __version__
+from server import __version__, hr_api
 from server.api import add_routes
-from server.app_keys import AUTH_KEY, LIVE_KEY, RESOURCES_KEY, SETTINGS_KEY
+from server.app_keys import AUTH_KEY, LIVE_KEY, RESOURCES_KEY, SETTINGS_KEY, WEBHOOKS_KEY
 from server.auth import Auth
 from server.openapi import OPENAPI
 from server.resources import Resources, live_registry, open_resources
@@ -107,6 +107,7 @@ def create_app(settings: Settings) -> web.Application:
             app[RESOURCES_KEY] = res
             app[AUTH_KEY] = await asyncio.to_thread(Auth, settings)
             worker = WebhookWorker(settings, res.engine)
+            app[WEBHOOKS_KEY] = worker
             registry = await asyncio.to_thread(live_registry, settings, res, worker.poke)
             app[LIVE_KEY] = registry
             worker.start()  # also resumes deliveries left pending by a previous run
@@ -118,10 +119,14 @@ def create_app(settings: Settings) -> web.Application:
 
     app.cleanup_ctx.append(resources_ctx)
     add_routes(app)
+    hr_api.add_routes(app)
     app.router.add_get("/api/openapi.json", openapi_json)
     app.router.add_get("/interview/{id}", page("candidate.html"))
     app.router.add_get("/live/{id}", page("live.html"))
     app.router.add_get("/hr", page("hr.html"))
+    app.router.add_get("/hr/requisitions", page("hr-requisitions.html"))
+    app.router.add_get("/hr/employees", page("hr-employees.html"))
+    app.router.add_get("/hr/analytics", page("hr-analytics.html"))
     app.router.add_get("/", index)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)

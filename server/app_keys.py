@@ -8,8 +8,10 @@ from server.auth import Auth
 from server.live import LiveRegistry
 from server.resources import Resources
 from server.settings import Settings
+from server.webhooks import WebhookWorker
 
 SETTINGS_KEY = web.AppKey("settings", Settings)
 RESOURCES_KEY = web.AppKey("resources", Resources)
 AUTH_KEY = web.AppKey("auth", Auth)
 LIVE_KEY = web.AppKey("live", LiveRegistry)
+WEBHOOKS_KEY = web.AppKey("webhooks", WebhookWorker)

@@ -47,6 +47,21 @@ def _parser() -> argparse.ArgumentParser:
     ic = sub.add_parser("import-candidates", help="add or update candidates from JSON or CSV")
     ic.add_argument("path", type=Path, help="a .json list or a .csv file (see README)")
 
+    sc = sub.add_parser(
+        "synthetic-cohort",
+        help="write a generated cohort (labelled synthetic) to demonstrate the analytics",
+    )
+    sc.add_argument("--candidates", type=int, default=10_000, help="interviewed applicants")
+    sc.add_argument("--seed", type=int, default=7)
+    sc.add_argument(
+        "--plant-impact",
+        action="append",
+        default=[],
+        metavar="GROUP=FACTOR",
+        help="lower a group's chance to pass the interview, e.g. female=0.7 (repeatable)",
+    )
+    sc.add_argument("--purge", action="store_true", help="delete all synthetic data instead")
+
     dm = sub.add_parser("demo", help="create a sample requisition and interview; print the links")
     dm.add_argument("--json", action="store_true", help="print JSON for scripts")
     dm.add_argument("--language", default="en", choices=["en", "zh"])
@@ -132,6 +147,53 @@ def _import_requisition(settings: Settings, path: Path) -> int:
     return 0
 
 
+def _synthetic_cohort(settings: Settings, args: argparse.Namespace) -> int:
+    from hr_bridge import synthetic
+    from server.resources import open_database
+
+    impact: dict[str, float] = {}
+    for item in args.plant_impact:
+        group, _, factor = item.rpartition("=")
+        try:
+            impact[group] = float(factor)
+        except ValueError:
+            raise ImportFailed(
+                f"--plant-impact {item!r}: use GROUP=FACTOR, e.g. female=0.7"
+            ) from None
+        if not group or not 0 <= impact[group] <= 1:
+            raise ImportFailed(f"--plant-impact {item!r}: a group and a factor in [0, 1]")
+    if not args.purge and not 1 <= args.candidates <= 200_000:
+        raise ImportFailed("--candidates: between 1 and 200000")
+    engine = open_database(settings, run_migrations=True)
+    try:
+        if args.purge:
+            print(f"removed {synthetic.purge(engine)} synthetic interviews and their records")
+            return 0
+        summary = synthetic.generate(
+            engine,
+            args.candidates,
+            args.seed,
+            impact,
+            progress=lambda step: print(f"  writing {step}...", file=sys.stderr),
+        )
+    finally:
+        engine.dispose()
+    print(
+        f"{summary.label}\n{summary.candidates} candidates "
+        f"({', '.join(f'{k} {v}' for k, v in summary.families.items())}): "
+        f"{summary.passed} passed the interview, {summary.offered} offered, "
+        f"{summary.hired} hired, in {summary.seconds} s.\n"
+        "Planted correlations with later performance: "
+        + "; ".join(
+            f"{fam}: " + ", ".join(f"{c} {r}" for c, r in planted.items())
+            for fam, planted in summary.planted.items()
+        )
+        + (f"\nPlanted impact at the interview stage: {impact}" if impact else "")
+        + "\nSee /hr/analytics (data: synthetic). Remove with --purge."
+    )
+    return 0
+
+
 class ImportFailed(HirestreamError):
     """The file to import cannot be read or is invalid; nothing was imported."""
 
@@ -165,6 +227,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _import_requisition(settings, args.path)
         if args.command == "import-candidates":
             return _import_candidates(settings, args.path)
+        if args.command == "synthetic-cohort":
+            return _synthetic_cohort(settings, args)
         if args.command == "demo":
             from server.demo import run_demo
 

@@ -1,0 +1,524 @@
+"""The HR API after the interview: requisition ranking, decisions, job offers, employees,
+reviews and follow-ups, HR events, and the analytics (predictive validity, adverse impact).
+
+A person decides: decisions need a name and a reason; an offer needs a recorded "offer"
+decision; the candidate accepts with their typed name. Self-identification is written by the
+candidate only and read only in aggregate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date
+from typing import Any, Literal
+
+from aiohttp import web
+from pydantic import BaseModel, Field
+
+from hr_bridge import adverse_impact as ai
+from hr_bridge import analytics, employees, events, hiring, ranking, self_id
+from hr_bridge import interviews as db
+from server.api import MatchConfig
+from server.app_keys import AUTH_KEY, WEBHOOKS_KEY
+from server.web_util import (
+    admin_or,
+    engine_of,
+    error,
+    interview_or_404,
+    read_body,
+    require_admin,
+    settings_of,
+    token_claims,
+)
+
+OFFER_LINK_TTL_S = 30 * 24 * 3600
+
+
+class DecisionIn(BaseModel):
+    decision: Literal["advance", "offer", "hold", "reject"]
+    reason: str = Field(min_length=3, max_length=2000)
+    decided_by: str = Field(min_length=1, max_length=200)
+
+
+class JobOfferIn(BaseModel):
+    salary: float = Field(gt=0)
+    start_date: date
+    probation_months: int | None = Field(None, ge=0, le=24)
+    created_by: str = Field(min_length=1, max_length=200)
+
+
+class WithdrawIn(BaseModel):
+    by: str = Field(min_length=1, max_length=200)
+
+
+class AnswerIn(BaseModel):
+    accept: bool
+    typed_name: str = Field("", max_length=200)
+    text_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+
+
+class SelfIdIn(BaseModel):
+    sex: str | None = Field(None, max_length=64)
+    race_ethnicity: str | None = Field(None, max_length=64)
+
+
+class ProbationIn(BaseModel):
+    month: int = Field(ge=0, le=24)
+    manager_feedback: str = Field(min_length=1, max_length=4000)
+    manager_rating: float = Field(ge=1, le=5)
+    task_completion: float = Field(ge=0, le=100)
+    peer_rating: float = Field(ge=1, le=5)
+    reviewer: str = Field(min_length=1, max_length=200)
+
+
+class PerformanceIn(BaseModel):
+    period: str = Field(min_length=1, max_length=32)
+    rating: float = Field(ge=1, le=5)
+    reviewer: str = Field(min_length=1, max_length=200)
+    notes: str = Field("", max_length=4000)
+
+
+class TrainingIn(BaseModel):
+    course: str = Field(min_length=1, max_length=200)
+    status: Literal["suggested", "enrolled", "completed", "dismissed"] = "enrolled"
+
+
+class TrainingStatusIn(BaseModel):
+    status: Literal["suggested", "enrolled", "completed", "dismissed"]
+
+
+class FollowUpIn(BaseModel):
+    accept: bool
+    by: str = Field(min_length=1, max_length=200)
+
+
+def _urls(request: web.Request) -> list[str]:
+    url = settings_of(request).webhook_url
+    return [url] if url else []
+
+
+def _poke(request: web.Request) -> None:
+    """New events may have webhook deliveries: wake the worker."""
+    worker = request.app.get(WEBHOOKS_KEY)
+    if worker is not None:
+        worker.poke()
+
+
+def _int_id(request: web.Request, name: str = "id") -> int:
+    try:
+        return int(request.match_info[name])
+    except ValueError:
+        raise error(web.HTTPNotFound, "no such record") from None
+
+
+def _data(request: web.Request) -> analytics.DataChoice:
+    value = request.query.get("data", "real")
+    if value not in ("real", "synthetic", "all"):
+        raise error(web.HTTPBadRequest, "data: real, synthetic or all")
+    return value  # type: ignore[return-value]
+
+
+# Requisitions and ranking
+
+
+async def list_requisitions(request: web.Request) -> web.Response:
+    require_admin(request)
+    rows = await asyncio.to_thread(db.list_requisitions, engine_of(request))
+    return web.json_response([ranking.requisition_view(r) for r in rows])
+
+
+async def requisition_ranking(request: web.Request) -> web.Response:
+    require_admin(request)
+    try:
+        limit = min(500, max(1, int(request.query.get("limit", "100"))))
+        offset = max(0, int(request.query.get("offset", "0")))
+    except ValueError:
+        raise error(web.HTTPBadRequest, "limit and offset are whole numbers") from None
+    try:
+        out = await asyncio.to_thread(
+            ranking.rank, engine_of(request), request.match_info["id"], limit, offset
+        )
+    except KeyError:
+        raise error(web.HTTPNotFound, "no such requisition") from None
+    return web.json_response(out)
+
+
+async def set_match(request: web.Request) -> web.Response:
+    require_admin(request)
+    body: MatchConfig = await read_body(request, MatchConfig)
+    try:
+        req = await asyncio.to_thread(
+            db.update_requisition,
+            engine_of(request),
+            request.match_info["id"],
+            match_config=body.model_dump(),
+        )
+    except KeyError:
+        raise error(web.HTTPNotFound, "no such requisition") from None
+    return web.json_response(ranking.requisition_view(req))
+
+
+# Decision and offer
+
+
+def _offer_view(o: hiring.JobOffer) -> dict[str, Any]:
+    return {
+        "id": o.id,
+        "state": o.state,
+        "salary": o.salary,
+        "currency": o.currency,
+        "probation_months": o.probation_months,
+        "start_date": o.start_date.isoformat(),
+        "text": o.text,
+        "text_sha256": o.text_sha256,
+        "created_at": o.created_at.isoformat(),
+        "answered_at": o.answered_at.isoformat() if o.answered_at else None,
+        "accepted_name": o.accepted_name,
+    }
+
+
+async def decision_state(request: web.Request) -> web.Response:
+    """The recommendation, every recorded decision and the current offer."""
+    require_admin(request)
+    iv = await interview_or_404(request)
+    engine = engine_of(request)
+    rec = await asyncio.to_thread(ranking.recommendation, engine, iv.id)
+    rows = await asyncio.to_thread(hiring.decisions_for, engine, iv.id)
+    offer = await asyncio.to_thread(hiring.current_offer, engine, iv.id)
+    return web.json_response(
+        {
+            "interview_id": iv.id,
+            "state": iv.state,
+            "recommendation": rec.as_dict() if rec else None,
+            "decisions": [d.model_dump(mode="json") for d in rows],
+            "offer": _offer_view(offer) if offer else None,
+        }
+    )
+
+
+async def record_decision(request: web.Request) -> web.Response:
+    require_admin(request)
+    body: DecisionIn = await read_body(request, DecisionIn)
+    iv = await interview_or_404(request)
+    engine = engine_of(request)
+    rec = await asyncio.to_thread(ranking.recommendation, engine, iv.id)
+    try:
+        row = await asyncio.to_thread(
+            hiring.record_decision,
+            engine,
+            iv.id,
+            body.decision,
+            body.reason,
+            body.decided_by,
+            rec.as_dict() if rec else None,
+            _urls(request),
+        )
+    except hiring.HiringConflict as err:
+        raise error(web.HTTPConflict, str(err)) from None
+    except ValueError as err:
+        raise error(web.HTTPBadRequest, str(err)) from None
+    _poke(request)
+    return web.json_response(row.model_dump(mode="json"), status=201)
+
+
+async def create_job_offer(request: web.Request) -> web.Response:
+    require_admin(request)
+    body: JobOfferIn = await read_body(request, JobOfferIn)
+    iv = await interview_or_404(request)
+    try:
+        offer = await asyncio.to_thread(
+            hiring.create_offer,
+            engine_of(request),
+            iv.id,
+            body.salary,
+            body.start_date,
+            body.created_by,
+            body.probation_months,
+            _urls(request),
+        )
+    except hiring.HiringConflict as err:
+        raise error(web.HTTPConflict, str(err)) from None
+    except ValueError as err:
+        raise error(web.HTTPBadRequest, str(err)) from None
+    _poke(request)
+    token = request.app[AUTH_KEY].issue(iv.id, "candidate", OFFER_LINK_TTL_S)
+    url = f"{settings_of(request).effective_public_url}/interview/{iv.id}#token={token}"
+    return web.json_response(_offer_view(offer) | {"candidate_url": url}, status=201)
+
+
+async def withdraw_job_offer(request: web.Request) -> web.Response:
+    require_admin(request)
+    body: WithdrawIn = await read_body(request, WithdrawIn)
+    iv = await interview_or_404(request)
+    try:
+        offer = await asyncio.to_thread(
+            hiring.withdraw_offer, engine_of(request), iv.id, body.by, _urls(request)
+        )
+    except hiring.HiringConflict as err:
+        raise error(web.HTTPConflict, str(err)) from None
+    _poke(request)
+    return web.json_response(_offer_view(offer))
+
+
+async def get_job_offer(request: web.Request) -> web.Response:
+    """The offer as the candidate sees it (admin, or the candidate's own token)."""
+    admin_or(request, "candidate")
+    iv = await interview_or_404(request)
+    offer = await asyncio.to_thread(hiring.current_offer, engine_of(request), iv.id)
+    if offer is None:
+        raise error(web.HTTPNotFound, "no offer")
+    answered = await asyncio.to_thread(self_id.has_answered, engine_of(request), iv.id)
+    return web.json_response(
+        _offer_view(offer) | {"candidate_name": iv.candidate_name, "self_id_answered": answered}
+    )
+
+
+async def answer_job_offer(request: web.Request) -> web.Response:
+    claims = token_claims(request, "candidate")
+    body: AnswerIn = await read_body(request, AnswerIn)
+    try:
+        offer, employee = await asyncio.to_thread(
+            hiring.answer_offer,
+            engine_of(request),
+            claims.interview,
+            body.accept,
+            body.typed_name if body.accept else "",
+            body.text_sha256,
+            _urls(request),
+        )
+    except hiring.HiringConflict as err:
+        raise error(web.HTTPConflict, str(err)) from None
+    except ValueError as err:
+        raise error(web.HTTPBadRequest, str(err)) from None
+    _poke(request)
+    return web.json_response(
+        _offer_view(offer) | {"employee_id": employee.id if employee else None}
+    )
+
+
+# Voluntary self-identification
+
+
+async def self_id_options(_request: web.Request) -> web.Response:
+    return web.json_response(
+        {"sex": list(self_id.SEX), "race_ethnicity": list(self_id.RACE_ETHNICITY)}
+    )
+
+
+async def record_self_id(request: web.Request) -> web.Response:
+    claims = token_claims(request, "candidate")
+    body: SelfIdIn = await read_body(request, SelfIdIn)
+    iv = await interview_or_404(request)
+    if iv.consent_at is None:
+        raise error(web.HTTPConflict, "the interview notice was not accepted")
+    try:
+        await asyncio.to_thread(
+            self_id.record, engine_of(request), claims.interview, body.sex, body.race_ethnicity
+        )
+    except ValueError as err:
+        raise error(web.HTTPBadRequest, str(err)) from None
+    return web.json_response({"recorded": True})
+
+
+# Employees
+
+
+async def list_employees(request: web.Request) -> web.Response:
+    require_admin(request)
+    rows = await asyncio.to_thread(employees.list_employees, engine_of(request))
+    return web.json_response([e.model_dump(mode="json") for e in rows])
+
+
+async def get_employee(request: web.Request) -> web.Response:
+    require_admin(request)
+    try:
+        view = await asyncio.to_thread(
+            employees.employee_view, engine_of(request), _int_id(request)
+        )
+    except KeyError:
+        raise error(web.HTTPNotFound, "no such employee") from None
+    return web.json_response(view)
+
+
+async def _review(request: web.Request, kind: str, model: type[BaseModel]) -> web.Response:
+    require_admin(request)
+    body = await read_body(request, model)
+    try:
+        row, new = await asyncio.to_thread(
+            employees.add_review,
+            engine_of(request),
+            _int_id(request),
+            kind,
+            body.model_dump(),
+            _urls(request),
+        )
+    except KeyError:
+        raise error(web.HTTPNotFound, "no such employee") from None
+    _poke(request)
+    return web.json_response(
+        {"review": row, "follow_ups": [f.model_dump(mode="json") for f in new]}, status=201
+    )
+
+
+async def add_probation_review(request: web.Request) -> web.Response:
+    return await _review(request, "probation", ProbationIn)
+
+
+async def add_performance_review(request: web.Request) -> web.Response:
+    return await _review(request, "performance", PerformanceIn)
+
+
+async def add_training(request: web.Request) -> web.Response:
+    require_admin(request)
+    body: TrainingIn = await read_body(request, TrainingIn)
+    try:
+        row = await asyncio.to_thread(
+            employees.add_training, engine_of(request), _int_id(request), body.course, body.status
+        )
+    except KeyError:
+        raise error(web.HTTPNotFound, "no such employee") from None
+    return web.json_response(row.model_dump(mode="json"), status=201)
+
+
+async def set_training(request: web.Request) -> web.Response:
+    require_admin(request)
+    body: TrainingStatusIn = await read_body(request, TrainingStatusIn)
+    try:
+        row = await asyncio.to_thread(
+            employees.set_training_status, engine_of(request), _int_id(request), body.status
+        )
+    except KeyError:
+        raise error(web.HTTPNotFound, "no such training record") from None
+    return web.json_response(row.model_dump(mode="json"))
+
+
+async def decide_follow_up(request: web.Request) -> web.Response:
+    require_admin(request)
+    body: FollowUpIn = await read_body(request, FollowUpIn)
+    try:
+        row = await asyncio.to_thread(
+            employees.decide_follow_up, engine_of(request), _int_id(request), body.accept, body.by
+        )
+    except KeyError:
+        raise error(web.HTTPNotFound, "no such follow-up") from None
+    return web.json_response(row.model_dump(mode="json"))
+
+
+async def complete_task(request: web.Request) -> web.Response:
+    require_admin(request)
+    try:
+        row = await asyncio.to_thread(employees.complete_task, engine_of(request), _int_id(request))
+    except KeyError:
+        raise error(web.HTTPNotFound, "no such task") from None
+    return web.json_response(row.model_dump(mode="json"))
+
+
+async def list_hr_events(request: web.Request) -> web.Response:
+    require_admin(request)
+    try:
+        after = int(request.query.get("after", "0"))
+    except ValueError:
+        raise error(web.HTTPBadRequest, "after: an event id") from None
+    rows = await asyncio.to_thread(events.list_events, engine_of(request), after)
+    return web.json_response([e.model_dump(mode="json") for e in rows])
+
+
+# Analytics
+
+
+def _outcome(request: web.Request) -> analytics.Outcome:
+    value = request.query.get("outcome", "performance")
+    if value not in analytics.OUTCOMES:
+        raise error(web.HTTPBadRequest, f"outcome: one of {', '.join(analytics.OUTCOMES)}")
+    return value  # type: ignore[return-value]
+
+
+def _min_n(request: web.Request) -> int:
+    try:
+        return max(3, int(request.query.get("min_n", "30")))
+    except ValueError:
+        raise error(web.HTTPBadRequest, "min_n: a whole number") from None
+
+
+async def validity(request: web.Request) -> web.Response:
+    require_admin(request)
+    out = await asyncio.to_thread(
+        analytics.validity,
+        engine_of(request),
+        _data(request),
+        _outcome(request),
+        min_n=_min_n(request),
+    )
+    return web.json_response(out)
+
+
+async def validity_plot(request: web.Request) -> web.Response:
+    require_admin(request)
+    family, competency = request.query.get("family"), request.query.get("competency")
+    if not family or not competency:
+        raise error(web.HTTPBadRequest, "family and competency are required")
+    svg = await asyncio.to_thread(
+        analytics.validity_plot,
+        engine_of(request),
+        family,
+        competency,
+        _data(request),
+        _outcome(request),
+        _min_n(request),
+    )
+    return web.Response(text=svg, content_type="image/svg+xml")
+
+
+async def adverse_impact(request: web.Request) -> web.Response:
+    require_admin(request)
+    try:
+        threshold = float(request.query.get("threshold", "0.8"))
+        min_group = int(request.query.get("min_group", "5"))
+    except ValueError:
+        raise error(web.HTTPBadRequest, "threshold and min_group are numbers") from None
+    if not 0 < threshold <= 1 or min_group < 1:
+        raise error(web.HTTPBadRequest, "threshold in (0, 1], min_group >= 1")
+    result, meta = await asyncio.to_thread(
+        analytics.impact,
+        engine_of(request),
+        _data(request),
+        request.query.get("family") or None,
+        request.query.get("requisition") or None,
+        threshold,
+        min_group,
+    )
+    synthetic = bool(meta.pop("synthetic"))
+    if request.query.get("format") == "csv":
+        return web.Response(
+            text=ai.as_csv(result, synthetic=synthetic),
+            content_type="text/csv",
+            headers={"Content-Disposition": 'attachment; filename="adverse-impact.csv"'},
+        )
+    return web.json_response(ai.as_json(result, synthetic=synthetic, meta=meta))
+
+
+def add_routes(app: web.Application) -> None:
+    r = app.router
+    r.add_get("/api/requisitions", list_requisitions)
+    r.add_get("/api/requisitions/{id}/ranking", requisition_ranking)
+    r.add_put("/api/requisitions/{id}/match", set_match)
+    r.add_get("/api/interviews/{id}/decision", decision_state)
+    r.add_post("/api/interviews/{id}/decision", record_decision)
+    r.add_get("/api/interviews/{id}/job-offer", get_job_offer)
+    r.add_post("/api/interviews/{id}/job-offer", create_job_offer)
+    r.add_post("/api/interviews/{id}/job-offer/withdraw", withdraw_job_offer)
+    r.add_post("/api/interviews/{id}/job-offer/answer", answer_job_offer)
+    r.add_post("/api/interviews/{id}/self-id", record_self_id)
+    r.add_get("/api/self-id/options", self_id_options)
+    r.add_get("/api/employees", list_employees)
+    r.add_get("/api/employees/{id}", get_employee)
+    r.add_post("/api/employees/{id}/probation-reviews", add_probation_review)
+    r.add_post("/api/employees/{id}/performance-reviews", add_performance_review)
+    r.add_post("/api/employees/{id}/training", add_training)
+    r.add_post("/api/training/{id}", set_training)
+    r.add_post("/api/follow-ups/{id}", decide_follow_up)
+    r.add_post("/api/onboarding-tasks/{id}/done", complete_task)
+    r.add_get("/api/events", list_hr_events)
+    r.add_get("/api/analytics/validity", validity)
+    r.add_get("/api/analytics/validity/plot", validity_plot)
+    r.add_get("/api/analytics/adverse-impact", adverse_impact)

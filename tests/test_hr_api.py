@@ -1,0 +1,191 @@
+"""The HR API over HTTP: ranking, decision, offer, acceptance, self-identification, employee
+records and analytics; who may call what."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from aiohttp.test_utils import TestClient, TestServer
+
+from hr_bridge import interviews as db
+from server.app import create_app
+from server.app_keys import AUTH_KEY, RESOURCES_KEY
+from server.settings import Settings
+from tests.hr_fixtures import report_body
+
+MATCH = {
+    "parts": [
+        {"kind": "competency", "name": "communication", "weight": 40, "required": 70},
+        {"kind": "competency", "name": "composure", "label": "stress resilience", "weight": 30},
+        {
+            "kind": "fact",
+            "name": "past_sales_results",
+            "label": "past sales results",
+            "weight": 20,
+            "scale": [0, 150],
+        },
+        {"kind": "fact", "name": "customer_feedback", "weight": 10},
+    ],
+    "bands": {"high": 75, "medium": 55},
+}
+
+
+def _bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def _finish(app: Any, iid: str, scores: dict[str, float]) -> None:
+    engine = app[RESOURCES_KEY].engine
+
+    def work() -> None:
+        db.transition(
+            engine,
+            iid,
+            {db.InterviewState.SCHEDULED},
+            db.InterviewState.FINISHED,
+            consent_at=datetime.now(UTC),
+            finished_at=datetime.now(UTC),
+        )
+        db.save_report(engine, iid, report_body(iid, scores))
+
+    await asyncio.to_thread(work)
+
+
+async def test_from_ranking_to_employee_over_http(make_settings: Callable[..., Settings]) -> None:
+    app = create_app(make_settings())
+    async with TestClient(TestServer(app)) as c:
+        admin = _bearer(app[AUTH_KEY].admin_key)
+        bad = dict(MATCH, bands={"high": 40, "medium": 60})
+        r = await c.post(
+            "/api/requisitions",
+            headers=admin,
+            json={"title": "Account executive", "questions": [{"text": "Why?"}], "match": bad},
+        )
+        assert r.status == 400 and "medium must not be above high" in (await r.json())["error"]
+        r = await c.post(
+            "/api/requisitions",
+            headers=admin,
+            json={
+                "title": "Account executive",
+                "family": "Sales",
+                "questions": [{"text": "Tell me about a deal."}],
+                "match": MATCH,
+                "salary_band": {"min": 50000, "max": 60000, "currency": "EUR"},
+                "probation_months": 3,
+            },
+        )
+        rid = (await r.json())["id"]
+        people = [
+            {"ref": "a", "name": "Ada Park", "profile": {"facts": {"past_sales_results": 150}}},
+            {"ref": "b", "name": "Bo Chen", "profile": {"facts": {"customer_feedback": 50}}},
+        ]
+        assert (await c.post("/api/candidates", headers=admin, json=people)).status == 200
+        ids = {}
+        for person, comm in (("a", 85.0), ("b", 62.0)):
+            r = await c.post(
+                "/api/interviews",
+                headers=admin,
+                json={"requisition_id": rid, "candidate_ref": person},
+            )
+            ids[person] = (await r.json())["id"]
+            await _finish(app, ids[person], {"communication": comm, "composure": 70.0})
+
+        ranked = await (await c.get(f"/api/requisitions/{rid}/ranking", headers=admin)).json()
+        assert ranked["requisition"]["family"] == "sales"
+        assert [x["candidate_ref"] for x in ranked["candidates"]] == ["a", "b"]
+        best, other = ranked["candidates"]
+        # (0.4*85 + 0.3*70 + 0.2*100) / 0.9 = 75 / 0.9 = 83.3 (no customer feedback on record)
+        assert best["match"]["band"] == "high" and best["match"]["score"] == 83.3
+        reasons = [p["reason"] for p in other["match"]["parts"]]
+        assert reasons[0] == "communication 62, below the requirement of 70 (40% of the score)"
+        assert any("past sales results: no data" in x for x in reasons)
+
+        iid = ids["a"]
+        offer_body = {"salary": 55000, "start_date": "2027-02-01", "created_by": "Ana Ruiz"}
+        r = await c.post(f"/api/interviews/{iid}/job-offer", headers=admin, json=offer_body)
+        assert r.status == 409 and "decision" in (await r.json())["error"]
+        decision = {"decision": "offer", "reason": "closes deals", "decided_by": "Ana Ruiz"}
+        assert (await c.post(f"/api/interviews/{iid}/decision", json=decision)).status == 401
+        r = await c.post(f"/api/interviews/{iid}/decision", headers=admin, json=decision)
+        assert r.status == 201
+        state = await (await c.get(f"/api/interviews/{iid}/decision", headers=admin)).json()
+        assert state["decisions"][0]["recommendation"]["band"] == "high"
+        r = await c.post(
+            f"/api/interviews/{iid}/job-offer", headers=admin, json=offer_body | {"salary": 1e6}
+        )
+        assert r.status == 400
+        r = await c.post(f"/api/interviews/{iid}/job-offer", headers=admin, json=offer_body)
+        offer = await r.json()
+        assert r.status == 201 and "Probation: 3 months" in offer["text"]
+        cand = _bearer(offer["candidate_url"].split("#token=")[1])
+        # A candidate token cannot decide, and cannot read someone else's offer.
+        r = await c.post(f"/api/interviews/{iid}/decision", headers=cand, json=decision)
+        assert r.status == 401
+        r = await c.get(f"/api/interviews/{ids['b']}/job-offer?as=candidate", headers=cand)
+        assert r.status == 401
+        seen = await (await c.get(f"/api/interviews/{iid}/job-offer", headers=cand)).json()
+        assert seen["text"] == offer["text"] and seen["self_id_answered"] is False
+
+        options = await (await c.get("/api/self-id/options")).json()
+        assert "declined" in options["sex"]
+        r = await c.post(f"/api/interviews/{iid}/self-id", headers=cand, json={"sex": "robot"})
+        assert r.status == 400
+        r = await c.post(
+            f"/api/interviews/{iid}/self-id",
+            headers=cand,
+            json={"sex": "female", "race_ethnicity": "declined"},
+        )
+        assert r.status == 200
+
+        answer = {"accept": True, "typed_name": "Ada", "text_sha256": seen["text_sha256"]}
+        r = await c.post(f"/api/interviews/{iid}/job-offer/answer", headers=cand, json=answer)
+        assert r.status == 400 and "full name" in (await r.json())["error"]
+        answer["typed_name"] = "ada park"
+        r = await c.post(f"/api/interviews/{iid}/job-offer/answer", headers=cand, json=answer)
+        done = await r.json()
+        assert r.status == 200 and done["state"] == "accepted" and done["employee_id"]
+        eid = done["employee_id"]
+        view = await (await c.get(f"/api/employees/{eid}", headers=admin)).json()
+        assert view["interview"]["id"] == iid and len(view["onboarding"]) == 3
+        r = await c.post(
+            f"/api/employees/{eid}/probation-reviews",
+            headers=admin,
+            json={
+                "month": 1,
+                "manager_feedback": "Good start",
+                "manager_rating": 6,
+                "task_completion": 90,
+                "peer_rating": 4,
+                "reviewer": "Bo",
+            },
+        )
+        assert r.status == 400  # ratings are 1-5
+        r = await c.post(
+            f"/api/employees/{eid}/performance-reviews",
+            headers=admin,
+            json={"period": "2027", "rating": 4.2, "reviewer": "Bo"},
+        )
+        assert r.status == 201
+        types = [e["type"] for e in await (await c.get("/api/events", headers=admin)).json()]
+        assert "employee.created" in types and "performance_review.added" in types
+
+        v = await (await c.get("/api/analytics/validity", headers=admin)).json()
+        (fam,) = v["families"]
+        assert fam["family"] == "sales" and fam["employees"] == 1 and v["synthetic"] is False
+        assert all(row["small_n"] for row in fam["competencies"])
+        r = await c.get(
+            "/api/analytics/validity/plot?family=sales&competency=communication", headers=admin
+        )
+        assert r.content_type == "image/svg+xml" and "<svg" in await r.text()
+        r = await c.get("/api/analytics/adverse-impact?format=csv", headers=admin)
+        rows = list(csv.DictReader(io.StringIO(await r.text())))
+        sex = [x for x in rows if x["stage"] == "hire" and x["dimension"] == "sex"]
+        female = next(x for x in sex if x["group"] == "female")
+        assert (female["applicants"], female["selected"]) == ("1", "1")
+        assert (await c.get("/api/analytics/adverse-impact?data=nope", headers=admin)).status == 400
+        assert (await c.get("/api/analytics/validity")).status == 401
