@@ -150,9 +150,14 @@ def get_interview(engine: Engine, iid: str) -> Interview | None:
         return s.get(Interview, iid)
 
 
-def list_interviews(engine: Engine, limit: int = 100) -> list[Interview]:
+def list_interviews(
+    engine: Engine, limit: int = 100, synthetic: bool | None = False
+) -> list[Interview]:
+    """The newest interviews; by default only real ones (None: both)."""
     with Session(engine) as s:
-        stmt = select(Interview).order_by(Interview.created_at.desc()).limit(limit)  # type: ignore[attr-defined]
+        stmt = select(Interview).order_by(col(Interview.created_at).desc()).limit(limit)
+        if synthetic is not None:
+            stmt = stmt.join(Requisition).where(Requisition.synthetic == synthetic)
         return list(s.exec(stmt))
 
 
@@ -242,10 +247,10 @@ def save_report(
 
 
 def list_interviews_with_reports(
-    engine: Engine, limit: int = 100
+    engine: Engine, limit: int = 100, synthetic: bool | None = False
 ) -> tuple[list[Interview], dict[str, float | None]]:
     """The newest interviews and, for those with a report, its overall score (two queries)."""
-    rows = list_interviews(engine, limit)
+    rows = list_interviews(engine, limit, synthetic)
     with Session(engine) as s:
         stmt = select(Report.interview_id, Report.overall).where(
             col(Report.interview_id).in_([iv.id for iv in rows])

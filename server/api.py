@@ -435,7 +435,11 @@ async def background(request: web.Request) -> web.Response:
 async def list_interviews(request: web.Request) -> web.Response:
     require_admin(request)
     engine = engine_of(request)
-    rows, overall = await asyncio.to_thread(db.list_interviews_with_reports, engine)
+    data = request.query.get("data", "real")
+    if data not in ("real", "synthetic", "all"):
+        raise error(web.HTTPBadRequest, "data: real, synthetic or all")
+    synthetic = {"real": False, "synthetic": True, "all": None}[data]
+    rows, overall = await asyncio.to_thread(db.list_interviews_with_reports, engine, 100, synthetic)
     return web.json_response(
         [
             {
@@ -445,6 +449,7 @@ async def list_interviews(request: web.Request) -> web.Response:
                 "created_at": iv.created_at.isoformat(),
                 "overall": overall.get(iv.id),
                 "report": iv.id in overall,
+                "synthetic": synthetic is True,
             }
             for iv in rows
         ]

@@ -16,7 +16,7 @@ from aiohttp import web
 from pydantic import BaseModel, Field
 
 from hr_bridge import adverse_impact as ai
-from hr_bridge import analytics, employees, events, hiring, ranking, self_id
+from hr_bridge import analytics, audit, employees, events, hiring, ranking, self_id
 from hr_bridge import interviews as db
 from server.api import MatchConfig
 from server.app_keys import AUTH_KEY, WEBHOOKS_KEY
@@ -317,6 +317,10 @@ async def record_self_id(request: web.Request) -> web.Response:
         )
     except ValueError as err:
         raise error(web.HTTPBadRequest, str(err)) from None
+    # The trail says that it happened, never what was answered.
+    await asyncio.to_thread(
+        audit.record, engine_of(request), "candidate", "self_id.recorded", f"interview:{iv.id}"
+    )
     return web.json_response({"recorded": True})
 
 

@@ -112,7 +112,7 @@ class WebhookWorker:
             ok, error = False, f"{type(err).__name__}: {err}"[:300]
         if ok:
             await asyncio.to_thread(outbox.mark_delivered, self.engine, d.id)
-            log.info("report %s delivered to %s", d.webhook_id, d.url)
+            log.info("%s %s delivered to %s", d.event_type, d.webhook_id, d.url)
             return
         after = await asyncio.to_thread(
             outbox.mark_failed,
@@ -124,10 +124,13 @@ class WebhookWorker:
         )
         if after is not None and after.state == outbox.DeliveryState.DEAD:
             log.error(
-                "report %s: delivery dead after %d attempts (%s)",
+                "%s %s: delivery dead after %d attempts (%s)",
+                d.event_type,
                 d.webhook_id,
                 after.attempts,
                 error,
             )
         else:
-            log.warning("report %s: delivery failed (%s); will retry", d.webhook_id, error)
+            log.warning(
+                "%s %s: delivery failed (%s); will retry", d.event_type, d.webhook_id, error
+            )

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import Engine
 
 from hr_bridge import adverse_impact, analytics, synthetic
+from hr_bridge import interviews as db
 from hr_bridge.db import make_engine, migrate
 from tests.hr_fixtures import finished_interview
 
@@ -84,6 +85,8 @@ def test_real_data_is_analysed_apart_from_synthetic(
     assert analytics.validity(engine, "real")["families"] == []
     everything, synthetic_in = analytics.impact_records(engine, "all")
     assert len(everything) == 10_001 and synthetic_in is True
+    assert len(db.list_interviews(engine)) == 1  # HR lists hide generated people by default
+    assert len(db.list_interviews(engine, 50, synthetic=True)) == 50
 
 
 def test_plots_are_labelled_synthetic(cohort: tuple[Engine, synthetic.Summary]) -> None:
