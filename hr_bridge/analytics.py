@@ -166,7 +166,7 @@ def validity_plot(
     return plots.scatter_svg(
         x[keep],
         y[keep],
-        title=f"{competency.replace('_', ' ')} vs {OUTCOMES[outcome]} — {family}",
+        title=f"{family}: {competency.replace('_', ' ')}",
         x_label=f"interview {competency.replace('_', ' ')} (0-100)",
         y_label=OUTCOMES[outcome],
         y_range=(1.0, 5.0),

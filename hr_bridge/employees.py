@@ -14,7 +14,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import JSON, Column, Date, DateTime, Engine, UniqueConstraint
-from sqlmodel import Field, Session, SQLModel, col, select
+from sqlmodel import Field, Session, SQLModel, col, func, select
 
 from hr_bridge import followups
 from hr_bridge.events import emit
@@ -271,10 +271,18 @@ def complete_task(engine: Engine, task_id: int) -> OnboardingTask:
         return task
 
 
-def list_employees(engine: Engine, limit: int = 500) -> list[Employee]:
+def list_employees(
+    engine: Engine, limit: int = 100, offset: int = 0, synthetic: bool | None = False
+) -> tuple[list[Employee], int]:
+    """A page of employees, newest first, and how many there are (default: real ones only)."""
     with Session(engine) as s:
-        stmt = select(Employee).order_by(col(Employee.id).desc()).limit(limit)
-        return list(s.exec(stmt))
+        stmt = select(Employee)
+        count = select(func.count()).select_from(Employee)
+        if synthetic is not None:
+            stmt = stmt.where(Employee.synthetic == synthetic)
+            count = count.where(Employee.synthetic == synthetic)
+        page = stmt.order_by(col(Employee.id).desc()).offset(offset).limit(limit)
+        return list(s.exec(page)), int(s.exec(count).one())
 
 
 def employee_view(engine: Engine, eid: int) -> dict[str, Any]:

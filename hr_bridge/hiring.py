@@ -204,15 +204,24 @@ def offer_text(
     currency: str,
     probation_months: int,
     start: date,
+    language: str = "en",
 ) -> str:
+    """The offer the candidate reads and accepts; its SHA-256 is stored with the acceptance."""
+    end = add_months(start, probation_months).isoformat()
+    if language == "zh":
+        return (
+            f"录用通知\n\n{name}，您好：\n\n我们很高兴向您提供{title}职位。\n"
+            f"年薪：{salary:,.0f} {currency}。\n入职日期：{start.isoformat()}。\n"
+            f"试用期：{probation_months}个月，至{end}结束。\n\n"
+            "如接受，请在下方输入您的全名。您的接受将连同时间和本文本的指纹（SHA-256）一起记录。"
+        )
     return (
         f"Offer of employment\n\n"
         f"Dear {name},\n\n"
         f"We are pleased to offer you the position of {title}.\n"
         f"Annual salary: {salary:,.0f} {currency}.\n"
         f"Start date: {start.isoformat()}.\n"
-        f"Probation: {probation_months} months, ending "
-        f"{add_months(start, probation_months).isoformat()}.\n\n"
+        f"Probation: {probation_months} months, ending {end}.\n\n"
         "To accept, type your full name below. Your acceptance is recorded with its time and "
         "a fingerprint (SHA-256) of this text."
     )
@@ -249,7 +258,9 @@ def create_offer(
             raise ValueError(f"salary: the requisition's band is {lo}-{hi} {currency}")
         assert decision.id is not None
         months = probation_months if probation_months is not None else req.probation_months
-        text = offer_text(iv.candidate_name, req.title, salary, currency, months, start_date)
+        text = offer_text(
+            iv.candidate_name, req.title, salary, currency, months, start_date, req.language
+        )
         row = JobOffer(
             interview_id=iid,
             decision_id=decision.id,
@@ -304,7 +315,7 @@ def answer_offer(
             raise HiringConflict("the offer text changed since it was shown: reload it")
         iv = s.get(Interview, iid)
         assert iv is not None
-        if not same_name(typed_name, iv.candidate_name):
+        if accept and not same_name(typed_name, iv.candidate_name):
             raise ValueError("typed_name: type your full name exactly as shown in the offer")
         offer.state = OfferState.ACCEPTED if accept else OfferState.DECLINED
         offer.accepted_name = typed_name.strip() if accept else None

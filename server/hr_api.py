@@ -118,6 +118,15 @@ def _data(request: web.Request) -> analytics.DataChoice:
     return value  # type: ignore[return-value]
 
 
+def _page(request: web.Request) -> tuple[int, int]:
+    try:
+        limit = min(500, max(1, int(request.query.get("limit", "100"))))
+        offset = max(0, int(request.query.get("offset", "0")))
+    except ValueError:
+        raise error(web.HTTPBadRequest, "limit and offset are whole numbers") from None
+    return limit, offset
+
+
 # Requisitions and ranking
 
 
@@ -129,11 +138,7 @@ async def list_requisitions(request: web.Request) -> web.Response:
 
 async def requisition_ranking(request: web.Request) -> web.Response:
     require_admin(request)
-    try:
-        limit = min(500, max(1, int(request.query.get("limit", "100"))))
-        offset = max(0, int(request.query.get("offset", "0")))
-    except ValueError:
-        raise error(web.HTTPBadRequest, "limit and offset are whole numbers") from None
+    limit, offset = _page(request)
     try:
         out = await asyncio.to_thread(
             ranking.rank, engine_of(request), request.match_info["id"], limit, offset
@@ -241,9 +246,25 @@ async def create_job_offer(request: web.Request) -> web.Response:
     except ValueError as err:
         raise error(web.HTTPBadRequest, str(err)) from None
     _poke(request)
-    token = request.app[AUTH_KEY].issue(iv.id, "candidate", OFFER_LINK_TTL_S)
-    url = f"{settings_of(request).effective_public_url}/interview/{iv.id}#token={token}"
-    return web.json_response(_offer_view(offer) | {"candidate_url": url}, status=201)
+    return web.json_response(
+        _offer_view(offer) | {"candidate_url": _offer_link(request, iv.id)}, status=201
+    )
+
+
+def _offer_link(request: web.Request, iid: str) -> str:
+    """A fresh candidate link to the offer (the token rides in the fragment)."""
+    token = request.app[AUTH_KEY].issue(iid, "candidate", OFFER_LINK_TTL_S)
+    return f"{settings_of(request).effective_public_url}/interview/{iid}#token={token}"
+
+
+async def job_offer_link(request: web.Request) -> web.Response:
+    """A new candidate link for the open offer (links are not stored, so they can be lost)."""
+    require_admin(request)
+    iv = await interview_or_404(request)
+    offer = await asyncio.to_thread(hiring.current_offer, engine_of(request), iv.id)
+    if offer is None or offer.state != hiring.OfferState.SENT:
+        raise error(web.HTTPConflict, "no open offer")
+    return web.json_response({"candidate_url": _offer_link(request, iv.id)})
 
 
 async def withdraw_job_offer(request: web.Request) -> web.Response:
@@ -328,9 +349,16 @@ async def record_self_id(request: web.Request) -> web.Response:
 
 
 async def list_employees(request: web.Request) -> web.Response:
+    """A page of employees (?limit, ?offset, ?data): {"total", "employees"}."""
     require_admin(request)
-    rows = await asyncio.to_thread(employees.list_employees, engine_of(request))
-    return web.json_response([e.model_dump(mode="json") for e in rows])
+    limit, offset = _page(request)
+    synthetic = {"real": False, "synthetic": True, "all": None}[_data(request)]
+    rows, total = await asyncio.to_thread(
+        employees.list_employees, engine_of(request), limit, offset, synthetic
+    )
+    return web.json_response(
+        {"total": total, "offset": offset, "employees": [e.model_dump(mode="json") for e in rows]}
+    )
 
 
 async def get_employee(request: web.Request) -> web.Response:
@@ -511,6 +539,7 @@ def add_routes(app: web.Application) -> None:
     r.add_get("/api/interviews/{id}/job-offer", get_job_offer)
     r.add_post("/api/interviews/{id}/job-offer", create_job_offer)
     r.add_post("/api/interviews/{id}/job-offer/withdraw", withdraw_job_offer)
+    r.add_post("/api/interviews/{id}/job-offer/link", job_offer_link)
     r.add_post("/api/interviews/{id}/job-offer/answer", answer_job_offer)
     r.add_post("/api/interviews/{id}/self-id", record_self_id)
     r.add_get("/api/self-id/options", self_id_options)

@@ -39,6 +39,9 @@ def report_body(iid: str, scores: dict[str, float]) -> dict[str, Any]:
         },
         "questions": [],
         "flags": [],
+        "models": {"asr": "test"},
+        "candidate_summary": "We kept a transcript of your answers.",
+        "decision": "A person decides.",
     }
 
 

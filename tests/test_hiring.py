@@ -115,7 +115,7 @@ def test_an_offer_cannot_be_made_or_accepted_without_a_recorded_human_decision(
     with pytest.raises(hiring.HiringConflict, match="no open offer"):
         hiring.answer_offer(engine, iv.id, True, "Mei Lin", offer.text_sha256)
     assert hiring.current_offer(engine, iv.id).state == "withdrawn"  # type: ignore[union-attr]
-    assert employees.list_employees(engine) == []
+    assert employees.list_employees(engine) == ([], 0)
 
 
 def test_acceptance_by_typed_name_creates_the_employee_tasks_and_events(engine: Engine) -> None:

@@ -122,7 +122,9 @@ async def test_from_ranking_to_employee_over_http(make_settings: Callable[..., S
         r = await c.post(f"/api/interviews/{iid}/job-offer", headers=admin, json=offer_body)
         offer = await r.json()
         assert r.status == 201 and "Probation: 3 months" in offer["text"]
-        cand = _bearer(offer["candidate_url"].split("#token=")[1])
+        again = await (await c.post(f"/api/interviews/{iid}/job-offer/link", headers=admin)).json()
+        assert again["candidate_url"].startswith(offer["candidate_url"].split("#")[0] + "#token=")
+        cand = _bearer(again["candidate_url"].split("#token=")[1])
         # A candidate token cannot decide, and cannot read someone else's offer.
         r = await c.post(f"/api/interviews/{iid}/decision", headers=cand, json=decision)
         assert r.status == 401
@@ -150,6 +152,10 @@ async def test_from_ranking_to_employee_over_http(make_settings: Callable[..., S
         done = await r.json()
         assert r.status == 200 and done["state"] == "accepted" and done["employee_id"]
         eid = done["employee_id"]
+        r = await c.post(f"/api/interviews/{iid}/job-offer/link", headers=admin)
+        assert r.status == 409  # accepted: no open offer to link to
+        listed = await (await c.get("/api/employees", headers=admin)).json()
+        assert listed["total"] == 1 and listed["employees"][0]["id"] == eid
         view = await (await c.get(f"/api/employees/{eid}", headers=admin)).json()
         assert view["interview"]["id"] == iid and len(view["onboarding"]) == 3
         r = await c.post(

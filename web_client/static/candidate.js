@@ -1,6 +1,6 @@
 // The candidate's interview: notice and consent, device check, questions, live captions.
 import { api, el, iceGatheringDone, interviewId, liveSocket, takeToken } from "/static/common.js";
-import { t } from "/static/i18n.js";
+import { optionLabel, t } from "/static/i18n.js";
 
 const id = interviewId();
 const token = takeToken("candidate");
@@ -177,7 +177,159 @@ async function finish() {
 }
 
 function done() {
-  show(el("h1", { id: "done" }, t(lang, "done_title")), el("p", {}, t(lang, "done")));
+  const after = el("div", { id: "after-interview" });
+  show(el("h1", { id: "done" }, t(lang, "done_title")), el("p", {}, t(lang, "done")), after);
+  afterInterview(after).catch((err) => after.append(el("p", { class: "form-error", role: "alert" },
+    t(lang, "offer_load_error", { msg: err.message || String(err) }))));
+}
+
+// After the interview: the job offer, if one was made, and the voluntary self-identification.
+async function afterInterview(box) {
+  let offer = null;
+  try {
+    offer = await api(`/api/interviews/${id}/job-offer?as=candidate`, token);
+  } catch (err) {
+    if (err.status !== 404) throw err; // 404: no offer, the finish screen stays as it is
+  }
+  if (offer) box.append(offerView(offer));
+  if (!offer || !offer.self_id_answered) {
+    try {
+      box.append(selfIdForm(await api("/api/self-id/options", token)));
+    } catch {
+      // the options are static; without them the optional form is simply left out
+    }
+  }
+}
+
+const locale = () => (lang === "zh" ? "zh-CN" : "en");
+
+function money(value, currency) {
+  try {
+    return new Intl.NumberFormat(locale(), { style: "currency", currency, maximumFractionDigits: 0 }).format(value);
+  } catch {
+    return `${value} ${currency}`;
+  }
+}
+
+function fingerprint(offer) {
+  return el("p", { class: "small", id: "offer-fingerprint" },
+    t(lang, "offer_fingerprint", { sha: offer.text_sha256.slice(0, 12) }));
+}
+
+function offerView(offer) {
+  const section = el("section", { id: "offer", "aria-labelledby": "offer-title" });
+  const at = (iso) => (iso ? new Date(iso).toLocaleString(locale()) : "");
+  if (offer.state === "accepted") {
+    section.append(el("h2", { id: "offer-title" }, t(lang, "offer_accepted_title")),
+      el("p", { id: "offer-accepted" }, t(lang, "offer_accepted", { time: at(offer.answered_at), name: offer.accepted_name || "" })),
+      fingerprint(offer));
+    return section;
+  }
+  if (offer.state === "declined") {
+    section.append(el("h2", { id: "offer-title" }, t(lang, "offer_declined_title")),
+      el("p", { id: "offer-declined" }, t(lang, "offer_declined", { time: at(offer.answered_at) })));
+    return section;
+  }
+  if (offer.state === "withdrawn") {
+    section.append(el("h2", { id: "offer-title" }, t(lang, "offer_title")),
+      el("p", { id: "offer-withdrawn" }, t(lang, "offer_withdrawn")));
+    return section;
+  }
+  const name = el("input", { id: "typed-name", type: "text", autocomplete: "name", required: "",
+    maxlength: "200", "aria-describedby": "typed-name-help" });
+  const accept = el("button", { id: "accept-offer", type: "submit" }, t(lang, "offer_accept"));
+  const decline = el("button", { id: "decline-offer", type: "button", class: "secondary" }, t(lang, "offer_decline"));
+  const errorBox = el("p", { id: "offer-error", class: "form-error", role: "alert" });
+  const form = el("form", { id: "offer-form" },
+    el("label", { for: "typed-name" }, t(lang, "offer_type_name")),
+    el("p", { class: "small", id: "typed-name-help" }, t(lang, "offer_type_help", { name: offer.candidate_name })),
+    name, el("div", {}, accept, " ", decline), errorBox);
+  const answer = async (acceptIt) => {
+    errorBox.textContent = "";
+    accept.disabled = decline.disabled = true;
+    try {
+      const out = await api(`/api/interviews/${id}/job-offer/answer`, token, {
+        accept: acceptIt,
+        typed_name: acceptIt ? name.value : "",
+        text_sha256: offer.text_sha256,
+      });
+      const next = offerView({ ...offer, ...out });
+      section.replaceWith(next);
+      next.setAttribute("tabindex", "-1");
+      next.focus();
+    } catch (err) {
+      const msg = err.message || String(err);
+      const key = err.status === 409 ? "offer_conflict"
+        : err.status === 400 && acceptIt ? "offer_wrong_name" : "offer_error";
+      errorBox.textContent = t(lang, key, { msg });
+      accept.disabled = decline.disabled = false;
+      if (err.status === 400) name.focus();
+    }
+  };
+  form.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    if (!name.value.trim()) {
+      errorBox.textContent = t(lang, "offer_name_needed");
+      name.focus();
+      return;
+    }
+    answer(true);
+  });
+  decline.addEventListener("click", () => {
+    if (confirm(t(lang, "offer_decline_confirm"))) answer(false);
+  });
+  section.append(
+    el("h2", { id: "offer-title" }, t(lang, "offer_title")),
+    el("pre", { class: "offer-text", id: "offer-text" }, offer.text),
+    el("dl", { class: "offer-facts" },
+      el("dt", {}, t(lang, "offer_salary")), el("dd", {}, money(offer.salary, offer.currency)),
+      el("dt", {}, t(lang, "offer_start")),
+      el("dd", {}, new Date(`${offer.start_date}T00:00:00`).toLocaleDateString(locale())),
+      el("dt", {}, t(lang, "offer_probation")), el("dd", {}, t(lang, "offer_months", { n: offer.probation_months }))),
+    fingerprint(offer),
+    form);
+  return section;
+}
+
+function selfIdForm(options) {
+  const choice = (field, labelKey) => {
+    const sel = el("select", { id: `selfid-${field}`, name: field },
+      el("option", { value: "" }, t(lang, "selfid_skip_option")),
+      ...options[field].map((v) => el("option", { value: v }, optionLabel(lang, v))));
+    return el("div", { class: "field" }, el("label", { for: sel.id }, t(lang, labelKey)), sel);
+  };
+  const errorBox = el("p", { class: "form-error", role: "alert" });
+  const skip = el("button", { type: "button", id: "selfid-skip", class: "secondary" }, t(lang, "selfid_skip"));
+  const form = el("form", { id: "selfid-form" },
+    choice("sex", "selfid_sex"),
+    choice("race_ethnicity", "selfid_race"),
+    el("div", {}, el("button", { type: "submit", id: "selfid-submit" }, t(lang, "selfid_submit")), " ", skip),
+    errorBox);
+  const section = el("section", { id: "self-id", "aria-labelledby": "selfid-title", class: "voluntary" },
+    el("h2", { id: "selfid-title" }, t(lang, "selfid_title")),
+    el("p", {}, t(lang, "selfid_why")),
+    form);
+  const finish = (key) => {
+    section.replaceChildren(el("h2", { id: "selfid-title", tabindex: "-1" }, t(lang, "selfid_title")),
+      el("p", { id: "selfid-done" }, t(lang, key)));
+    section.querySelector("h2").focus();
+  };
+  skip.addEventListener("click", () => finish("selfid_skipped"));
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const data = new FormData(form);
+    const sex = data.get("sex") || null;
+    const race = data.get("race_ethnicity") || null;
+    if (sex === null && race === null) return finish("selfid_skipped");
+    errorBox.textContent = "";
+    try {
+      await api(`/api/interviews/${id}/self-id`, token, { sex, race_ethnicity: race });
+      finish("selfid_thanks");
+    } catch (err) {
+      errorBox.textContent = t(lang, "selfid_error", { msg: err.message || String(err) });
+    }
+  });
+  return section;
 }
 
 main().catch(fail);

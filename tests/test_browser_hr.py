@@ -1,0 +1,444 @@
+"""The HR pages in a real browser (Debian's Chromium through Playwright) against the real app:
+analytics on a synthetic cohort, the requisition dashboard (decision and offer by a person),
+the candidate accepting the offer, and the employee record that follows. No media runs: the
+interviews are moved to finished with a stored report directly. Screenshots land in
+test-artifacts/."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+from playwright.async_api import Browser, Page, async_playwright, expect
+from sqlalchemy import Engine
+
+from hr_bridge import interviews as db
+from hr_bridge import self_id, synthetic
+from hr_bridge.interviews import InterviewState
+from server.app import create_app
+from server.app_keys import AUTH_KEY, RESOURCES_KEY
+from server.doctor import find_chromium
+from server.settings import Settings
+from tests.conftest import ARTIFACTS
+from tests.test_browser import CHROMIUM_ARGS
+
+pytestmark = pytest.mark.browser
+
+SYNTHETIC_LABEL = "SYNTHETIC DATA — generated, not real people"
+TIMEOUT_MS = 15_000
+
+
+@dataclass
+class Running:
+    client: TestClient[Any, Any]
+    base: str
+    key: str
+    engine: Engine
+
+    @property
+    def admin(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.key}"}
+
+    async def post(self, path: str, body: dict[str, Any], status: int = 201) -> Any:
+        r = await self.client.post(path, headers=self.admin, json=body)
+        assert r.status == status, await r.text()
+        return await r.json()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@asynccontextmanager
+async def _app(make_settings: Callable[..., Settings]) -> AsyncIterator[Running]:
+    """The real app on a real port, with a fresh data dir (so a fresh SQLite database)."""
+    port = _free_port()
+    settings = make_settings(port=port, public_url=f"http://127.0.0.1:{port}")
+    client: TestClient[Any, Any] = TestClient(
+        TestServer(create_app(settings), host="127.0.0.1", port=port)
+    )
+    await client.start_server()
+    try:
+        app = client.app
+        yield Running(
+            client,
+            f"http://127.0.0.1:{port}",
+            app[AUTH_KEY].admin_key,
+            app[RESOURCES_KEY].engine,
+        )
+    finally:
+        await client.close()
+
+
+@asynccontextmanager
+async def _chromium() -> AsyncIterator[Browser]:
+    chromium = find_chromium()
+    if chromium is None:
+        pytest.fail("Chromium is not installed: run `make test` or scripts/install-system-deps.sh")
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            await browser.close()
+
+
+async def _hr_page(
+    browser: Browser, run: Running, path: str, wrong_key_first: bool = False
+) -> tuple[Page, list[str]]:
+    """An HR page, signed in through the key form (the key then stays in this tab)."""
+    ctx = await browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
+    page = await ctx.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    await page.goto(run.base + path)
+    if wrong_key_first:
+        await page.locator("#key").fill("not-the-key")
+        await page.keyboard.press("Enter")
+        await expect(page.locator("#status")).to_contain_text("That key was not accepted")
+        await expect(page.locator("#login")).to_be_visible()
+    await page.locator("#key").fill(run.key)
+    await page.keyboard.press("Enter")
+    await page.locator("#content").wait_for(state="visible", timeout=TIMEOUT_MS)
+    return page, errors
+
+
+async def _shot(page: Page, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=str(ARTIFACTS / name), full_page=True)
+
+
+def _report(iid: str, name: str, title: str, scores: dict[str, float]) -> dict[str, Any]:
+    """A small report with what server/report_html.py reads."""
+    return {
+        "report_version": 1,
+        "interview_id": iid,
+        "candidate_name": name,
+        "requisition": {"title": title},
+        "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "rubric_version": "t",
+        "models": {},
+        "overall": round(sum(scores.values()) / len(scores), 1),
+        "competencies": {
+            k: {
+                "value": v,
+                "confidence": 1.0,
+                "components": {},
+                "evidence": [
+                    {"kind": "filler", "text": f"um, about {k}", "start": 3.0, "end": 4.5}
+                ],
+            }
+            for k, v in scores.items()
+        },
+        "questions": [],
+        "flags": [],
+        "candidate_summary": "Thank you for the interview.",
+        "decision": "A person decides. These scores are evidence for that decision, not a verdict.",
+    }
+
+
+def _finish_with_report(
+    engine: Engine, iid: str, name: str, title: str, scores: dict[str, float]
+) -> None:
+    """Blocking: the interview as if it ran (notice accepted, finished) with its report."""
+    now = datetime.now(UTC)
+    db.transition(
+        engine,
+        iid,
+        {InterviewState.SCHEDULED},
+        InterviewState.FINISHED,
+        consent_at=now,
+        notice_version="test",
+        started_at=now,
+        finished_at=now,
+    )
+    db.save_report(engine, iid, _report(iid, name, title, scores))
+
+
+TITLE = "Account executive"
+REQUISITION: dict[str, Any] = {
+    "title": TITLE,
+    "language": "en",
+    "family": "sales",
+    "competencies": ["communication", "composure", "job_knowledge"],
+    "questions": [{"text": "Tell me about a deal you closed.", "time_limit_s": 90}],
+    "match": {
+        "parts": [
+            {"kind": "competency", "name": "communication", "weight": 50, "required": 70},
+            {"kind": "competency", "name": "composure", "label": "stress resilience", "weight": 30},
+            {"kind": "competency", "name": "job_knowledge", "weight": 20},
+        ],
+        "bands": {"high": 75, "medium": 55},
+    },
+    "salary_band": {"min": 50000, "max": 60000, "currency": "EUR"},
+    "probation_months": 4,
+}
+CANDIDATES = {
+    "Grace Hopper": {"communication": 62.0, "composure": 70.0, "job_knowledge": 75.0},
+    "Ada Lovelace": {"communication": 88.0, "composure": 80.0, "job_knowledge": 77.0},
+    "Alan Turing": {"communication": 40.0, "composure": 45.0, "job_knowledge": 50.0},
+}
+
+
+async def _requisition_with_candidates(
+    run: Running, candidates: dict[str, dict[str, float]]
+) -> tuple[str, dict[str, str]]:
+    rid = (await run.post("/api/requisitions", REQUISITION))["id"]
+    ids = {}
+    for name, scores in candidates.items():
+        iv = await run.post("/api/interviews", {"requisition_id": rid, "candidate_name": name})
+        await asyncio.to_thread(_finish_with_report, run.engine, iv["id"], name, TITLE, scores)
+        ids[name] = iv["id"]
+    return rid, ids
+
+
+async def test_analytics_on_a_synthetic_cohort(
+    make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
+    async with _app(make_settings) as run, _chromium() as browser:
+        summary = await asyncio.to_thread(
+            synthetic.generate, run.engine, 600, seed=3, impact={"female": 0.6}
+        )
+        assert summary.hired > 0
+        page, errors = await _hr_page(browser, run, "/hr/analytics")
+        await expect(page.locator("nav.hr-nav a[aria-current=page]")).to_have_text("Analytics")
+
+        # Real data is the default: there is none, and the page offers the synthetic cohort.
+        offer_synthetic = page.locator("#try-synthetic")
+        await offer_synthetic.wait_for(state="visible", timeout=TIMEOUT_MS)
+        await expect(page.locator(".synthetic-banner")).to_have_count(0)
+        await offer_synthetic.click()
+        await expect(page.locator(".synthetic-banner")).to_have_text(
+            SYNTHETIC_LABEL, timeout=TIMEOUT_MS
+        )
+        assert "data=synthetic" in page.url
+
+        # Predictive validity: one table per family with numbers, a rendered plot per family.
+        families = page.locator("#validity-body section.family")
+        await expect(families).to_have_count(3, timeout=TIMEOUT_MS)
+        first_row = families.first.locator("table.validity-table tbody tr").first
+        cells = await first_row.locator("td").all_text_contents()
+        assert int(cells[1]) > 0  # n
+        assert any(ch.isdigit() for ch in cells[2]) and "[" in cells[2]  # r [95% CI]
+        await expect(page.locator("#validity-method")).to_contain_text("Pearson r")
+        await page.wait_for_function(
+            """() => {
+                const fams = [...document.querySelectorAll('#validity-body section.family')];
+                return fams.length > 0 && fams.every((f) => [...f.querySelectorAll('img.plot')]
+                    .some((img) => img.complete && img.naturalWidth > 0));
+            }""",
+            timeout=30_000,
+        )
+
+        # Adverse impact: the planted impact on women is flagged at the interview stage.
+        sex_table = page.locator(
+            "table.impact-table[data-stage=interview_passed][data-dimension=sex]"
+        )
+        female = sex_table.locator("tbody tr", has_text="female")
+        await expect(female).to_contain_text("below 4/5")
+        await expect(sex_table.locator("caption")).to_contain_text("declined")
+        await expect(page.locator("#impact-method")).to_contain_text("four-fifths")
+
+        async with page.expect_download() as info:
+            await page.locator("#export-csv").click()
+        download = await info.value
+        target = tmp_path / "impact.csv"
+        await download.save_as(target)
+        lines = target.read_text(encoding="utf-8").splitlines()
+        assert lines[0] == f"# {SYNTHETIC_LABEL}"
+        assert lines[1].startswith("stage,dimension,group")
+        await _shot(page, "hr-analytics.png")
+
+        # The other outcome, and adverse impact for one family.
+        await page.get_by_label("Outcome").select_option("probation")
+        await expect(page.locator("#validity-method")).to_contain_text(
+            "probation manager rating", timeout=TIMEOUT_MS
+        )
+        await page.get_by_label("Adverse impact: family").select_option("sales")
+        await expect(page.locator("#impact-body")).to_contain_text("in sales", timeout=TIMEOUT_MS)
+        assert "outcome=probation" in page.url and "family=sales" in page.url
+
+        # The same cohort on the requisition dashboard (paged) and the employee list.
+        await page.goto(run.base + "/hr/requisitions")
+        await page.get_by_role("link", name="[SYNTHETIC] Account executive").click()
+        await expect(page.locator("#detail .synthetic-banner")).to_have_text(SYNTHETIC_LABEL)
+        cards = page.locator("#ranking li.candidate")
+        await expect(cards).to_have_count(20, timeout=TIMEOUT_MS)
+        await expect(page.locator("#weights-table")).to_contain_text("past sales results")
+        await page.locator("#more").click()
+        await expect(cards).to_have_count(40, timeout=TIMEOUT_MS)
+        scores = [float(s) for s in await cards.evaluate_all("cs => cs.map(c => c.dataset.score)")]
+        assert scores == sorted(scores, reverse=True)
+        await page.screenshot(path=str(ARTIFACTS / "hr-requisition-synthetic.png"))
+        await page.goto(run.base + "/hr/employees?data=synthetic")
+        rows = page.locator("#employees tbody tr")
+        await expect(rows).to_have_count(summary.hired, timeout=TIMEOUT_MS)
+        await expect(rows.first.locator(".badge.synthetic")).to_have_text("SYNTHETIC")
+        await rows.first.get_by_role("link").click()
+        await expect(page.locator("#employee .synthetic-banner")).to_have_text(SYNTHETIC_LABEL)
+        await expect(page.locator("#performance table.performance tbody tr")).to_have_count(1)
+        assert errors == []
+
+
+async def test_requisition_dashboard_decision_and_offer(
+    make_settings: Callable[..., Settings],
+) -> None:
+    async with _app(make_settings) as run, _chromium() as browser:
+        _rid, ids = await _requisition_with_candidates(run, CANDIDATES)
+        page, errors = await _hr_page(browser, run, "/hr/requisitions", wrong_key_first=True)
+        await page.get_by_role("link", name=TITLE).click()
+        cards = page.locator("#ranking li.candidate")
+        await expect(cards).to_have_count(3, timeout=TIMEOUT_MS)
+        scores = [float(s) for s in await cards.evaluate_all("cs => cs.map(c => c.dataset.score)")]
+        assert scores == sorted(scores, reverse=True)
+        await expect(cards.first.locator("h3")).to_have_text("1. Ada Lovelace")
+        await expect(cards.first.locator(".band")).to_have_text("High match")
+        await expect(cards.first.locator(".reasons")).to_contain_text("meets the requirement of 70")
+        grace = cards.filter(has_text="Grace Hopper")
+        await expect(grace.locator(".reasons li.below")).to_contain_text(
+            "Below requirement: communication 62, below the requirement of 70"
+        )
+        await expect(page.locator("#weights-table")).to_contain_text("stress resilience")
+
+        # A person decides "offer", with a reason and their name ...
+        ada = cards.first
+        await ada.locator("summary", has_text="Decide and offer").click()
+        await ada.get_by_label("Offer").check()
+        await ada.get_by_label("Reason (required)").fill("Strongest communication, clear examples")
+        await ada.get_by_label("Decided by (your name)").fill("Dana Reviewer")
+        await ada.get_by_role("button", name="Record decision").click()
+        await expect(ada.locator("table.decisions")).to_contain_text("Dana Reviewer")
+        await expect(ada.locator(".state")).to_contain_text("Latest decision: offer")
+
+        # ... then makes the offer: the band and the requisition's probation are shown.
+        form = ada.locator("form.offer-form")
+        await expect(form).to_contain_text("min 50,000, max 60,000 EUR")
+        await expect(form.get_by_label("Probation (months)")).to_have_value("4")
+        await form.get_by_label("Annual salary (EUR)").fill("56000")
+        await form.get_by_label("Offer made by (your name)").fill("Dana Reviewer")
+        await form.get_by_role("button", name="Make the offer").click()
+        link = ada.locator("input.candidate-link")
+        await link.wait_for(timeout=TIMEOUT_MS)
+        url = await link.input_value()
+        assert url.startswith(f"{run.base}/interview/{ids['Ada Lovelace']}#token=")
+        await expect(ada.locator("pre.offer-text")).to_contain_text("Annual salary: 56,000 EUR")
+        await expect(ada.locator(".state")).to_contain_text("Offer: offer sent")
+        await _shot(page, "hr-requisition.png")
+
+        r = await run.client.get(
+            f"/api/interviews/{ids['Ada Lovelace']}/decision", headers=run.admin
+        )
+        state = await r.json()
+        assert state["decisions"][-1]["decided_by"] == "Dana Reviewer"
+        assert state["offer"]["state"] == "sent"
+        assert errors == []
+
+
+async def test_candidate_accepts_offer_then_employee_record(
+    make_settings: Callable[..., Settings],
+) -> None:
+    name = "Mei Lin"
+    scores = {"communication": 48.0, "composure": 66.0, "job_knowledge": 80.0}
+    async with _app(make_settings) as run, _chromium() as browser:
+        _rid, ids = await _requisition_with_candidates(run, {name: scores})
+        iid = ids[name]
+        await run.post(
+            f"/api/interviews/{iid}/decision",
+            {"decision": "offer", "reason": "clear and structured", "decided_by": "Dana"},
+        )
+        offer = await run.post(
+            f"/api/interviews/{iid}/job-offer",
+            {"salary": 52000, "start_date": date.today().isoformat(), "created_by": "Dana"},
+        )
+
+        ctx = await browser.new_context(viewport={"width": 1000, "height": 900})
+        cand = await ctx.new_page()
+        errors: list[str] = []
+        cand.on("pageerror", lambda e: errors.append(str(e)))
+        await cand.goto(offer["candidate_url"])
+        await expect(cand.locator("#done")).to_be_visible(timeout=TIMEOUT_MS)
+        await expect(cand.locator("#offer-text")).to_contain_text("Offer of employment")
+        await expect(cand.locator("#offer")).to_contain_text("4 months")
+        await expect(cand.locator("#self-id")).to_contain_text("never shown to interviewers")
+        await _shot(cand, "candidate-offer.png")
+
+        await cand.get_by_label("Type your full name to accept").fill("Someone Else")
+        await cand.locator("#accept-offer").click()
+        await expect(cand.locator("#offer-error")).to_contain_text("The name did not match")
+        await cand.get_by_label("Type your full name to accept").fill("  mei LIN ")
+        await cand.keyboard.press("Enter")
+        await expect(cand.locator("#offer-accepted")).to_contain_text("mei LIN")
+        await expect(cand.locator("#offer-fingerprint")).to_contain_text(offer["text_sha256"][:12])
+
+        # The voluntary self-identification, answered with the keyboard-usable selects.
+        await cand.get_by_label("Sex").select_option("female")
+        await cand.get_by_label("Race or ethnicity").select_option("declined")
+        await cand.locator("#selfid-submit").click()
+        await expect(cand.locator("#selfid-done")).to_contain_text("only in aggregate")
+        assert await asyncio.to_thread(self_id.has_answered, run.engine, iid)
+        await _shot(cand, "candidate-offer-accepted.png")
+        assert errors == []
+
+        # HR: the new employee, with onboarding tasks; a probation review raises a follow-up.
+        page, hr_errors = await _hr_page(browser, run, "/hr/employees")
+        await page.get_by_role("link", name=name).click()
+        await expect(page.locator("#emp-name")).to_contain_text(name, timeout=TIMEOUT_MS)
+        tasks = page.locator("#onboarding table.tasks tbody tr")
+        await expect(tasks).to_have_count(3)
+        await tasks.first.get_by_role("button").click()
+        await expect(tasks.first).to_contain_text("done")
+        await expect(page.locator("#interview")).to_contain_text("communication")
+
+        form = page.locator("#probation-form")
+        await form.get_by_label("Month since the start (0–24)").fill("3")
+        await form.get_by_label("Manager rating (1–5)").fill("3")
+        await form.get_by_label("Tasks completed (%)").fill("85")
+        await form.get_by_label("Peer rating (1–5)").fill("2")
+        await form.get_by_label("Manager feedback").fill("Good start; needs to speak up in team.")
+        await form.get_by_label("Reviewer (your name)").fill("Dana")
+        await form.get_by_role("button", name="Add probation review").click()
+        await expect(page.locator("#probation table.probation tbody tr")).to_have_count(1)
+        follow_up = page.locator("#followups article.follow-up")
+        await expect(follow_up).to_contain_text("Clear communication at work")
+        await expect(follow_up).to_contain_text("um, about communication")
+        await expect(follow_up).to_contain_text("peer rating 2.0")
+        await _shot(page, "hr-employee.png")
+        await follow_up.get_by_role("button", name="Accept: enrol in the course").click()
+        await expect(page.locator("#followups article.follow-up")).to_contain_text(
+            "state: accepted"
+        )
+        await expect(page.locator("#training table.training")).to_contain_text(
+            "Clear communication at work"
+        )
+        assert hr_errors == []
+
+
+async def test_candidate_declines_offer(make_settings: Callable[..., Settings]) -> None:
+    name = "Lin Wei"
+    async with _app(make_settings) as run, _chromium() as browser:
+        _rid, ids = await _requisition_with_candidates(run, {name: CANDIDATES["Ada Lovelace"]})
+        iid = ids[name]
+        await run.post(
+            f"/api/interviews/{iid}/decision",
+            {"decision": "offer", "reason": "clear and structured", "decided_by": "Dana"},
+        )
+        offer = await run.post(
+            f"/api/interviews/{iid}/job-offer",
+            {"salary": 52000, "start_date": date.today().isoformat(), "created_by": "Dana"},
+        )
+        ctx = await browser.new_context()
+        cand = await ctx.new_page()
+        cand.on("dialog", lambda d: asyncio.ensure_future(d.accept()))
+        await cand.goto(offer["candidate_url"])
+        await cand.locator("#decline-offer").click()
+        await expect(cand.locator("#offer-declined")).to_be_visible(timeout=5_000)
