@@ -19,7 +19,7 @@ import io
 import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Any
 
@@ -88,6 +88,8 @@ class StageDimension:
     groups: list[GroupRate]
     threshold: float = 0.8
     min_group: int = 5
+    # Groups left out of an export for privacy (suppress_small): how many, how many people.
+    suppressed: dict[str, int] = field(default_factory=lambda: {"groups": 0, "applicants": 0})
 
 
 def _reported(value: Any) -> _Reported:
@@ -245,6 +247,37 @@ def _method(threshold: float | None, min_group: int | None) -> str:
     )
 
 
+PRIVACY_MIN = 5
+
+
+def suppress_small(result: list[StageDimension], k: int = PRIVACY_MIN) -> list[StageDimension]:
+    """The result without groups of fewer than `k` applicants, for anything a person reads.
+
+    Self-identification is read only in aggregate: a cell of one or two people next to who
+    was hired would tell whose answer it was. Suppressed groups are counted, not named; the
+    impact ratios of the groups shown are unchanged (the reference is always a group of at
+    least `min_group`, or, if no group is that large, it is named as suppressed)."""
+    out = []
+    for entry in result:
+        shown = [g for g in entry.groups if g.applicants >= k]
+        hidden = [g for g in entry.groups if g.applicants < k]
+        reference = entry.reference_group
+        if reference is not None and any(g.group == reference for g in hidden):
+            reference = "(a suppressed group)"
+        out.append(
+            replace(
+                entry,
+                groups=shown,
+                reference_group=reference,
+                suppressed={
+                    "groups": len(hidden),
+                    "applicants": sum(g.applicants for g in hidden),
+                },
+            )
+        )
+    return out
+
+
 def as_json(
     result: list[StageDimension],
     *,
@@ -271,6 +304,7 @@ def as_json(
                 "base": entry.base,
                 "missing": dict(entry.missing),
                 "reference_group": entry.reference_group,
+                "suppressed": dict(entry.suppressed),
                 "groups": [
                     {
                         "group": row.group,
@@ -330,4 +364,8 @@ def as_csv(result: list[StageDimension], *, synthetic: bool = False) -> str:
             label = _MISSING_CSV_LABELS[kind]
             count = entry.missing.get(kind, 0)
             writer.writerow((entry.stage, entry.dimension, label, count, "", "", "", "", "", ""))
+        if entry.suppressed["groups"]:
+            label = f"(suppressed: {entry.suppressed['groups']} small group(s))"
+            people = entry.suppressed["applicants"]
+            writer.writerow((entry.stage, entry.dimension, label, people, "", "", "", "", "", ""))
     return buffer.getvalue()

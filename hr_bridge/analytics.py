@@ -59,14 +59,21 @@ SCORES_SQL = (
     "JOIN report_score s ON s.interview_id = e.interview_id "
     "WHERE (:all_data OR r.synthetic = :synthetic)"
 )
+# Self-identification given after the first decision is read as not reported: otherwise
+# whether someone answered could depend on the outcome (asked again on the offer page).
 IMPACT_SQL = (
-    "SELECT i.id, r.synthetic, sid.sex, sid.race_ethnicity, d.decision, "
+    "SELECT i.id, r.synthetic, "
+    "CASE WHEN fd.first IS NULL OR sid.reported_at <= fd.first THEN sid.sex END, "
+    "CASE WHEN fd.first IS NULL OR sid.reported_at <= fd.first THEN sid.race_ethnicity END, "
+    "d.decision, "
     "(SELECT COUNT(*) FROM job_offer o WHERE o.interview_id = i.id) AS offers, "
     "(SELECT COUNT(*) FROM employee e WHERE e.interview_id = i.id) AS hires "
     "FROM interview i "
     "JOIN report rep ON rep.interview_id = i.id "
     "JOIN requisition r ON r.id = i.requisition_id "
     "LEFT JOIN self_id sid ON sid.interview_id = i.id "
+    "LEFT JOIN (SELECT interview_id, MIN(decided_at) AS first FROM decision "
+    "GROUP BY interview_id) fd ON fd.interview_id = i.id "
     "LEFT JOIN decision d ON d.id = "
     "(SELECT MAX(d2.id) FROM decision d2 WHERE d2.interview_id = i.id) "
     "WHERE (:all_data OR r.synthetic = :synthetic) "
@@ -180,23 +187,36 @@ def impact_records(
     data: DataChoice = "real",
     family: str | None = None,
     requisition_id: str | None = None,
-) -> tuple[list[dict[str, Any]], bool]:
-    """One record per interviewed application (a stored report): self-identification and
-    the stages reached. Passed = the newest decision is advance or offer."""
+) -> tuple[list[dict[str, Any]], bool, int]:
+    """One record per decided application (a stored report and a decision), with the
+    self-identification and the stages reached; and how many are still pending.
+
+    Stages only narrow: an offer (even withdrawn or declined later) means the interview stage
+    was passed, whatever the newest decision; otherwise passed = the newest decision is
+    advance or offer. No decision yet, or on hold without an offer: pending, left out of
+    every base (counting them as not selected would move the ratios with the order in which
+    people are decided)."""
     params = {**_data_params(data), "family": family, "rid": requisition_id}
     with engine.connect() as conn:
         rows = conn.execute(text(IMPACT_SQL), params).all()
-    records = [
-        {
-            "sex": sex,
-            "race_ethnicity": race,
-            "passed": decision in ("advance", "offer"),
-            "offered": offers > 0,
-            "hired": hires > 0,
-        }
-        for _iid, _syn, sex, race, decision, offers, hires in rows
-    ]
-    return records, any(bool(r[1]) for r in rows)
+    records = []
+    pending = 0
+    for _iid, _syn, sex, race, decision, offers, hires in rows:
+        offered = offers > 0
+        passed = offered or decision in ("advance", "offer")
+        if not passed and decision in (None, "hold"):
+            pending += 1
+            continue
+        records.append(
+            {
+                "sex": sex,
+                "race_ethnicity": race,
+                "passed": passed,
+                "offered": offered,
+                "hired": hires > 0,
+            }
+        )
+    return records, any(bool(r[1]) for r in rows), pending
 
 
 def impact(
@@ -207,13 +227,17 @@ def impact(
     threshold: float = 0.8,
     min_group: int = 5,
 ) -> tuple[list[adverse_impact.StageDimension], dict[str, Any]]:
-    records, synthetic = impact_records(engine, data, family, requisition_id)
+    records, synthetic, pending = impact_records(engine, data, family, requisition_id)
     result = adverse_impact.adverse_impact(records, threshold=threshold, min_group=min_group)
     meta: Mapping[str, Any] = {
         "data": data,
         "family": family,
         "requisition_id": requisition_id,
         "applications": len(records),
+        "pending": pending,
+        "pending_note": "applications without a decision, or on hold, are left out of every "
+        "base until decided; self-identification given after the first decision counts as "
+        "not reported",
         "synthetic": synthetic,
     }
     return result, dict(meta)

@@ -124,12 +124,21 @@ def migration_status(engine: Engine) -> MigrationStatus:
     return MigrationStatus(current, head)
 
 
-def migrate(engine: Engine) -> MigrationStatus:
-    """Bring the schema to the newest migration (idempotent)."""
+def migrate(engine: Engine, revision: str = "head") -> MigrationStatus:
+    """Bring the schema to the newest migration, or to `revision` (idempotent)."""
     cfg = _alembic_config()
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "head")
+        command.upgrade(cfg, revision)
     status = migration_status(engine)
     log.info("database schema at revision %s", status.current)
     return status
+
+
+def downgrade(engine: Engine, revision: str) -> MigrationStatus:
+    """Take the schema back to `revision` (operators undoing an upgrade; tests)."""
+    cfg = _alembic_config()
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, revision)
+    return migration_status(engine)

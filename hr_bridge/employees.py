@@ -13,13 +13,13 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Date, DateTime, Engine, UniqueConstraint
-from sqlmodel import Field, Session, SQLModel, col, func, select
+from sqlalchemy import JSON, Column, Date, Engine, UniqueConstraint
+from sqlmodel import Field, Session, SQLModel, col, func, select, update
 
 from hr_bridge import followups
 from hr_bridge.events import emit
 from hr_bridge.interviews import Report, Requisition
-from hr_bridge.models import utcnow
+from hr_bridge.models import UTCDateTime, WorkflowConflict, utcnow
 
 
 def add_months(d: date, months: int) -> date:
@@ -49,7 +49,7 @@ class Employee(SQLModel, table=True):
     probation_end: date = Field(sa_column=Column(Date, nullable=False))
     synthetic: bool = Field(default=False, index=True)
     created_at: datetime = Field(
-        default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
     )
 
 
@@ -61,7 +61,7 @@ class OnboardingTask(SQLModel, table=True):
     kind: str = Field(max_length=32)
     title: str = Field(max_length=200)
     due_date: date = Field(sa_column=Column(Date, nullable=False))
-    done_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    done_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
 
 
 class ProbationReview(SQLModel, table=True):
@@ -75,9 +75,7 @@ class ProbationReview(SQLModel, table=True):
     task_completion: float  # percent of agreed tasks done
     peer_rating: float  # 1-5, the team's rating
     reviewer: str = Field(max_length=200)
-    at: datetime = Field(
-        default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
-    )
+    at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
 
 
 class PerformanceReview(SQLModel, table=True):
@@ -89,9 +87,7 @@ class PerformanceReview(SQLModel, table=True):
     rating: float  # 1-5
     reviewer: str = Field(max_length=200)
     notes: str = Field(default="", max_length=4000)
-    at: datetime = Field(
-        default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
-    )
+    at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
 
 
 class TrainingRecord(SQLModel, table=True):
@@ -102,10 +98,8 @@ class TrainingRecord(SQLModel, table=True):
     course: str = Field(max_length=200)
     status: str = Field(default=TrainingStatus.ENROLLED, max_length=16)
     follow_up_id: int | None = Field(default=None, foreign_key="follow_up.id")
-    at: datetime = Field(
-        default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
-    )
-    completed_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    completed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
 
 
 class FollowUp(SQLModel, table=True):
@@ -121,7 +115,7 @@ class FollowUp(SQLModel, table=True):
     state: str = Field(default="open", max_length=16)  # open, accepted, dismissed
     decided_by: str | None = Field(default=None, max_length=200)
     created_at: datetime = Field(
-        default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
     )
 
 
@@ -129,6 +123,18 @@ def _employee(s: Session, eid: int) -> Employee:
     e = s.get(Employee, eid)
     if e is None:
         raise KeyError(eid)
+    return e
+
+
+def _writable(s: Session, eid: int) -> Employee:
+    """The employee, locked for this transaction on both backends (see hiring._lock_interview:
+    two reviews at once must not raise the same follow-up twice), and never synthetic."""
+    s.execute(update(Employee).where(col(Employee.id) == eid).values(name=Employee.name))
+    e = _employee(s, eid)
+    if e.synthetic:
+        raise WorkflowConflict(
+            "this is a synthetic (generated) employee, kept for analytics: no changes to it"
+        )
     return e
 
 
@@ -202,7 +208,7 @@ def add_review(
     """Store a probation or performance review, then raise the follow-ups it triggers."""
     model: Any = {"probation": ProbationReview, "performance": PerformanceReview}[kind]
     with Session(engine) as s:
-        e = _employee(s, eid)
+        e = _writable(s, eid)
         row = model(employee_id=eid, **fields)
         s.add(row)
         s.flush()
@@ -218,7 +224,7 @@ def add_review(
 def add_training(engine: Engine, eid: int, course: str, status: str) -> TrainingRecord:
     TrainingStatus(status)
     with Session(engine) as s:
-        _employee(s, eid)
+        _writable(s, eid)
         row = TrainingRecord(employee_id=eid, course=course, status=status)
         if status == TrainingStatus.COMPLETED:
             row.completed_at = utcnow()
@@ -234,6 +240,7 @@ def set_training_status(engine: Engine, tid: int, status: str) -> TrainingRecord
         row = s.get(TrainingRecord, tid)
         if row is None:
             raise KeyError(tid)
+        _writable(s, row.employee_id)
         row.status = status
         row.completed_at = utcnow() if status == TrainingStatus.COMPLETED else None
         s.add(row)
@@ -248,6 +255,7 @@ def decide_follow_up(engine: Engine, fid: int, accept: bool, by: str) -> FollowU
         fu = s.get(FollowUp, fid)
         if fu is None:
             raise KeyError(fid)
+        _writable(s, fu.employee_id)
         fu.state, fu.decided_by = ("accepted" if accept else "dismissed"), by
         s.add(fu)
         for t in s.exec(select(TrainingRecord).where(TrainingRecord.follow_up_id == fid)):
@@ -264,6 +272,7 @@ def complete_task(engine: Engine, task_id: int) -> OnboardingTask:
         task = s.get(OnboardingTask, task_id)
         if task is None:
             raise KeyError(task_id)
+        _writable(s, task.employee_id)
         task.done_at = task.done_at or utcnow()
         s.add(task)
         s.commit()

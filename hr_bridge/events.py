@@ -11,10 +11,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Engine
+from sqlalchemy import JSON, Column, Engine
 from sqlmodel import Field, Session, SQLModel, col, select
 
-from hr_bridge.models import utcnow
+from hr_bridge.models import UTCDateTime, utcnow
 from hr_bridge.outbox import enqueue
 
 
@@ -25,9 +25,7 @@ class HrEvent(SQLModel, table=True):
     type: str = Field(max_length=64, index=True)
     subject: str = Field(max_length=200, index=True)  # "interview:<id>", "employee:<id>"
     data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
-    at: datetime = Field(
-        default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
-    )
+    at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
 
 
 def emit(

@@ -17,17 +17,17 @@ import enum
 import hashlib
 import unicodedata
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Date, DateTime, Engine, Text
-from sqlmodel import Field, Session, SQLModel, col, select
+from sqlalchemy import JSON, Column, Date, Engine, Text
+from sqlmodel import Field, Session, SQLModel, col, select, update
 
 from hr_bridge import audit
 from hr_bridge.employees import Employee, OnboardingTask, add_months
 from hr_bridge.events import emit
 from hr_bridge.interviews import Interview, InterviewState, Requisition
-from hr_bridge.models import utcnow
+from hr_bridge.models import UTCDateTime, WorkflowConflict, utcnow
 
 ONBOARDING = (
     ("equipment", "Prepare laptop, phone and accounts"),
@@ -53,8 +53,28 @@ class OfferState(enum.StrEnum):
     WITHDRAWN = "withdrawn"
 
 
-class HiringConflict(Exception):
-    """The workflow is not in a state that allows this; the message says what is missing."""
+class HiringConflict(WorkflowConflict):
+    """The hiring workflow is not in a state that allows this."""
+
+
+NOT_A_PERSON = {"system", "auto", "automatic", "bot", "ai", "hirestream", "admin", "api"}
+
+
+def _lock_interview(s: Session, iid: str) -> Interview:
+    """Serialize hiring actions on one interview, on both backends: a no-op UPDATE takes the
+    row lock on PostgreSQL and the write lock on SQLite (where SELECT ... FOR UPDATE does
+    nothing), so the checks that follow read state no concurrent action can change before
+    this transaction commits."""
+    s.execute(update(Interview).where(col(Interview.id) == iid).values(state=Interview.state))
+    iv = s.get(Interview, iid)
+    if iv is None:
+        raise KeyError(iid)
+    req = s.get(Requisition, iv.requisition_id)
+    if req is not None and req.synthetic:
+        raise HiringConflict(
+            "this is synthetic (generated) data, kept for analytics: no workflow actions on it"
+        )
+    return iv
 
 
 class Decision(SQLModel, table=True):
@@ -68,7 +88,7 @@ class Decision(SQLModel, table=True):
     # What the system recommended when the person decided: score, band, reasons.
     recommendation: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     decided_at: datetime = Field(
-        default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
     )
 
 
@@ -87,10 +107,10 @@ class JobOffer(SQLModel, table=True):
     state: str = Field(default=OfferState.SENT, max_length=16)
     created_by: str = Field(max_length=200)
     created_at: datetime = Field(
-        default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
     )
     accepted_name: str | None = Field(default=None, max_length=200)
-    answered_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    answered_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
 
 
 def sha256(text: str) -> str:
@@ -134,18 +154,18 @@ def record_decision(
     decided_by: str,
     recommendation: dict[str, Any] | None,
     urls: Sequence[str] = (),
+    via: str = "admin API key",
 ) -> Decision:
     """A person's decision on a finished interview. A newer decision replaces the older one
     for the workflow; all are kept. Changing away from "offer" withdraws an open offer."""
     kind = DecisionKind(decision)
-    if not decided_by.strip() or decided_by.strip().lower() == "system":
+    who = decided_by.strip()
+    if not any(ch.isalpha() for ch in who) or who.lower() in NOT_A_PERSON:
         raise ValueError("decided_by: the name of the person who decides")
     if len(reason.strip()) < 3:
         raise ValueError("reason: say why (at least a few words)")
     with Session(engine) as s:
-        iv = s.exec(select(Interview).where(Interview.id == iid).with_for_update()).first()
-        if iv is None:
-            raise KeyError(iid)
+        iv = _lock_interview(s, iid)
         if iv.state != InterviewState.FINISHED:
             raise HiringConflict(f"interview is {iv.state}: decide after it has finished")
         offer = _open_offer(s, iid)
@@ -159,7 +179,7 @@ def record_decision(
             recommendation=recommendation,
         )
         s.add(row)
-        if offer is not None and kind != DecisionKind.OFFER:
+        if offer is not None and kind != DecisionKind.OFFER:  # a sent offer, withdrawn
             offer.state, offer.answered_at = OfferState.WITHDRAWN, utcnow()
             s.add(offer)
         s.flush()
@@ -172,7 +192,9 @@ def record_decision(
         )
         s.commit()
         s.refresh(row)
-    audit.record(engine, row.decided_by, "decision.recorded", f"interview:{iid}", decision=kind)
+    audit.record(
+        engine, row.decided_by, "decision.recorded", f"interview:{iid}", decision=kind, via=via
+    )
     return row
 
 
@@ -184,7 +206,6 @@ def _open_offer(s: Session, iid: str) -> JobOffer | None:
             col(JobOffer.state).in_([OfferState.SENT, OfferState.ACCEPTED]),
         )
         .order_by(col(JobOffer.id).desc())
-        .with_for_update()
     )
     return s.exec(stmt.limit(1)).first()
 
@@ -237,10 +258,12 @@ def create_offer(
     urls: Sequence[str] = (),
 ) -> JobOffer:
     """Draft and send the offer. Needs the latest decision to be a person's "offer"."""
+    if salary != int(salary):
+        raise ValueError("salary: whole currency units (the offer text shows no decimals)")
+    if start_date < datetime.now(UTC).date():
+        raise ValueError("start_date: today or later")
     with Session(engine) as s:
-        iv = s.exec(select(Interview).where(Interview.id == iid).with_for_update()).first()
-        if iv is None:
-            raise KeyError(iid)
+        iv = _lock_interview(s, iid)
         decision = _latest_decision(s, iid)
         if decision is None or decision.decision != DecisionKind.OFFER:
             raise HiringConflict(
@@ -283,6 +306,7 @@ def create_offer(
 
 def withdraw_offer(engine: Engine, iid: str, by: str, urls: Sequence[str] = ()) -> JobOffer:
     with Session(engine) as s:
+        _lock_interview(s, iid)
         offer = _open_offer(s, iid)
         if offer is None or offer.state != OfferState.SENT:
             raise HiringConflict("no open offer to withdraw")
@@ -305,16 +329,15 @@ def answer_offer(
 ) -> tuple[JobOffer, Employee | None]:
     """The candidate accepts (creating the employee and onboarding tasks) or declines."""
     with Session(engine) as s:
+        iv = _lock_interview(s, iid)
         offer = _open_offer(s, iid)
         if offer is None or offer.state != OfferState.SENT:
             raise HiringConflict("there is no open offer to answer")
         decision = _latest_decision(s, iid)
-        if decision is None or decision.id != offer.decision_id:
+        if decision is None or decision.decision != DecisionKind.OFFER:
             raise HiringConflict("the decision behind this offer has changed: no acceptance")
         if text_sha256 != offer.text_sha256:
             raise HiringConflict("the offer text changed since it was shown: reload it")
-        iv = s.get(Interview, iid)
-        assert iv is not None
         if accept and not same_name(typed_name, iv.candidate_name):
             raise ValueError("typed_name: type your full name exactly as shown in the offer")
         offer.state = OfferState.ACCEPTED if accept else OfferState.DECLINED

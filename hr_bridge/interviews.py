@@ -8,11 +8,11 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import JSON, Column, DateTime, Engine
+from sqlalchemy import JSON, Column, Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, col, select
 
-from hr_bridge.models import utcnow
+from hr_bridge.models import UTCDateTime, utcnow
 
 
 class InterviewState(enum.StrEnum):
@@ -50,7 +50,7 @@ class Requisition(SQLModel, table=True):
     follow_up_rules: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSON))
     synthetic: bool = Field(default=False, index=True)  # generated demo/test data
     created_at: datetime = Field(
-        default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
     )
 
 
@@ -64,13 +64,13 @@ class Interview(SQLModel, table=True):
     state: str = Field(default=InterviewState.SCHEDULED, max_length=16, index=True)
     affect_allowed: bool = False
     invite_jti: str = Field(default_factory=_id, max_length=32)
-    invite_used_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
-    consent_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    invite_used_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    consent_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     notice_version: str | None = Field(default=None, max_length=32)
-    started_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
-    finished_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    started_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    finished_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     created_at: datetime = Field(
-        default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
     )
 
 
@@ -81,7 +81,7 @@ class Report(SQLModel, table=True):
 
     interview_id: str = Field(foreign_key="interview.id", primary_key=True, max_length=32)
     created_at: datetime = Field(
-        default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
     )
     rubric_version: str = Field(max_length=32)
     overall: float | None = None
@@ -248,15 +248,24 @@ def save_report(
 
 def list_interviews_with_reports(
     engine: Engine, limit: int = 100, synthetic: bool | None = False
-) -> tuple[list[Interview], dict[str, float | None]]:
-    """The newest interviews and, for those with a report, its overall score (two queries)."""
+) -> tuple[list[Interview], dict[str, float | None], set[str]]:
+    """The newest interviews; for those with a report, its overall score; and which are
+    synthetic (three small queries)."""
     rows = list_interviews(engine, limit, synthetic)
+    ids = [iv.id for iv in rows]
     with Session(engine) as s:
-        stmt = select(Report.interview_id, Report.overall).where(
-            col(Report.interview_id).in_([iv.id for iv in rows])
-        )
+        stmt = select(Report.interview_id, Report.overall).where(col(Report.interview_id).in_(ids))
         overall = {iid: value for iid, value in s.exec(stmt)}
-    return rows, overall
+        generated = (
+            select(Interview.id)
+            .join(Requisition)
+            .where(
+                col(Interview.id).in_(ids),
+                Requisition.synthetic == True,  # noqa: E712 (SQL)
+            )
+        )
+        synthetic_ids = set(s.exec(generated))
+    return rows, overall, synthetic_ids
 
 
 def get_report(engine: Engine, iid: str) -> Report | None:

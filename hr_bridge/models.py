@@ -6,11 +6,31 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import JSON, Column, DateTime
+from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC datetime on every backend. SQLite stores no offset and hands
+    back naive values, which JSON would then show without one (browsers read those as local
+    time); this attaches UTC on the way out and converts to UTC on the way in."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is not None:
+            return value.astimezone(UTC)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
 
 
 class AuditEvent(SQLModel, table=True):
@@ -24,9 +44,14 @@ class AuditEvent(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     at: datetime = Field(
         default_factory=utcnow,
-        sa_column=Column(DateTime(timezone=True), nullable=False, index=True),
+        sa_column=Column(UTCDateTime(), nullable=False, index=True),
     )
     actor: str = Field(max_length=200, description="who: 'admin', 'candidate:<id>', 'system'...")
     action: str = Field(max_length=100, index=True, description="what: 'consent.given'...")
     subject: str = Field(max_length=200, index=True, description="whose data: 'interview:<id>'")
     detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class WorkflowConflict(Exception):
+    """The hiring or employee workflow is not in a state that allows this (HTTP 409); the
+    message says what is missing."""

@@ -14,10 +14,10 @@ import enum
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Engine
+from sqlalchemy import JSON, Column, Engine
 from sqlmodel import Field, Session, SQLModel, col, select
 
-from hr_bridge.models import utcnow
+from hr_bridge.models import UTCDateTime, utcnow
 
 BACKOFF_BASE_S = 2.0
 BACKOFF_MAX_S = 600.0
@@ -40,13 +40,13 @@ class Delivery(SQLModel, table=True):
     state: str = Field(default=DeliveryState.PENDING, max_length=16, index=True)
     attempts: int = 0
     next_attempt_at: datetime = Field(
-        default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
     )
     last_error: str | None = Field(default=None, max_length=500)
     created_at: datetime = Field(
-        default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
     )
-    delivered_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    delivered_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
 
 
 def enqueue(

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Engine
+from sqlalchemy import JSON, Column, Engine
 from sqlmodel import Field, Session, SQLModel, col, select
 
-from hr_bridge.models import utcnow
+from hr_bridge.models import UTCDateTime, utcnow
 
 
 class Candidate(SQLModel, table=True):
@@ -29,9 +29,7 @@ class Candidate(SQLModel, table=True):
     email: str | None = Field(default=None, max_length=320)
     profile: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     synthetic: bool = Field(default=False, index=True)  # generated demo/test data
-    created_at: Any = Field(
-        default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
-    )
+    created_at: Any = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ Blocking: call from a worker thread."""
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Engine, text
@@ -11,6 +12,14 @@ from sqlmodel import Session, col, select
 
 from hr_bridge import matching, profiles
 from hr_bridge.interviews import Report, Requisition
+
+
+def _iso(value: datetime | str | None) -> str | None:
+    """Raw SQL gives SQLite's text or PostgreSQL's datetime: ISO 8601 in UTC either way."""
+    if value is None:
+        return None
+    when = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return (when if when.tzinfo else when.replace(tzinfo=UTC)).isoformat()
 
 
 def requisition_view(req: Requisition) -> dict[str, Any]:
@@ -109,9 +118,7 @@ def rank(engine: Engine, rid: str, limit: int = 100, offset: int = 0) -> dict[st
                 "candidate_name": name,
                 "candidate_ref": ref,
                 # raw SQL: SQLite hands back text, PostgreSQL a datetime
-                "finished_at": finished
-                if isinstance(finished, str | None)
-                else finished.isoformat(),
+                "finished_at": _iso(finished),
                 "overall": scores[iid].get("overall"),
                 "match": m.as_dict(),
                 "decision": decision,
@@ -120,7 +127,10 @@ def rank(engine: Engine, rid: str, limit: int = 100, offset: int = 0) -> dict[st
                 "employee_id": employee_id,
             }
         )
-    ranked.sort(key=lambda r: (r["match"]["score"] is None, -(r["match"]["score"] or 0)))
+    # Best band first, so a high score on little data (incomplete) never outranks a
+    # complete record; by score within a band.
+    order = {"high": 0, "medium": 1, "low": 2, "incomplete": 3}
+    ranked.sort(key=lambda r: (order[r["match"]["band"]], -(r["match"]["score"] or 0)))
     bands: dict[str, int] = defaultdict(int)
     for r in ranked:
         bands[r["match"]["band"]] += 1

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Column, DateTime, Engine
+from sqlalchemy import Column, Engine
 from sqlmodel import Field, Session, SQLModel
 
-from hr_bridge.models import utcnow
+from hr_bridge.models import UTCDateTime, utcnow
 
 DECLINED = "declined"
 SEX = ("female", "male", "non-binary", DECLINED)
@@ -36,7 +36,7 @@ class SelfId(SQLModel, table=True):
     sex: str | None = Field(default=None, max_length=64)
     race_ethnicity: str | None = Field(default=None, max_length=64)
     reported_at: datetime = Field(
-        default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
     )
 
 

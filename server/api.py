@@ -439,7 +439,9 @@ async def list_interviews(request: web.Request) -> web.Response:
     if data not in ("real", "synthetic", "all"):
         raise error(web.HTTPBadRequest, "data: real, synthetic or all")
     synthetic = {"real": False, "synthetic": True, "all": None}[data]
-    rows, overall = await asyncio.to_thread(db.list_interviews_with_reports, engine, 100, synthetic)
+    rows, overall, generated = await asyncio.to_thread(
+        db.list_interviews_with_reports, engine, 100, synthetic
+    )
     return web.json_response(
         [
             {
@@ -449,7 +451,7 @@ async def list_interviews(request: web.Request) -> web.Response:
                 "created_at": iv.created_at.isoformat(),
                 "overall": overall.get(iv.id),
                 "report": iv.id in overall,
-                "synthetic": synthetic is True,
+                "synthetic": iv.id in generated,
             }
             for iv in rows
         ]

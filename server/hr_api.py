@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field
 from hr_bridge import adverse_impact as ai
 from hr_bridge import analytics, audit, employees, events, hiring, ranking, self_id
 from hr_bridge import interviews as db
+from hr_bridge.models import WorkflowConflict
 from server.api import MatchConfig
 from server.app_keys import AUTH_KEY, WEBHOOKS_KEY
 from server.web_util import (
@@ -326,6 +327,13 @@ async def self_id_options(_request: web.Request) -> web.Response:
     )
 
 
+async def self_id_status(request: web.Request) -> web.Response:
+    """Whether the candidate answered (never what): the page does not ask twice."""
+    claims = token_claims(request, "candidate")
+    answered = await asyncio.to_thread(self_id.has_answered, engine_of(request), claims.interview)
+    return web.json_response({"answered": answered})
+
+
 async def record_self_id(request: web.Request) -> web.Response:
     claims = token_claims(request, "candidate")
     body: SelfIdIn = await read_body(request, SelfIdIn)
@@ -369,6 +377,8 @@ async def get_employee(request: web.Request) -> web.Response:
         )
     except KeyError:
         raise error(web.HTTPNotFound, "no such employee") from None
+    except WorkflowConflict as err:
+        raise error(web.HTTPConflict, str(err)) from None
     return web.json_response(view)
 
 
@@ -386,6 +396,8 @@ async def _review(request: web.Request, kind: str, model: type[BaseModel]) -> we
         )
     except KeyError:
         raise error(web.HTTPNotFound, "no such employee") from None
+    except WorkflowConflict as err:
+        raise error(web.HTTPConflict, str(err)) from None
     _poke(request)
     return web.json_response(
         {"review": row, "follow_ups": [f.model_dump(mode="json") for f in new]}, status=201
@@ -409,6 +421,8 @@ async def add_training(request: web.Request) -> web.Response:
         )
     except KeyError:
         raise error(web.HTTPNotFound, "no such employee") from None
+    except WorkflowConflict as err:
+        raise error(web.HTTPConflict, str(err)) from None
     return web.json_response(row.model_dump(mode="json"), status=201)
 
 
@@ -421,6 +435,8 @@ async def set_training(request: web.Request) -> web.Response:
         )
     except KeyError:
         raise error(web.HTTPNotFound, "no such training record") from None
+    except WorkflowConflict as err:
+        raise error(web.HTTPConflict, str(err)) from None
     return web.json_response(row.model_dump(mode="json"))
 
 
@@ -433,6 +449,8 @@ async def decide_follow_up(request: web.Request) -> web.Response:
         )
     except KeyError:
         raise error(web.HTTPNotFound, "no such follow-up") from None
+    except WorkflowConflict as err:
+        raise error(web.HTTPConflict, str(err)) from None
     return web.json_response(row.model_dump(mode="json"))
 
 
@@ -442,6 +460,8 @@ async def complete_task(request: web.Request) -> web.Response:
         row = await asyncio.to_thread(employees.complete_task, engine_of(request), _int_id(request))
     except KeyError:
         raise error(web.HTTPNotFound, "no such task") from None
+    except WorkflowConflict as err:
+        raise error(web.HTTPConflict, str(err)) from None
     return web.json_response(row.model_dump(mode="json"))
 
 
@@ -520,6 +540,7 @@ async def adverse_impact(request: web.Request) -> web.Response:
         min_group,
     )
     synthetic = bool(meta.pop("synthetic"))
+    result = ai.suppress_small(result)  # people read this: no group smaller than 5 is shown
     if request.query.get("format") == "csv":
         return web.Response(
             text=ai.as_csv(result, synthetic=synthetic),
@@ -541,6 +562,7 @@ def add_routes(app: web.Application) -> None:
     r.add_post("/api/interviews/{id}/job-offer/withdraw", withdraw_job_offer)
     r.add_post("/api/interviews/{id}/job-offer/link", job_offer_link)
     r.add_post("/api/interviews/{id}/job-offer/answer", answer_job_offer)
+    r.add_get("/api/interviews/{id}/self-id", self_id_status)
     r.add_post("/api/interviews/{id}/self-id", record_self_id)
     r.add_get("/api/self-id/options", self_id_options)
     r.add_get("/api/employees", list_employees)

@@ -252,8 +252,15 @@ OPENAPI["paths"] |= {
             **{"400": "name does not match", "409": "no open offer or text changed"},
         ),
     ),
+    "/api/interviews/{id}/job-offer/link": _path(
+        ID,
+        post=_op(
+            "A new candidate link for the open offer", "admin", None, 200, **{"409": "no offer"}
+        ),
+    ),
     "/api/interviews/{id}/self-id": _path(
         ID,
+        get=_op("Whether the candidate answered (never what)", "candidate"),
         post=_op(
             "Voluntary self-identification, used only in aggregate (adverse impact)",
             "candidate",

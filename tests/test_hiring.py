@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import threading
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -9,16 +11,26 @@ from typing import Any
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 from sqlmodel import Session, SQLModel, select
 
 import hr_bridge.self_id  # noqa: F401  (its table is part of the metadata compared)
-from hr_bridge import employees, events, followups, hiring, matching, outbox, profiles, ranking
-from hr_bridge.db import make_engine, migrate
+from hr_bridge import (
+    analytics,
+    employees,
+    events,
+    followups,
+    hiring,
+    matching,
+    outbox,
+    profiles,
+    ranking,
+)
+from hr_bridge.db import downgrade, make_engine, migrate
 from hr_bridge.employees import OnboardingTask
-from tests.hr_fixtures import SCORES, finished_interview
+from tests.hr_fixtures import SCORES, finished_interview, report_body
 
-START = date(2027, 1, 31)
+START = date(date.today().year + 1, 1, 31)  # offers must start today or later
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -37,6 +49,50 @@ def test_migrations_match_the_models(engine: Engine) -> None:
     with engine.connect() as conn:
         ctx = MigrationContext.configure(conn, opts={"compare_type": True})
         assert compare_metadata(ctx, SQLModel.metadata) == []
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_migration_0006_upgrades_and_downgrades_a_populated_store(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    url = f"sqlite:///{tmp_path / 'old.db'}" if backend == "sqlite" else None
+    eng = make_engine(url or request.getfixturevalue("postgres_url"))
+    try:
+        migrate(eng, "0005")  # a store from before the hiring workflow, with data in it
+        with eng.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO requisition (id, title, language, competencies, questions, "
+                    "created_at) VALUES ('r1', 'Support', 'en', '[]', '[]', CURRENT_TIMESTAMP)"
+                )
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO interview (id, requisition_id, candidate_name, state, "
+                    "affect_allowed, invite_jti, created_at) VALUES ('i1', 'r1', 'Ada', "
+                    "'finished', false, 'j', CURRENT_TIMESTAMP)"
+                )
+            )
+            body = report_body("i1", {"communication": 61.5})
+            conn.execute(
+                text(
+                    "INSERT INTO report (interview_id, created_at, rubric_version, overall, body)"
+                    " VALUES ('i1', CURRENT_TIMESTAMP, 'v', :overall, :body)"
+                ),
+                {"overall": body["overall"], "body": json.dumps(body)},
+            )
+        assert migrate(eng).up_to_date
+        with eng.connect() as conn:
+            scores = conn.execute(text("SELECT competency, value FROM report_score")).all()
+            req = conn.execute(text("SELECT family, synthetic FROM requisition")).one()
+        assert sorted(scores) == [("communication", 61.5), ("overall", 61.5)]  # backfilled
+        assert req[0] == "general" and not req[1]
+        assert downgrade(eng, "0005").current == "0005"
+        with eng.connect() as conn:
+            assert conn.execute(text("SELECT COUNT(*) FROM interview")).scalar() == 1
+        assert migrate(eng).up_to_date
+    finally:
+        eng.dispose()
 
 
 def test_composite_match_gives_a_band_and_a_reason_for_every_part() -> None:
@@ -107,7 +163,7 @@ def test_an_offer_cannot_be_made_or_accepted_without_a_recorded_human_decision(
     with pytest.raises(ValueError, match="band is 50000-60000 EUR"):
         hiring.create_offer(engine, iv.id, 70000, START, "Ana")
     offer = hiring.create_offer(engine, iv.id, 55000, START, "Ana")
-    assert "Annual salary: 55,000 EUR" in offer.text and "ending 2027-07-31" in offer.text
+    assert "Annual salary: 55,000 EUR" in offer.text and f"ending {START.year}-07-31" in offer.text
     assert offer.text_sha256 == hiring.sha256(offer.text)
 
     # The person changes their mind: the open offer is withdrawn and cannot be accepted.
@@ -133,7 +189,7 @@ def test_acceptance_by_typed_name_creates_the_employee_tasks_and_events(engine: 
     assert accepted.state == "accepted" and accepted.answered_at is not None
     assert accepted.accepted_name == "mei   LIN"
     assert emp is not None and emp.interview_id == iv.id and emp.name == "Mei Lin"
-    assert emp.probation_end == date(2027, 7, 31)
+    assert emp.probation_end == date(START.year, 7, 31)  # 31 January + 6 months
     with Session(engine) as s:
         tasks = list(s.exec(select(OnboardingTask).where(OnboardingTask.employee_id == emp.id)))
     assert {t.kind for t in tasks} == {"equipment", "workspace", "introduction"}
@@ -153,11 +209,82 @@ def test_acceptance_by_typed_name_creates_the_employee_tasks_and_events(engine: 
     assert len(sent) == 7 and {d.url for d in sent} == set(urls)
     (row,) = ranking.rank(engine, iv.requisition_id)["candidates"]
     assert (row["decision"], row["offer"], row["employee_id"]) == ("offer", "accepted", emp.id)
-    assert row["finished_at"] and row["match"]["band"] in ("low", "medium")
+    assert row["finished_at"].endswith("+00:00") and row["match"]["band"] in ("low", "medium")
     with pytest.raises(hiring.HiringConflict, match="already accepted"):
         hiring.record_decision(engine, iv.id, "reject", "changed my mind", "Ana Ruiz", None)
     with pytest.raises(hiring.HiringConflict):
         hiring.answer_offer(engine, iv.id, True, "Mei Lin", offer.text_sha256)
+
+
+def test_stages_only_narrow_and_undecided_applications_are_pending(engine: Engine) -> None:
+    req, first = finished_interview(engine, name="Ana Ruiz")
+    _req, second = finished_interview(engine, requisition=req, name="Bo Chen")
+    _req, _third = finished_interview(engine, requisition=req, name="Cy Diaz")  # undecided
+    hiring.record_decision(engine, first.id, "offer", "strong", "Dana Lee", None)
+    hiring.create_offer(engine, first.id, 55000, START, "Dana Lee")
+    # The person changes their mind after the offer went out: it is withdrawn, but the
+    # candidate did pass the interview and was offered; the funnel must not contradict it.
+    hiring.record_decision(engine, first.id, "reject", "budget cut", "Dana Lee", None)
+    hiring.record_decision(engine, second.id, "hold", "waiting", "Dana Lee", None)
+    records, synthetic_in, pending = analytics.impact_records(engine)
+    assert records == [
+        {"sex": None, "race_ethnicity": None, "passed": True, "offered": True, "hired": False}
+    ]
+    assert pending == 2 and synthetic_in is False
+    assert analytics.impact(engine)[1]["pending"] == 2
+
+
+def _race(engine: Engine, iid: str, sha: str) -> list[str]:
+    """Two acceptances and a rejection released at the same instant; what each got."""
+    barrier = threading.Barrier(3)
+    outcomes: list[str] = []
+
+    def accept() -> None:
+        barrier.wait()
+        try:
+            hiring.answer_offer(engine, iid, True, "Mei Lin", sha)
+            outcomes.append("accepted")
+        except hiring.HiringConflict:
+            outcomes.append("conflict")
+
+    def reject() -> None:
+        barrier.wait()
+        try:
+            hiring.record_decision(engine, iid, "reject", "changed", "Dana Lee", None)
+            outcomes.append("rejected")
+        except hiring.HiringConflict:
+            outcomes.append("conflict")
+
+    threads = [threading.Thread(target=f) for f in (accept, accept, reject)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    return outcomes
+
+
+def test_concurrent_answers_and_decisions_never_contradict(engine: Engine) -> None:
+    """Accept twice and reject at the same moment, several times: one outcome wins, the
+    others get a clear conflict, never a database error or an employee of a rejected
+    candidate."""
+    req, _ = finished_interview(engine, name="Someone Else")
+    for round_ in range(4):
+        _req, iv = finished_interview(engine, requisition=req, name="Mei Lin")
+        hiring.record_decision(engine, iv.id, "offer", "good", "Dana Lee", None)
+        offer = hiring.create_offer(engine, iv.id, 55000, START, "Dana Lee")
+        outcomes = _race(engine, iv.id, offer.text_sha256)
+        assert len(outcomes) == 3, (round_, outcomes)
+        hired = [e for e in employees.list_employees(engine)[0] if e.interview_id == iv.id]
+        final = hiring.current_offer(engine, iv.id)
+        latest = hiring.latest_decision(engine, iv.id)
+        assert final is not None and latest is not None
+        assert outcomes.count("accepted") <= 1, outcomes
+        if "accepted" in outcomes:  # the rejection came after the acceptance: refused
+            assert final.state == "accepted" and len(hired) == 1
+            assert latest.decision == "offer" and "rejected" not in outcomes
+        else:  # the rejection came first: both acceptances refused
+            assert outcomes.count("rejected") == 1 and final.state == "withdrawn"
+            assert hired == [] and latest.decision == "reject"
 
 
 def test_follow_ups_fire_on_interview_and_probation_evidence_once(engine: Engine) -> None:

@@ -192,7 +192,10 @@ async function afterInterview(box) {
     if (err.status !== 404) throw err; // 404: no offer, the finish screen stays as it is
   }
   if (offer) box.append(offerView(offer));
-  if (!offer || !offer.self_id_answered) {
+  const answered = offer
+    ? offer.self_id_answered
+    : (await api(`/api/interviews/${id}/self-id`, token)).answered;
+  if (!answered) {
     try {
       box.append(selfIdForm(await api("/api/self-id/options", token)));
     } catch {

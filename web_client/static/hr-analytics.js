@@ -173,7 +173,10 @@ function groupTable(entry, minGroup) {
     rows, { class: "impact-table", "data-stage": entry.stage, "data-dimension": entry.dimension });
   t.prepend(el("caption", {}, `${DIMENSIONS[entry.dimension] || entry.dimension}: base ${entry.base}`,
     ` · reference group ${entry.reference_group ?? "none"}`,
-    ` · not reported ${entry.missing.not_reported ?? 0}, declined ${entry.missing.declined ?? 0}`));
+    ` · not reported ${entry.missing.not_reported ?? 0}, declined ${entry.missing.declined ?? 0}`,
+    entry.suppressed && entry.suppressed.groups
+      ? ` · not shown (fewer than 5 people, for privacy): ${entry.suppressed.groups} group(s), ${entry.suppressed.applicants} people`
+      : ""));
   return t;
 }
 
@@ -184,7 +187,8 @@ function renderImpact(r) {
     if (!byStage.has(entry.stage)) byStage.set(entry.stage, []);
     byStage.get(entry.stage).push(entry);
   }
-  const scope = `${r.applications} interviewed application(s)${r.family ? ` in ${r.family}` : ""}.`;
+  const scope = `${r.applications} decided application(s)${r.family ? ` in ${r.family}` : ""}; `
+    + `${r.pending || 0} pending (${r.pending_note || "left out until decided"}).`;
   if (!r.applications) {
     $("impact-body").replaceChildren(el("p", {}, `No interviewed applications in the chosen data.`));
     return;

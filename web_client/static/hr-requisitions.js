@@ -255,9 +255,13 @@ function offerSection(iid, last, offer, reload) {
     else {
       const again = el("button", { type: "button", class: "link" }, "Make a new candidate link");
       again.addEventListener("click", async () => {
-        const out = await post(`/api/interviews/${encodeURIComponent(iid)}/job-offer/link`, {});
-        candidateLinks.set(iid, out.candidate_url);
-        again.replaceWith(linkBox(out.candidate_url));
+        try {
+          const out = await post(`/api/interviews/${encodeURIComponent(iid)}/job-offer/link`, {});
+          candidateLinks.set(iid, out.candidate_url);
+          again.replaceWith(linkBox(out.candidate_url));
+        } catch (err) {
+          setStatus(`No new link: ${err.message}`);
+        }
       });
       box.append(el("p", { class: "small" }, "Links are not stored. ", again));
     }

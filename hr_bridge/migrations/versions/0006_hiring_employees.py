@@ -39,15 +39,11 @@ def upgrade() -> None:
             sa.Column("probation_months", sa.Integer(), nullable=False, server_default="6")
         )
         batch.add_column(sa.Column("follow_up_rules", sa.JSON(), nullable=True))
-        batch.add_column(
-            sa.Column("synthetic", sa.Boolean(), nullable=False, server_default=sa.false())
-        )
+        batch.add_column(sa.Column("synthetic", sa.Boolean(), nullable=False, server_default="0"))
     op.create_index("ix_requisition_family", "requisition", ["family"])
     op.create_index("ix_requisition_synthetic", "requisition", ["synthetic"])
     with op.batch_alter_table("candidate") as batch:
-        batch.add_column(
-            sa.Column("synthetic", sa.Boolean(), nullable=False, server_default=sa.false())
-        )
+        batch.add_column(sa.Column("synthetic", sa.Boolean(), nullable=False, server_default="0"))
     op.create_index("ix_candidate_synthetic", "candidate", ["synthetic"])
     if op.get_bind().dialect.name == "postgresql":
         # 0005 made both a unique constraint and a unique index on candidate.ref; the index
@@ -227,17 +223,17 @@ def downgrade() -> None:
     op.drop_index("ix_candidate_synthetic", "candidate")
     if op.get_bind().dialect.name == "postgresql":
         op.create_unique_constraint("candidate_ref_key", "candidate", ["ref"])
-    with op.batch_alter_table("candidate") as batch:
-        batch.drop_column("synthetic")
+    op.drop_column("candidate", "synthetic")
     op.drop_index("ix_requisition_synthetic", "requisition")
     op.drop_index("ix_requisition_family", "requisition")
-    with op.batch_alter_table("requisition") as batch:
-        for column in (
-            "synthetic",
-            "follow_up_rules",
-            "probation_months",
-            "salary_band",
-            "match_config",
-            "family",
-        ):
-            batch.drop_column(column)
+    for column in (
+        "synthetic",
+        "follow_up_rules",
+        "probation_months",
+        "salary_band",
+        "match_config",
+        "family",
+    ):
+        # Plain ALTER TABLE ... DROP COLUMN (SQLite >= 3.35): a batch rebuild would drop the
+        # table that interviews point at, which foreign keys refuse.
+        op.drop_column("requisition", column)
