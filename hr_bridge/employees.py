@@ -256,6 +256,9 @@ def decide_follow_up(engine: Engine, fid: int, accept: bool, by: str) -> FollowU
         if fu is None:
             raise KeyError(fid)
         _writable(s, fu.employee_id)
+        s.refresh(fu)  # after the lock: a concurrent decision is seen
+        if fu.state != "open":
+            raise WorkflowConflict(f"this follow-up was already {fu.state} by {fu.decided_by}")
         fu.state, fu.decided_by = ("accepted" if accept else "dismissed"), by
         s.add(fu)
         for t in s.exec(select(TrainingRecord).where(TrainingRecord.follow_up_id == fid)):
@@ -325,3 +328,8 @@ def employee_view(engine: Engine, eid: int) -> dict[str, Any]:
             "training": rows(TrainingRecord),
             "follow_ups": rows(FollowUp),
         }
+
+
+def employee_for_interview(engine: Engine, iid: str) -> int | None:
+    with Session(engine) as s:
+        return s.exec(select(Employee.id).where(Employee.interview_id == iid)).first()

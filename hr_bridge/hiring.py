@@ -179,7 +179,8 @@ def record_decision(
             recommendation=recommendation,
         )
         s.add(row)
-        if offer is not None and kind != DecisionKind.OFFER:  # a sent offer, withdrawn
+        withdrawn = offer is not None and kind != DecisionKind.OFFER
+        if offer is not None and withdrawn:  # a sent offer, withdrawn by the new decision
             offer.state, offer.answered_at = OfferState.WITHDRAWN, utcnow()
             s.add(offer)
         s.flush()
@@ -190,6 +191,8 @@ def record_decision(
             {"decision": kind.value, "decision_id": row.id, "decided_by": row.decided_by},
             urls,
         )
+        if offer is not None and withdrawn:
+            emit(s, "offer.withdrawn", f"interview:{iid}", {"offer_id": offer.id}, urls)
         s.commit()
         s.refresh(row)
     audit.record(

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import Column, Engine
-from sqlmodel import Field, Session, SQLModel
+from sqlmodel import Field, Session, SQLModel, select
 
 from hr_bridge.models import UTCDateTime, utcnow
 
@@ -40,8 +40,24 @@ class SelfId(SQLModel, table=True):
     )
 
 
+class Closed(Exception):
+    """Answers are only taken before the first decision on the application."""
+
+
+def is_open(engine: Engine, interview_id: str) -> bool:
+    """Before any decision: afterwards whether someone answers could depend on the outcome,
+    which would bias the adverse-impact rates, so answers are no longer taken."""
+    from hr_bridge.hiring import Decision  # hiring imports employees, which import this
+
+    with Session(engine) as s:
+        stmt = select(Decision.id).where(Decision.interview_id == interview_id).limit(1)
+        return s.exec(stmt).first() is None
+
+
 def record(engine: Engine, interview_id: str, sex: str | None, race_ethnicity: str | None) -> None:
     """Store (or replace) the candidate's answers; values must come from the lists above."""
+    if not is_open(engine, interview_id):
+        raise Closed("self-identification closes when the first decision is made")
     if sex is not None and sex not in SEX:
         raise ValueError(f"sex: choose one of {', '.join(SEX)}")
     if race_ethnicity is not None and race_ethnicity not in RACE_ETHNICITY:

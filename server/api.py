@@ -230,8 +230,11 @@ async def create_interview(request: web.Request) -> web.Response:
     require_admin(request)
     body: InterviewIn = await read_body(request, InterviewIn)
     engine = engine_of(request)
-    if await asyncio.to_thread(db.get_requisition, engine, body.requisition_id) is None:
+    req = await asyncio.to_thread(db.get_requisition, engine, body.requisition_id)
+    if req is None:
         raise error(web.HTTPBadRequest, "requisition_id: no such requisition")
+    if req.synthetic:
+        raise error(web.HTTPBadRequest, "requisition_id: a synthetic requisition (demo data)")
     name = body.candidate_name
     if body.candidate_ref:
         cand = await asyncio.to_thread(profiles.get_candidate, engine, body.candidate_ref)

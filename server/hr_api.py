@@ -152,6 +152,9 @@ async def requisition_ranking(request: web.Request) -> web.Response:
 async def set_match(request: web.Request) -> web.Response:
     require_admin(request)
     body: MatchConfig = await read_body(request, MatchConfig)
+    req = await asyncio.to_thread(db.get_requisition, engine_of(request), request.match_info["id"])
+    if req is not None and req.synthetic:
+        raise error(web.HTTPConflict, "synthetic requisitions keep their generated settings")
     try:
         req = await asyncio.to_thread(
             db.update_requisition,
@@ -191,10 +194,12 @@ async def decision_state(request: web.Request) -> web.Response:
     rec = await asyncio.to_thread(ranking.recommendation, engine, iv.id)
     rows = await asyncio.to_thread(hiring.decisions_for, engine, iv.id)
     offer = await asyncio.to_thread(hiring.current_offer, engine, iv.id)
+    employee = await asyncio.to_thread(employees.employee_for_interview, engine, iv.id)
     return web.json_response(
         {
             "interview_id": iv.id,
             "state": iv.state,
+            "employee_id": employee,
             "recommendation": rec.as_dict() if rec else None,
             "decisions": [d.model_dump(mode="json") for d in rows],
             "offer": _offer_view(offer) if offer else None,
@@ -263,7 +268,7 @@ async def job_offer_link(request: web.Request) -> web.Response:
     require_admin(request)
     iv = await interview_or_404(request)
     offer = await asyncio.to_thread(hiring.current_offer, engine_of(request), iv.id)
-    if offer is None or offer.state != hiring.OfferState.SENT:
+    if offer is None or offer.state != hiring.OfferState.SENT:  # never for synthetic ones
         raise error(web.HTTPConflict, "no open offer")
     return web.json_response({"candidate_url": _offer_link(request, iv.id)})
 
@@ -290,8 +295,14 @@ async def get_job_offer(request: web.Request) -> web.Response:
     if offer is None:
         raise error(web.HTTPNotFound, "no offer")
     answered = await asyncio.to_thread(self_id.has_answered, engine_of(request), iv.id)
+    still_open = await asyncio.to_thread(self_id.is_open, engine_of(request), iv.id)
     return web.json_response(
-        _offer_view(offer) | {"candidate_name": iv.candidate_name, "self_id_answered": answered}
+        _offer_view(offer)
+        | {
+            "candidate_name": iv.candidate_name,
+            "self_id_answered": answered,
+            "self_id_open": still_open,  # false once a decision exists (always, with an offer)
+        }
     )
 
 
@@ -330,8 +341,10 @@ async def self_id_options(_request: web.Request) -> web.Response:
 async def self_id_status(request: web.Request) -> web.Response:
     """Whether the candidate answered (never what): the page does not ask twice."""
     claims = token_claims(request, "candidate")
-    answered = await asyncio.to_thread(self_id.has_answered, engine_of(request), claims.interview)
-    return web.json_response({"answered": answered})
+    engine = engine_of(request)
+    answered = await asyncio.to_thread(self_id.has_answered, engine, claims.interview)
+    still_open = await asyncio.to_thread(self_id.is_open, engine, claims.interview)
+    return web.json_response({"answered": answered, "open": still_open})
 
 
 async def record_self_id(request: web.Request) -> web.Response:
@@ -344,6 +357,8 @@ async def record_self_id(request: web.Request) -> web.Response:
         await asyncio.to_thread(
             self_id.record, engine_of(request), claims.interview, body.sex, body.race_ethnicity
         )
+    except self_id.Closed as err:
+        raise error(web.HTTPConflict, str(err)) from None
     except ValueError as err:
         raise error(web.HTTPBadRequest, str(err)) from None
     # The trail says that it happened, never what was answered.

@@ -41,9 +41,10 @@ def _body(model: Any) -> dict[str, Any]:
 def _op(
     summary: str, security: str, body: Any = None, ok: int = 200, **errors: str
 ) -> dict[str, Any]:
+    """One operation; `security` names a scheme, or several as "admin|candidate" (any one)."""
     op: dict[str, Any] = {
         "summary": summary,
-        "security": [{security: []}],
+        "security": [{scheme: []} for scheme in security.split("|")],
         "responses": {str(ok): {"description": "OK"}}
         | {code: {"description": text, "content": ERR} for code, text in errors.items()},
     }
@@ -161,18 +162,52 @@ OPENAPI: dict[str, Any] = {
 }
 
 NUM = [{"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}]
-DATA_Q = {
-    "name": "data",
-    "in": "query",
-    "schema": {"enum": ["real", "synthetic", "all"], "default": "real"},
-}
+
+
+def _q(name: str, schema: dict[str, Any], required: bool = False) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": required, "schema": schema}
+
+
+DATA_Q = _q("data", {"enum": ["real", "synthetic", "all"], "default": "real"})
+PAGE_Q = [
+    _q("limit", {"type": "integer", "minimum": 1, "maximum": 500, "default": 100}),
+    _q("offset", {"type": "integer", "minimum": 0, "default": 0}),
+]
+OUTCOME_Q = _q("outcome", {"enum": ["performance", "probation"], "default": "performance"})
+MIN_N_Q = _q("min_n", {"type": "integer", "minimum": 3, "default": 30})
+NOT_FOUND = {"404": "no such record"}
+CONFLICT = {"409": "not allowed in this state, or synthetic data"}
 
 
 def _path(params: list[dict[str, Any]], **ops: dict[str, Any]) -> dict[str, Any]:
     return {"parameters": params, **ops}
 
 
-OPENAPI["paths"] |= {
+def _with(op: dict[str, Any], *params: dict[str, Any]) -> dict[str, Any]:
+    return op | {"parameters": list(params)}
+
+
+# Calls that more than one kind of caller may make.
+_paths = OPENAPI["paths"]
+_paths["/api/interviews/{id}"]["get"]["security"] = [
+    {"admin": []},
+    {"interviewer": []},
+    {"candidate": []},
+]
+_paths["/api/interviews/{id}/finish"]["post"]["security"] = [{"admin": []}, {"candidate": []}]
+_paths["/api/requisitions"]["get"] = _op("Requisitions, newest first", "admin")
+_paths["/api/interviews"]["get"] = _with(
+    _op(
+        "The newest 100 interviews with state, overall score and whether synthetic",
+        "admin",
+        None,
+        200,
+        **{"400": "bad data parameter"},
+    ),
+    DATA_Q,
+)
+
+_paths |= {
     "/api/candidates": {
         "post": _op("Add or update candidates (by ref); body: a JSON list", "admin")
         | {
@@ -187,54 +222,77 @@ OPENAPI["paths"] |= {
     },
     "/api/interviews/{id}/report": _path(
         ID,
-        get=_op(
-            "The finalized report (JSON, or ?format=html)",
-            "admin",
-            None,
-            200,
-            **{"404": "no report"},
+        get=_with(
+            _op("The finalized report", "admin|interviewer", None, 200, **{"404": "no report"}),
+            _q("format", {"enum": ["json", "html"], "default": "json"}),
         ),
     ),
     "/api/interviews/{id}/background": _path(
-        ID, get=_op("The candidate's profile and match with the requirements", "interviewer")
+        ID,
+        get=_op("The candidate's profile and match with the requirements", "admin|interviewer"),
     ),
     "/api/requisitions/{id}/ranking": _path(
         ID,
-        get=_op(
-            "Interviewed candidates ranked by composite match, with bands and reasons "
-            "(?limit, ?offset)",
-            "admin",
-            None,
-            200,
-            **{"404": "no such requisition"},
+        get=_with(
+            _op(
+                "Interviewed candidates ranked by composite match (band first), with reasons",
+                "admin",
+                None,
+                200,
+                **{"404": "no such requisition"},
+            ),
+            *PAGE_Q,
         ),
     ),
     "/api/requisitions/{id}/match": _path(
-        ID, put=_op("Set the composite match weights and bands", "admin", MatchConfig)
+        ID,
+        put=_op(
+            "Set the composite match weights and bands",
+            "admin",
+            MatchConfig,
+            200,
+            **{"400": "invalid weights", **NOT_FOUND, "409": "synthetic requisition"},
+        ),
     ),
     "/api/interviews/{id}/decision": _path(
         ID,
-        get=_op("Recommendation, recorded decisions and the current offer", "admin"),
+        get=_op(
+            "Recommendation, recorded decisions, the current offer, the employee id",
+            "admin",
+            None,
+            200,
+            **NOT_FOUND,
+        ),
         post=_op(
             "A person records the decision with a reason (the system never decides)",
             "admin",
             DecisionIn,
             201,
-            **{"400": "no name or reason", "409": "not finished or already hired"},
+            **{
+                "400": "no person's name or no reason",
+                "409": "not finished, already hired, or synthetic",
+            },
         ),
     ),
     "/api/interviews/{id}/job-offer": _path(
         ID,
         get=_op(
-            "The offer as the candidate sees it", "candidate", None, 200, **{"404": "no offer"}
+            "The offer as the candidate sees it",
+            "admin|candidate",
+            None,
+            200,
+            **{"404": "no offer"},
         ),
         post=_op(
-            "Draft and send the offer (needs a recorded 'offer' decision); answers the "
+            "Draft and send the offer (needs a recorded 'offer' decision); answers a "
             "candidate link",
             "admin",
             JobOfferIn,
             201,
-            **{"400": "salary outside the band", "409": "no recorded decision"},
+            **{
+                "400": "salary outside the band or not whole, start date in the past",
+                "409": "no recorded 'offer' decision, an offer already open, or synthetic",
+            },
         ),
     ),
     "/api/interviews/{id}/job-offer/withdraw": _path(
@@ -249,7 +307,10 @@ OPENAPI["paths"] |= {
             "candidate",
             AnswerIn,
             200,
-            **{"400": "name does not match", "409": "no open offer or text changed"},
+            **{
+                "400": "typed name does not match",
+                "409": "no open offer, decision changed, or text changed",
+            },
         ),
     ),
     "/api/interviews/{id}/job-offer/link": _path(
@@ -260,60 +321,139 @@ OPENAPI["paths"] |= {
     ),
     "/api/interviews/{id}/self-id": _path(
         ID,
-        get=_op("Whether the candidate answered (never what)", "candidate"),
+        get=_op("Whether the candidate answered (never what) and whether it is open", "candidate"),
         post=_op(
-            "Voluntary self-identification, used only in aggregate (adverse impact)",
+            "Voluntary self-identification before the first decision, used only in aggregate",
             "candidate",
             SelfIdIn,
             200,
-            **{"400": "not one of the options"},
+            **{"400": "not one of the options", "409": "a decision was already made"},
         ),
     ),
-    "/api/self-id/options": {"get": {"summary": "The self-identification options"}},
-    "/api/employees": {"get": _op("Employees, newest first", "admin")},
+    "/api/self-id/options": {
+        "get": {"summary": "The self-identification options (public)", "security": []}
+    },
+    "/api/employees": {
+        "get": _with(
+            _op("A page of employees, newest first: total and employees", "admin"),
+            DATA_Q,
+            *PAGE_Q,
+        )
+    },
     "/api/employees/{id}": _path(
         NUM,
-        get=_op("One employee: interview, onboarding, reviews, training, follow-ups", "admin"),
-    ),
-    "/api/employees/{id}/probation-reviews": _path(
-        NUM, post=_op("Add a probation review (raises follow-ups)", "admin", ProbationIn, 201)
-    ),
-    "/api/employees/{id}/performance-reviews": _path(
-        NUM,
-        post=_op("Add a performance review (raises follow-ups)", "admin", PerformanceIn, 201),
-    ),
-    "/api/employees/{id}/training": _path(
-        NUM, post=_op("Add a training record", "admin", TrainingIn, 201)
-    ),
-    "/api/training/{id}": _path(
-        NUM, post=_op("Change a training record's status", "admin", TrainingStatusIn)
-    ),
-    "/api/follow-ups/{id}": _path(
-        NUM, post=_op("Accept (enrol) or dismiss a follow-up", "admin", FollowUpIn)
-    ),
-    "/api/onboarding-tasks/{id}/done": _path(NUM, post=_op("Mark a task done", "admin")),
-    "/api/events": {"get": _op("HR events after ?after=<id> (also sent as webhooks)", "admin")},
-    "/api/analytics/validity": {
-        "get": _op(
-            "Per family and competency: n, Pearson and Spearman with p-values and 95% "
-            "bootstrap intervals, small-n flags (?data, ?outcome, ?min_n)",
-            "admin",
-        )
-        | {"parameters": [DATA_Q]}
-    },
-    "/api/analytics/validity/plot": {
-        "get": _op("SVG scatter of one competency against the outcome", "admin")
-        | {"parameters": [DATA_Q]}
-    },
-    "/api/analytics/adverse-impact": {
-        "get": _op(
-            "Selection rates and impact ratios per stage and self-reported group, four-fifths "
-            "flags, missing data (?data, ?family, ?requisition, ?threshold, ?format=csv)",
+        get=_op(
+            "One employee: interview, onboarding, reviews, training, follow-ups",
             "admin",
             None,
             200,
-            **{"400": "bad parameter"},
+            **NOT_FOUND,
+        ),
+    ),
+    "/api/employees/{id}/probation-reviews": _path(
+        NUM,
+        post=_op(
+            "Add a probation review (raises follow-ups)",
+            "admin",
+            ProbationIn,
+            201,
+            **NOT_FOUND,
+            **CONFLICT,
+        ),
+    ),
+    "/api/employees/{id}/performance-reviews": _path(
+        NUM,
+        post=_op(
+            "Add a performance review (raises follow-ups)",
+            "admin",
+            PerformanceIn,
+            201,
+            **NOT_FOUND,
+            **CONFLICT,
+        ),
+    ),
+    "/api/employees/{id}/training": _path(
+        NUM,
+        post=_op("Add a training record", "admin", TrainingIn, 201, **NOT_FOUND, **CONFLICT),
+    ),
+    "/api/training/{id}": _path(
+        NUM,
+        post=_op(
+            "Change a training record's status",
+            "admin",
+            TrainingStatusIn,
+            200,
+            **NOT_FOUND,
+            **CONFLICT,
+        ),
+    ),
+    "/api/follow-ups/{id}": _path(
+        NUM,
+        post=_op(
+            "Accept (enrol) or dismiss an open follow-up",
+            "admin",
+            FollowUpIn,
+            200,
+            **NOT_FOUND,
+            **CONFLICT,
+        ),
+    ),
+    "/api/onboarding-tasks/{id}/done": _path(
+        NUM, post=_op("Mark a task done", "admin", None, 200, **NOT_FOUND, **CONFLICT)
+    ),
+    "/api/events": {
+        "get": _with(
+            _op("Up to 200 HR events after an id (each also a webhook)", "admin"),
+            _q("after", {"type": "integer", "default": 0}),
         )
-        | {"parameters": [DATA_Q]}
+    },
+    "/api/analytics/validity": {
+        "get": _with(
+            _op(
+                "Per family and competency: n, Pearson and Spearman with p-values and 95% "
+                "bootstrap intervals, small-n flags",
+                "admin",
+                None,
+                200,
+                **{"400": "bad parameter"},
+            ),
+            DATA_Q,
+            OUTCOME_Q,
+            MIN_N_Q,
+        )
+    },
+    "/api/analytics/validity/plot": {
+        "get": _with(
+            _op(
+                "SVG scatter of one competency against the outcome in one family",
+                "admin",
+                None,
+                200,
+                **{"400": "family and competency are required"},
+            ),
+            _q("family", {"type": "string"}, required=True),
+            _q("competency", {"type": "string"}, required=True),
+            DATA_Q,
+            OUTCOME_Q,
+            MIN_N_Q,
+        )
+    },
+    "/api/analytics/adverse-impact": {
+        "get": _with(
+            _op(
+                "Selection rates and impact ratios per stage and self-reported group "
+                "(groups under 5 suppressed), four-fifths flags, missing data, pending",
+                "admin",
+                None,
+                200,
+                **{"400": "bad parameter"},
+            ),
+            DATA_Q,
+            _q("family", {"type": "string"}),
+            _q("requisition", {"type": "string"}),
+            _q("threshold", {"type": "number", "exclusiveMinimum": 0, "maximum": 1}),
+            _q("min_group", {"type": "integer", "minimum": 1, "default": 5}),
+            _q("format", {"enum": ["json", "csv"], "default": "json"}),
+        )
     },
 }

@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from hr_bridge import adverse_impact, analytics, synthetic
+from hr_bridge import adverse_impact, analytics, employees, hiring, synthetic
 from hr_bridge import interviews as db
 from hr_bridge.db import make_engine, migrate
+from hr_bridge.models import WorkflowConflict
 from tests.hr_fixtures import finished_interview
 
 
@@ -87,6 +88,20 @@ def test_real_data_is_analysed_apart_from_synthetic(
     assert len(everything) == 10_000 and pending == 1 and synthetic_in is True
     assert len(db.list_interviews(engine)) == 1  # HR lists hide generated people by default
     assert len(db.list_interviews(engine, 50, synthetic=True)) == 50
+
+
+def test_synthetic_people_take_no_workflow_actions(
+    cohort: tuple[Engine, synthetic.Summary],
+) -> None:
+    """Generated people never reach an HR system: every workflow write on them is refused."""
+    engine, _ = cohort
+    (iv,) = db.list_interviews(engine, 1, synthetic=True)
+    with pytest.raises(hiring.HiringConflict, match="synthetic"):
+        hiring.record_decision(engine, iv.id, "offer", "demo", "Dana Lee", None)
+    staff, total = employees.list_employees(engine, 1, synthetic=True)
+    assert total > 0
+    with pytest.raises(WorkflowConflict, match="synthetic"):
+        employees.add_training(engine, staff[0].id or 0, "Any course", "enrolled")
 
 
 def test_plots_are_labelled_synthetic(cohort: tuple[Engine, synthetic.Summary]) -> None:

@@ -28,6 +28,7 @@ from hr_bridge import (
 )
 from hr_bridge.db import downgrade, make_engine, migrate
 from hr_bridge.employees import OnboardingTask
+from hr_bridge.models import WorkflowConflict
 from tests.hr_fixtures import SCORES, finished_interview, report_body
 
 START = date(date.today().year + 1, 1, 31)  # offers must start today or later
@@ -171,6 +172,10 @@ def test_an_offer_cannot_be_made_or_accepted_without_a_recorded_human_decision(
     with pytest.raises(hiring.HiringConflict, match="no open offer"):
         hiring.answer_offer(engine, iv.id, True, "Mei Lin", offer.text_sha256)
     assert hiring.current_offer(engine, iv.id).state == "withdrawn"  # type: ignore[union-attr]
+    assert [e.type for e in events.list_events(engine)][-2:] == [
+        "decision.recorded",
+        "offer.withdrawn",  # HR systems hear that the offer is off
+    ]
     assert employees.list_employees(engine) == ([], 0)
 
 
@@ -327,6 +332,8 @@ def test_follow_ups_fire_on_interview_and_probation_evidence_once(engine: Engine
         "Clear communication at work": "suggested",
     }
     employees.decide_follow_up(engine, tw.id or 0, True, "Ana Ruiz")
+    with pytest.raises(WorkflowConflict, match="already accepted by Ana Ruiz"):
+        employees.decide_follow_up(engine, tw.id or 0, False, "Bo Chen")
     view = employees.employee_view(engine, emp.id)
     assert {t["course"]: t["status"] for t in view["training"]}["Teamwork in practice"] == (
         "enrolled"

@@ -109,9 +109,15 @@ async def test_from_ranking_to_employee_over_http(make_settings: Callable[..., S
             url, headers=invites["a"], json={"sex": "female", "race_ethnicity": "declined"}
         )
         assert r.status == 200
-        assert (await (await c.get(url, headers=invites["a"])).json()) == {"answered": True}
+        assert (await (await c.get(url, headers=invites["a"])).json()) == {
+            "answered": True,
+            "open": True,
+        }
         url_b = f"/api/interviews/{ids['b']}/self-id"
-        assert (await (await c.get(url_b, headers=invites["b"])).json()) == {"answered": False}
+        assert (await (await c.get(url_b, headers=invites["b"])).json()) == {
+            "answered": False,
+            "open": True,
+        }
 
         ranked = await (await c.get(f"/api/requisitions/{rid}/ranking", headers=admin)).json()
         assert ranked["requisition"]["family"] == "sales"
@@ -132,6 +138,12 @@ async def test_from_ranking_to_employee_over_http(make_settings: Callable[..., S
         assert (await c.post(f"/api/interviews/{iid}/decision", json=decision)).status == 401
         r = await c.post(f"/api/interviews/{iid}/decision", headers=admin, json=decision)
         assert r.status == 201
+        # Self-identification closes at the first decision: whether someone answers must not
+        # depend on the outcome.
+        r = await c.post(url, headers=invites["a"], json={"sex": "male"})
+        assert r.status == 409
+        status = await (await c.get(url, headers=invites["a"])).json()
+        assert status == {"answered": True, "open": False}
         state = await (await c.get(f"/api/interviews/{iid}/decision", headers=admin)).json()
         assert state["decisions"][0]["recommendation"]["band"] == "high"
         assert state["decisions"][0]["decided_at"].endswith("Z")  # UTC, also on SQLite
@@ -212,3 +224,28 @@ async def test_from_ranking_to_employee_over_http(make_settings: Callable[..., S
         assert all(len(x["groups"]) == 0 for x in report["stages"])
         assert (await c.get("/api/analytics/adverse-impact?data=nope", headers=admin)).status == 400
         assert (await c.get("/api/analytics/validity")).status == 401
+
+
+def test_openapi_documents_every_api_route(make_settings: Callable[..., Settings]) -> None:
+    from server.openapi import OPENAPI
+
+    app = create_app(make_settings())  # routes are registered here; nothing is started
+    documented = {
+        (path, method.upper())
+        for path, item in OPENAPI["paths"].items()
+        for method in item
+        if method != "parameters"
+    }
+    served = {
+        (route.resource.canonical, route.method)
+        for route in app.router.routes()
+        if route.resource is not None
+        and route.resource.canonical.startswith("/api/")
+        and route.resource.canonical != "/api/openapi.json"
+        and route.method != "HEAD"
+    }
+    assert served - documented == set()
+    assert documented - served == set()
+    for path, method in served:
+        op = OPENAPI["paths"][path][method.lower()]
+        assert op.get("summary"), (path, method)
