@@ -1,8 +1,9 @@
 """Delivers the outbox: signed webhook POSTs with retries, surviving restarts and outages.
 
 Signatures follow Standard Webhooks: headers webhook-id (the interview id for a report,
-"evt_<id>" for an HR event: the receiver's idempotency key), webhook-timestamp (Unix seconds) and webhook-signature ("v1,<base64 HMAC-SHA256
-of id.timestamp.body>"), keyed with the secret's bytes after "whsec_" (base64) or the raw string.
+"evt_<id>" for an HR event: the receiver's idempotency key), webhook-timestamp (Unix seconds)
+and webhook-signature ("v1,<base64 HMAC-SHA256 of id.timestamp.body>"), keyed with the
+secret's bytes after "whsec_" (base64) or the raw string.
 """
 
 from __future__ import annotations
