@@ -192,7 +192,8 @@ def record_decision(
             urls,
         )
         if offer is not None and withdrawn:
-            emit(s, "offer.withdrawn", f"interview:{iid}", {"offer_id": offer.id}, urls)
+            data = {"offer_id": offer.id, "by": row.decided_by, "decision_id": row.id}
+            emit(s, "offer.withdrawn", f"interview:{iid}", data, urls)
         s.commit()
         s.refresh(row)
     audit.record(
@@ -315,7 +316,7 @@ def withdraw_offer(engine: Engine, iid: str, by: str, urls: Sequence[str] = ()) 
             raise HiringConflict("no open offer to withdraw")
         offer.state, offer.answered_at = OfferState.WITHDRAWN, utcnow()
         s.add(offer)
-        emit(s, "offer.withdrawn", f"interview:{iid}", {"offer_id": offer.id}, urls)
+        emit(s, "offer.withdrawn", f"interview:{iid}", {"offer_id": offer.id, "by": by}, urls)
         s.commit()
         s.refresh(offer)
     audit.record(engine, by, "offer.withdrawn", f"interview:{iid}", offer_id=offer.id)

@@ -11,8 +11,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import Column, Engine
-from sqlmodel import Field, Session, SQLModel, select
+from sqlmodel import Field, Session, SQLModel, col, select, update
 
+from hr_bridge.interviews import Interview
 from hr_bridge.models import UTCDateTime, utcnow
 
 DECLINED = "declined"
@@ -44,25 +45,34 @@ class Closed(Exception):
     """Answers are only taken before the first decision on the application."""
 
 
+def _decided(s: Session, interview_id: str) -> bool:
+    from hr_bridge.hiring import Decision  # hiring imports employees, which import this
+
+    stmt = select(Decision.id).where(Decision.interview_id == interview_id).limit(1)
+    return s.exec(stmt).first() is not None
+
+
 def is_open(engine: Engine, interview_id: str) -> bool:
     """Before any decision: afterwards whether someone answers could depend on the outcome,
     which would bias the adverse-impact rates, so answers are no longer taken."""
-    from hr_bridge.hiring import Decision  # hiring imports employees, which import this
-
     with Session(engine) as s:
-        stmt = select(Decision.id).where(Decision.interview_id == interview_id).limit(1)
-        return s.exec(stmt).first() is None
+        return not _decided(s, interview_id)
 
 
 def record(engine: Engine, interview_id: str, sex: str | None, race_ethnicity: str | None) -> None:
-    """Store (or replace) the candidate's answers; values must come from the lists above."""
-    if not is_open(engine, interview_id):
-        raise Closed("self-identification closes when the first decision is made")
+    """Store (or replace) the candidate's answers; values must come from the lists above.
+    Checked and written under the interview's lock, so a decision cannot slip in between."""
     if sex is not None and sex not in SEX:
         raise ValueError(f"sex: choose one of {', '.join(SEX)}")
     if race_ethnicity is not None and race_ethnicity not in RACE_ETHNICITY:
         raise ValueError(f"race_ethnicity: choose one of {', '.join(RACE_ETHNICITY)}")
     with Session(engine) as s:
+        # The same no-op UPDATE lock as hiring._lock_interview (row lock / SQLite write lock).
+        s.execute(
+            update(Interview).where(col(Interview.id) == interview_id).values(state=Interview.state)
+        )
+        if _decided(s, interview_id):
+            raise Closed("self-identification closes when the first decision is made")
         row = s.get(SelfId, interview_id) or SelfId(interview_id=interview_id)
         row.sex, row.race_ethnicity, row.reported_at = sex, race_ethnicity, utcnow()
         s.add(row)

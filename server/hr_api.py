@@ -351,8 +351,8 @@ async def record_self_id(request: web.Request) -> web.Response:
     claims = token_claims(request, "candidate")
     body: SelfIdIn = await read_body(request, SelfIdIn)
     iv = await interview_or_404(request)
-    if iv.consent_at is None:
-        raise error(web.HTTPConflict, "the interview notice was not accepted")
+    if iv.consent_at is None:  # 403, not 409: the page reads 409 as "closed by a decision"
+        raise error(web.HTTPForbidden, "the interview notice was not accepted")
     try:
         await asyncio.to_thread(
             self_id.record, engine_of(request), claims.interview, body.sex, body.race_ethnicity

@@ -327,7 +327,11 @@ _paths |= {
             "candidate",
             SelfIdIn,
             200,
-            **{"400": "not one of the options", "409": "a decision was already made"},
+            **{
+                "400": "not one of the options",
+                "403": "the interview notice was not accepted",
+                "409": "a decision was already made",
+            },
         ),
     ),
     "/api/self-id/options": {

@@ -1,8 +1,9 @@
 """The HR pages in a real browser (Debian's Chromium through Playwright) against the real app:
-analytics on a synthetic cohort, the requisition dashboard (decision and offer by a person),
-the candidate accepting the offer, and the employee record that follows. No media runs: the
-interviews are moved to finished with a stored report directly. Screenshots land in
-test-artifacts/."""
+analytics on a synthetic cohort, the requisition dashboard (decision and offer by a person, a
+later decision withdrawing the offer), the candidate's voluntary self-identification before
+the decision, the candidate accepting the offer, and the employee record that follows. No
+media runs: the interviews are moved to finished with a stored report directly. Screenshots
+land in test-artifacts/."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Dialog, Page, async_playwright, expect
 from sqlalchemy import Engine
 
 from hr_bridge import interviews as db
@@ -192,14 +193,25 @@ CANDIDATES = {
 
 async def _requisition_with_candidates(
     run: Running, candidates: dict[str, dict[str, float]]
-) -> tuple[str, dict[str, str]]:
+) -> tuple[str, dict[str, str], dict[str, str]]:
+    """The requisition, the interview ids and the candidates' own links, by name."""
     rid = (await run.post("/api/requisitions", REQUISITION))["id"]
-    ids = {}
+    ids, links = {}, {}
     for name, scores in candidates.items():
         iv = await run.post("/api/interviews", {"requisition_id": rid, "candidate_name": name})
         await asyncio.to_thread(_finish_with_report, run.engine, iv["id"], name, TITLE, scores)
-        ids[name] = iv["id"]
-    return rid, ids
+        ids[name], links[name] = iv["id"], iv["candidate_url"]
+    return rid, ids, links
+
+
+async def _candidate_page(browser: Browser, url: str) -> tuple[Page, list[str]]:
+    ctx = await browser.new_context(viewport={"width": 1000, "height": 900})
+    page = await ctx.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    await page.goto(url)
+    await expect(page.locator("#done")).to_be_visible(timeout=TIMEOUT_MS)
+    return page, errors
 
 
 async def test_analytics_on_a_synthetic_cohort(
@@ -248,6 +260,11 @@ async def test_analytics_on_a_synthetic_cohort(
         await expect(female).to_contain_text("below 4/5")
         await expect(sex_table.locator("caption")).to_contain_text("declined")
         await expect(page.locator("#impact-method")).to_contain_text("four-fifths")
+        await expect(page.locator("#impact-scope")).to_contain_text("pending")
+        suppressed = page.locator("#impact-body caption", has_text="suppressed for privacy")
+        await expect(suppressed.first).to_contain_text("fewer than 5 people each")
+        await expect(page.locator("#result-summary")).to_contain_text("decided applications")
+        assert await page.locator("#impact-body[aria-live], #validity-body[aria-live]").count() == 0
 
         async with page.expect_download() as info:
             await page.locator("#export-csv").click()
@@ -277,9 +294,16 @@ async def test_analytics_on_a_synthetic_cohort(
         await expect(page.locator("#weights-table")).to_contain_text("past sales results")
         await page.locator("#more").click()
         await expect(cards).to_have_count(40, timeout=TIMEOUT_MS)
+        await expect(cards.nth(20).locator("h3")).to_be_focused()
         scores = [float(s) for s in await cards.evaluate_all("cs => cs.map(c => c.dataset.score)")]
         assert scores == sorted(scores, reverse=True)
         await page.screenshot(path=str(ARTIFACTS / "hr-requisition-synthetic.png"))
+        # Synthetic data is for analytics only: no decision or offer forms, and it says why.
+        first = cards.first
+        await first.locator("summary", has_text="read only").click()
+        await expect(first.locator(".read-only")).to_contain_text("analytics only")
+        await expect(first.locator("form")).to_have_count(0)
+
         await page.goto(run.base + "/hr/employees?data=synthetic")
         rows = page.locator("#employees tbody tr")
         await expect(rows).to_have_count(summary.hired, timeout=TIMEOUT_MS)
@@ -287,6 +311,18 @@ async def test_analytics_on_a_synthetic_cohort(
         await rows.first.get_by_role("link").click()
         await expect(page.locator("#employee .synthetic-banner")).to_have_text(SYNTHETIC_LABEL)
         await expect(page.locator("#performance table.performance tbody tr")).to_have_count(1)
+        await expect(page.locator("#read-only")).to_contain_text("analytics only")
+        await expect(page.locator("#employee form")).to_have_count(0)
+
+        # The interview list: real by default (none), synthetic on request, newest 100.
+        await page.goto(run.base + "/hr")
+        await expect(page.locator("#status")).to_contain_text("0 real interview(s)")
+        await page.get_by_label("Interviews").select_option("synthetic")
+        await expect(page.locator("#status")).to_contain_text("newest 100")
+        listed = page.locator("#list tbody tr")
+        await expect(listed).to_have_count(100)
+        await expect(listed.first.locator(".badge.synthetic")).to_have_text("SYNTHETIC")
+        assert "data=synthetic" in page.url
         assert errors == []
 
 
@@ -294,8 +330,23 @@ async def test_requisition_dashboard_decision_and_offer(
     make_settings: Callable[..., Settings],
 ) -> None:
     async with _app(make_settings) as run, _chromium() as browser:
-        _rid, ids = await _requisition_with_candidates(run, CANDIDATES)
-        page, errors = await _hr_page(browser, run, "/hr/requisitions", wrong_key_first=True)
+        _rid, ids, _links = await _requisition_with_candidates(run, CANDIDATES)
+        page, errors = await _hr_page(browser, run, "/hr/analytics", wrong_key_first=True)
+        # Nobody decided yet: adverse impact has no base, and says how many are pending.
+        await expect(page.locator("#impact-scope")).to_contain_text(
+            "0 decided applications, 3 pending", timeout=TIMEOUT_MS
+        )
+        # A section that cannot be computed says so in place of "Computing…".
+        await page.route(
+            "**/api/analytics/validity?*",
+            lambda route: route.fulfill(status=500, json={"error": "database is busy"}),
+        )
+        await page.get_by_label("Outcome").select_option("probation")
+        await expect(page.locator("#validity-body")).to_contain_text("database is busy")
+        await expect(page.locator("#status")).to_have_text("database is busy")
+        await expect(page.locator("#impact-scope")).to_contain_text("3 pending")
+        await page.unroute("**/api/analytics/validity?*")
+        await page.goto(run.base + "/hr/requisitions")
         await page.get_by_role("link", name=TITLE).click()
         cards = page.locator("#ranking li.candidate")
         await expect(cards).to_have_count(3, timeout=TIMEOUT_MS)
@@ -312,6 +363,7 @@ async def test_requisition_dashboard_decision_and_offer(
 
         # A person decides "offer", with a reason and their name ...
         ada = cards.first
+        said = ada.locator(".workflow-status")
         await ada.locator("summary", has_text="Decide and offer").click()
         await ada.get_by_label("Offer").check()
         await ada.get_by_label("Reason (required)").fill("Strongest communication, clear examples")
@@ -319,19 +371,23 @@ async def test_requisition_dashboard_decision_and_offer(
         await ada.get_by_role("button", name="Record decision").click()
         await expect(ada.locator("table.decisions")).to_contain_text("Dana Reviewer")
         await expect(ada.locator(".state")).to_contain_text("Latest decision: offer")
+        await expect(said).to_be_focused()
+        await expect(said).to_have_text("Decision “offer” recorded.")
 
-        # ... then makes the offer: the band and the requisition's probation are shown.
+        # ... then makes the offer: the band and the requisition's probation are shown, and
+        # any whole salary in the band is accepted (not only multiples of 100).
         form = ada.locator("form.offer-form")
         await expect(form).to_contain_text("min 50,000, max 60,000 EUR")
         await expect(form.get_by_label("Probation (months)")).to_have_value("4")
-        await form.get_by_label("Annual salary (EUR)").fill("56000")
+        await form.get_by_label("Annual salary (EUR)").fill("55555")
         await form.get_by_label("Offer made by (your name)").fill("Dana Reviewer")
         await form.get_by_role("button", name="Make the offer").click()
         link = ada.locator("input.candidate-link")
         await link.wait_for(timeout=TIMEOUT_MS)
+        await expect(link).to_be_focused()
         url = await link.input_value()
         assert url.startswith(f"{run.base}/interview/{ids['Ada Lovelace']}#token=")
-        await expect(ada.locator("pre.offer-text")).to_contain_text("Annual salary: 56,000 EUR")
+        await expect(ada.locator("pre.offer-text")).to_contain_text("Annual salary: 55,555 EUR")
         await expect(ada.locator(".state")).to_contain_text("Offer: offer sent")
         await _shot(page, "hr-requisition.png")
 
@@ -341,6 +397,34 @@ async def test_requisition_dashboard_decision_and_offer(
         state = await r.json()
         assert state["decisions"][-1]["decided_by"] == "Dana Reviewer"
         assert state["offer"]["state"] == "sent"
+        assert state["employee_id"] is None
+
+        # "Hold" on a sent offer withdraws it: the page asks first (cancelled, then confirmed).
+        dialogs: list[str] = []
+        answers = iter([False, True])
+
+        async def on_dialog(d: Dialog) -> None:
+            dialogs.append(d.message)
+            await (d.accept() if next(answers) else d.dismiss())
+
+        page.on("dialog", on_dialog)
+        await expect(ada.locator(".warning")).to_contain_text("withdraws it")
+        await ada.get_by_label("Hold").check()
+        await ada.get_by_label("Reason (required)").fill("Budget frozen for this quarter")
+        await ada.get_by_role("button", name="Record decision").click()
+        await expect(said).to_have_text("Nothing recorded: the offer still stands.")
+        await expect(ada.locator(".state")).to_contain_text("Offer: offer sent")
+        await ada.get_by_role("button", name="Record decision").click()
+        await expect(said).to_contain_text("the offer was withdrawn", timeout=TIMEOUT_MS)
+        await expect(said).to_be_focused()
+        await expect(ada.locator(".state")).to_contain_text("Offer: offer withdrawn")
+        assert len(dialogs) == 2 and "withdraws the offer" in dialogs[0]
+        r = await run.client.get(
+            f"/api/interviews/{ids['Ada Lovelace']}/decision", headers=run.admin
+        )
+        state = await r.json()
+        assert state["decisions"][-1]["decision"] == "hold"
+        assert state["offer"]["state"] == "withdrawn"
         assert errors == []
 
 
@@ -350,8 +434,26 @@ async def test_candidate_accepts_offer_then_employee_record(
     name = "Mei Lin"
     scores = {"communication": 48.0, "composure": 66.0, "job_knowledge": 80.0}
     async with _app(make_settings) as run, _chromium() as browser:
-        _rid, ids = await _requisition_with_candidates(run, {name: scores})
+        _rid, ids, links = await _requisition_with_candidates(run, {name: scores})
         iid = ids[name]
+
+        # The finish screen, before anyone decides: the voluntary self-identification is asked
+        # now, answered with the keyboard-usable selects.
+        cand, errors = await _candidate_page(browser, links[name])
+        await expect(cand.locator("#done-text")).to_have_text(
+            "Your interview is complete. You can close this page."
+        )
+        selfid = cand.locator("#self-id")
+        await expect(selfid).to_contain_text("before any decision is made")
+        await expect(selfid).to_contain_text("never shown to interviewers")
+        await expect(cand.locator("#offer")).to_have_count(0)
+        await cand.get_by_label("Sex").select_option("female")
+        await cand.get_by_label("Race or ethnicity").select_option("declined")
+        await cand.locator("#selfid-submit").click()
+        await expect(cand.locator("#selfid-done")).to_contain_text("only in aggregate")
+        assert await asyncio.to_thread(self_id.has_answered, run.engine, iid)
+        await cand.context.close()
+
         await run.post(
             f"/api/interviews/{iid}/decision",
             {"decision": "offer", "reason": "clear and structured", "decided_by": "Dana"},
@@ -361,15 +463,15 @@ async def test_candidate_accepts_offer_then_employee_record(
             {"salary": 52000, "start_date": date.today().isoformat(), "created_by": "Dana"},
         )
 
-        ctx = await browser.new_context(viewport={"width": 1000, "height": 900})
-        cand = await ctx.new_page()
-        errors: list[str] = []
-        cand.on("pageerror", lambda e: errors.append(str(e)))
-        await cand.goto(offer["candidate_url"])
-        await expect(cand.locator("#done")).to_be_visible(timeout=TIMEOUT_MS)
+        # The offer: it takes the focus, the page does not say it can be closed, and the
+        # self-identification is closed (a decision exists).
+        cand, errors = await _candidate_page(browser, offer["candidate_url"])
         await expect(cand.locator("#offer-text")).to_contain_text("Offer of employment")
         await expect(cand.locator("#offer")).to_contain_text("4 months")
-        await expect(cand.locator("#self-id")).to_contain_text("never shown to interviewers")
+        await expect(cand.locator("#offer-title")).to_be_focused()
+        await expect(cand.locator("#done-text")).to_contain_text("waiting for your answer")
+        await expect(cand.locator("#done-text")).not_to_contain_text("close this page")
+        await expect(cand.locator("#self-id")).to_have_count(0)
         await _shot(cand, "candidate-offer.png")
 
         await cand.get_by_label("Type your full name to accept").fill("Someone Else")
@@ -378,20 +480,17 @@ async def test_candidate_accepts_offer_then_employee_record(
         await cand.get_by_label("Type your full name to accept").fill("  mei LIN ")
         await cand.keyboard.press("Enter")
         await expect(cand.locator("#offer-accepted")).to_contain_text("mei LIN")
+        await expect(cand.locator("#offer-title")).to_be_focused()
+        await expect(cand.locator("#done-text")).to_contain_text("You can close this page")
         await expect(cand.locator("#offer-fingerprint")).to_contain_text(offer["text_sha256"][:12])
-
-        # The voluntary self-identification, answered with the keyboard-usable selects.
-        await cand.get_by_label("Sex").select_option("female")
-        await cand.get_by_label("Race or ethnicity").select_option("declined")
-        await cand.locator("#selfid-submit").click()
-        await expect(cand.locator("#selfid-done")).to_contain_text("only in aggregate")
-        assert await asyncio.to_thread(self_id.has_answered, run.engine, iid)
         await _shot(cand, "candidate-offer-accepted.png")
         assert errors == []
 
-        # HR: the new employee, with onboarding tasks; a probation review raises a follow-up.
-        page, hr_errors = await _hr_page(browser, run, "/hr/employees")
-        await page.get_by_role("link", name=name).click()
+        # HR: the decision state names the new employee; a link with ?id= opens the record.
+        r = await run.client.get(f"/api/interviews/{iid}/decision", headers=run.admin)
+        eid = (await r.json())["employee_id"]
+        assert isinstance(eid, int)
+        page, hr_errors = await _hr_page(browser, run, f"/hr/employees?id={eid}")
         await expect(page.locator("#emp-name")).to_contain_text(name, timeout=TIMEOUT_MS)
         tasks = page.locator("#onboarding table.tasks tbody tr")
         await expect(tasks).to_have_count(3)
@@ -417,28 +516,70 @@ async def test_candidate_accepts_offer_then_employee_record(
         await expect(page.locator("#followups article.follow-up")).to_contain_text(
             "state: accepted"
         )
-        await expect(page.locator("#training table.training")).to_contain_text(
-            "Clear communication at work"
-        )
+        training = page.locator("#training table.training tbody tr")
+        await expect(training).to_contain_text("Clear communication at work")
+
+        # Training status: chosen, then saved with the button (nothing is sent on a change).
+        await training.get_by_label(
+            "Status of Clear communication at work", exact=True
+        ).select_option("completed")
+        r = await run.client.get(f"/api/employees/{eid}", headers=run.admin)
+        assert (await r.json())["training"][0]["status"] == "enrolled"
+        await training.get_by_role("button", name="Save").click()
+        await expect(page.locator("#status")).to_contain_text("completed", timeout=TIMEOUT_MS)
+        await expect(
+            training.get_by_label("Status of Clear communication at work", exact=True)
+        ).to_have_value("completed")
+
+        # "← All employees" leaves the record opened through ?id=.
+        await page.locator("#back-to-list").click()
+        await expect(page.locator("#employees tbody tr")).to_have_count(1, timeout=TIMEOUT_MS)
+        await expect(page.locator("#employee")).to_be_hidden()
+        assert "id=" not in page.url
         assert hr_errors == []
 
 
 async def test_candidate_declines_offer(make_settings: Callable[..., Settings]) -> None:
     name = "Lin Wei"
     async with _app(make_settings) as run, _chromium() as browser:
-        _rid, ids = await _requisition_with_candidates(run, {name: CANDIDATES["Ada Lovelace"]})
+        rid, ids, links = await _requisition_with_candidates(
+            run, {name: CANDIDATES["Ada Lovelace"]}
+        )
         iid = ids[name]
+        # The finish screen is open while HR decides: the answers then come too late.
+        cand, errors = await _candidate_page(browser, links[name])
+        await cand.get_by_label("Sex").select_option("male")
         await run.post(
             f"/api/interviews/{iid}/decision",
             {"decision": "offer", "reason": "clear and structured", "decided_by": "Dana"},
         )
+        await cand.locator("#selfid-submit").click()
+        await expect(cand.locator("#selfid-done")).to_contain_text("can no longer be answered")
+        assert not await asyncio.to_thread(self_id.has_answered, run.engine, iid)
+        await cand.context.close()
+
         offer = await run.post(
             f"/api/interviews/{iid}/job-offer",
             {"salary": 52000, "start_date": date.today().isoformat(), "created_by": "Dana"},
         )
-        ctx = await browser.new_context()
-        cand = await ctx.new_page()
+        cand, errors = await _candidate_page(browser, offer["candidate_url"])
         cand.on("dialog", lambda d: asyncio.ensure_future(d.accept()))
-        await cand.goto(offer["candidate_url"])
         await cand.locator("#decline-offer").click()
         await expect(cand.locator("#offer-declined")).to_be_visible(timeout=5_000)
+        await expect(cand.locator("#done-text")).to_contain_text("You can close this page")
+        assert errors == []
+
+        # A new interview where the browser refuses the camera: the page says so.
+        iv = await run.post("/api/interviews", {"requisition_id": rid, "candidate_name": "Kai"})
+        ctx = await browser.new_context()
+        await ctx.add_init_script(
+            "navigator.mediaDevices.getUserMedia = () => Promise.reject("
+            "new DOMException('Permission denied', 'NotAllowedError'));"
+        )
+        page = await ctx.new_page()
+        await page.goto(iv["candidate_url"])
+        await page.locator("#agree").check()
+        await page.locator("#consent").click()
+        await expect(page.locator("#error")).to_contain_text(
+            "camera or microphone could not be used: Permission denied"
+        )

@@ -20,7 +20,10 @@ function show(...nodes) {
 }
 
 function fail(err) {
-  show(el("h1", {}, t(lang, "error", { msg: err.message || String(err) })));
+  const msg = err.message || String(err);
+  // A refused camera or microphone (or none at all) says what to do about it.
+  const media = err.name === "NotAllowedError" || err.name === "NotFoundError" || err.name === "NotReadableError";
+  show(el("h1", { id: "error", role: "alert" }, t(lang, media ? "media_error" : "error", { msg })));
 }
 
 async function main() {
@@ -44,7 +47,7 @@ function notice() {
         accepted: true,
         notice_version: info.notice_version,
       });
-      deviceCheck();
+      await deviceCheck(); // a refused camera or microphone lands in fail() below
     } catch (err) {
       fail(err);
     }
@@ -178,30 +181,49 @@ async function finish() {
 
 function done() {
   const after = el("div", { id: "after-interview" });
-  show(el("h1", { id: "done" }, t(lang, "done_title")), el("p", {}, t(lang, "done")), after);
-  afterInterview(after).catch((err) => after.append(el("p", { class: "form-error", role: "alert" },
+  // The closing line waits for what follows: "you can close this page" is not said above an
+  // offer that is waiting for an answer.
+  const closing = el("p", { id: "done-text" }, t(lang, "done"));
+  show(el("h1", { id: "done" }, t(lang, "done_title")), closing, after);
+  afterInterview(after, closing).catch((err) => after.append(el("p", { class: "form-error", role: "alert" },
     t(lang, "offer_load_error", { msg: err.message || String(err) }))));
 }
 
-// After the interview: the job offer, if one was made, and the voluntary self-identification.
-async function afterInterview(box) {
+function closingLine(node, offer) {
+  const waiting = offer && offer.state === "sent";
+  node.textContent = t(lang, waiting ? "done_offer_waiting" : "done_closable");
+}
+
+// After the interview: the job offer, if one was made, and the voluntary self-identification,
+// which is asked only before the first decision on the application (the server says whether
+// it is still open; after a decision an answer could depend on the outcome).
+async function afterInterview(box, closing) {
   let offer = null;
   try {
     offer = await api(`/api/interviews/${id}/job-offer?as=candidate`, token);
   } catch (err) {
     if (err.status !== 404) throw err; // 404: no offer, the finish screen stays as it is
   }
-  if (offer) box.append(offerView(offer));
-  const answered = offer
-    ? offer.self_id_answered
-    : (await api(`/api/interviews/${id}/self-id`, token)).answered;
-  if (!answered) {
-    try {
-      box.append(selfIdForm(await api("/api/self-id/options", token)));
-    } catch {
-      // the options are static; without them the optional form is simply left out
-    }
+  closingLine(closing, offer);
+  if (offer) {
+    const view = offerView(offer, closing);
+    box.append(view);
+    view.querySelector("#offer-title").focus();
   }
+  let ask;
+  if (offer) ask = offer.self_id_open === true && !offer.self_id_answered;
+  else {
+    const status = await api(`/api/interviews/${id}/self-id`, token);
+    ask = status.open === true && !status.answered;
+  }
+  if (!ask) return;
+  let options;
+  try {
+    options = await api("/api/self-id/options", token);
+  } catch {
+    return; // the options are static; without them the optional form is simply left out
+  }
+  box.append(selfIdForm(options));
 }
 
 const locale = () => (lang === "zh" ? "zh-CN" : "en");
@@ -219,22 +241,24 @@ function fingerprint(offer) {
     t(lang, "offer_fingerprint", { sha: offer.text_sha256.slice(0, 12) }));
 }
 
-function offerView(offer) {
+// The offer; `closing` is the finish screen's closing line, updated once the offer is answered.
+function offerView(offer, closing) {
   const section = el("section", { id: "offer", "aria-labelledby": "offer-title" });
+  const heading = (key) => el("h2", { id: "offer-title", tabindex: "-1" }, t(lang, key));
   const at = (iso) => (iso ? new Date(iso).toLocaleString(locale()) : "");
   if (offer.state === "accepted") {
-    section.append(el("h2", { id: "offer-title" }, t(lang, "offer_accepted_title")),
+    section.append(heading("offer_accepted_title"),
       el("p", { id: "offer-accepted" }, t(lang, "offer_accepted", { time: at(offer.answered_at), name: offer.accepted_name || "" })),
       fingerprint(offer));
     return section;
   }
   if (offer.state === "declined") {
-    section.append(el("h2", { id: "offer-title" }, t(lang, "offer_declined_title")),
+    section.append(heading("offer_declined_title"),
       el("p", { id: "offer-declined" }, t(lang, "offer_declined", { time: at(offer.answered_at) })));
     return section;
   }
   if (offer.state === "withdrawn") {
-    section.append(el("h2", { id: "offer-title" }, t(lang, "offer_title")),
+    section.append(heading("offer_title"),
       el("p", { id: "offer-withdrawn" }, t(lang, "offer_withdrawn")));
     return section;
   }
@@ -256,10 +280,11 @@ function offerView(offer) {
         typed_name: acceptIt ? name.value : "",
         text_sha256: offer.text_sha256,
       });
-      const next = offerView({ ...offer, ...out });
+      const answered = { ...offer, ...out };
+      const next = offerView(answered, closing);
       section.replaceWith(next);
-      next.setAttribute("tabindex", "-1");
-      next.focus();
+      if (closing) closingLine(closing, answered);
+      next.querySelector("#offer-title").focus();
     } catch (err) {
       const msg = err.message || String(err);
       const key = err.status === 409 ? "offer_conflict"
@@ -282,7 +307,7 @@ function offerView(offer) {
     if (confirm(t(lang, "offer_decline_confirm"))) answer(false);
   });
   section.append(
-    el("h2", { id: "offer-title" }, t(lang, "offer_title")),
+    heading("offer_title"),
     el("pre", { class: "offer-text", id: "offer-text" }, offer.text),
     el("dl", { class: "offer-facts" },
       el("dt", {}, t(lang, "offer_salary")), el("dd", {}, money(offer.salary, offer.currency)),
@@ -310,7 +335,7 @@ function selfIdForm(options) {
     errorBox);
   const section = el("section", { id: "self-id", "aria-labelledby": "selfid-title", class: "voluntary" },
     el("h2", { id: "selfid-title" }, t(lang, "selfid_title")),
-    el("p", {}, t(lang, "selfid_why")),
+    el("p", { id: "selfid-why" }, t(lang, "selfid_why")),
     form);
   const finish = (key) => {
     section.replaceChildren(el("h2", { id: "selfid-title", tabindex: "-1" }, t(lang, "selfid_title")),
@@ -325,10 +350,15 @@ function selfIdForm(options) {
     const race = data.get("race_ethnicity") || null;
     if (sex === null && race === null) return finish("selfid_skipped");
     errorBox.textContent = "";
+    const buttons = form.querySelectorAll("button");
+    buttons.forEach((b) => (b.disabled = true));
     try {
       await api(`/api/interviews/${id}/self-id`, token, { sex, race_ethnicity: race });
       finish("selfid_thanks");
     } catch (err) {
+      // 409: a decision was made meanwhile, so the questions are closed (nothing was stored)
+      if (err.status === 409) return finish("selfid_closed");
+      buttons.forEach((b) => (b.disabled = false));
       errorBox.textContent = t(lang, "selfid_error", { msg: err.message || String(err) });
     }
   });

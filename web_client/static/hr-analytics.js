@@ -69,22 +69,58 @@ function fillFamilies(keep) {
   $("family").value = families.includes(keep) ? keep : "";
 }
 
+const DATA_NAMES = { real: "Real records", synthetic: "Synthetic data", all: "Real and synthetic data" };
+
+function plural(n, one, many = `${one}s`) {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+function failed(err) {
+  return el("p", { class: "form-error" }, `Could not compute this: ${err && err.message ? err.message : err}`);
+}
+
+// Both sections are computed side by side; one that fails says so in place of "Computing…",
+// the other is still shown. The one-line summary (#result-summary) is what a screen reader
+// announces, not the tables.
 async function refresh() {
   const gen = ++generation;
   const p = params();
   history.replaceState(null, "", `${location.pathname}?${query(p)}`);
   setStatus("Computing…");
+  $("result-summary").textContent = "";
   $("validity-body").replaceChildren(el("p", {}, "Computing the correlations…"));
   $("impact-body").replaceChildren(el("p", {}, "Computing the selection rates…"));
-  const [validity, impact] = await Promise.all([
+  const [v, i] = await Promise.allSettled([
     get(`/api/analytics/validity?${query({ data: p.data, outcome: p.outcome })}`),
     get(`/api/analytics/adverse-impact?${query({ data: p.data, family: p.family })}`),
   ]);
   if (gen !== generation) return;
-  syntheticBanner($("content"), validity.synthetic || impact.synthetic, validity.label || impact.label);
-  renderImpact(impact);
-  await renderValidity(validity, gen);
-  if (gen === generation) setStatus("");
+  const validity = v.status === "fulfilled" ? v.value : null;
+  const impact = i.status === "fulfilled" ? i.value : null;
+  const synthetic = Boolean((validity && validity.synthetic) || (impact && impact.synthetic));
+  syntheticBanner($("content"), synthetic, (validity && validity.label) || (impact && impact.label));
+  const summary = [DATA_NAMES[p.data] || p.data];
+  if (validity) {
+    summary.push(`predictive validity: ${plural(validity.families.length, "job family", "job families")} with ${validity.outcome} reviews`);
+  } else {
+    $("validity-method").textContent = "";
+    $("no-real").hidden = true;
+    $("validity-body").replaceChildren(failed(v.reason));
+    summary.push("predictive validity could not be computed");
+  }
+  if (impact) {
+    renderImpact(impact);
+    summary.push(`adverse impact${p.family ? ` in ${p.family}` : ""}: ${plural(impact.applications, "decided application")}, ${impact.pending || 0} pending`);
+  } else {
+    $("impact-method").textContent = "";
+    $("impact-body").replaceChildren(failed(i.reason));
+    summary.push("adverse impact could not be computed");
+  }
+  $("result-summary").textContent = `${summary.join("; ")}.`;
+  const error = [v, i].find((r) => r.status === "rejected");
+  if (error) report(error.reason);
+  if (validity) await renderValidity(validity, gen);
+  if (!error && gen === generation) setStatus("");
 }
 
 function pValue(p) {
@@ -171,11 +207,16 @@ function groupTable(entry, minGroup) {
   ]);
   const t = table(["Group", "Applicants", "Selected", "Selection rate", "Impact ratio", "Four-fifths", "Sample"],
     rows, { class: "impact-table", "data-stage": entry.stage, "data-dimension": entry.dimension });
-  t.prepend(el("caption", {}, `${DIMENSIONS[entry.dimension] || entry.dimension}: base ${entry.base}`,
+  const hidden = entry.suppressed || { groups: 0, applicants: 0 };
+  if (!entry.groups.length) {
+    t.querySelector("tbody").append(el("tr", {}, el("td", { colspan: "7" },
+      hidden.groups ? "Every group has fewer than 5 people: none is shown, for privacy." : "No one in this base.")));
+  }
+  t.prepend(el("caption", {}, `${DIMENSIONS[entry.dimension] || entry.dimension}: base ${plural(entry.base, "applicant")}`,
     ` · reference group ${entry.reference_group ?? "none"}`,
     ` · not reported ${entry.missing.not_reported ?? 0}, declined ${entry.missing.declined ?? 0}`,
-    entry.suppressed && entry.suppressed.groups
-      ? ` · not shown (fewer than 5 people, for privacy): ${entry.suppressed.groups} group(s), ${entry.suppressed.applicants} people`
+    hidden.groups
+      ? ` · ${plural(hidden.groups, "small group")} suppressed for privacy (fewer than 5 people each; ${plural(hidden.applicants, "applicant")} in all)`
       : ""));
   return t;
 }
@@ -187,13 +228,22 @@ function renderImpact(r) {
     if (!byStage.has(entry.stage)) byStage.set(entry.stage, []);
     byStage.get(entry.stage).push(entry);
   }
-  const scope = `${r.applications} decided application(s)${r.family ? ` in ${r.family}` : ""}; `
-    + `${r.pending || 0} pending (${r.pending_note || "left out until decided"}).`;
-  if (!r.applications) {
-    $("impact-body").replaceChildren(el("p", {}, `No interviewed applications in the chosen data.`));
+  const pending = r.pending || 0;
+  const note = r.pending_note || "applications without a decision are left out of every base until decided";
+  const scope = el("p", { id: "impact-scope" },
+    `${plural(r.applications, "decided application")}${r.family ? ` in ${r.family}` : ""}, ${pending} pending. `
+    + `${note.charAt(0).toUpperCase()}${note.slice(1)}.`);
+  if (!r.applications && !pending) {
+    $("impact-body").replaceChildren(el("p", { id: "impact-scope" },
+      `No interviewed applications${r.family ? ` in ${r.family}` : ""} in the chosen data.`));
     return;
   }
-  $("impact-body").replaceChildren(el("p", {}, scope), ...[...byStage].map(([stage, entries]) => {
+  if (!r.applications) {
+    scope.append(" No selection rates yet: they are computed once applications are decided.");
+    $("impact-body").replaceChildren(scope);
+    return;
+  }
+  $("impact-body").replaceChildren(scope, ...[...byStage].map(([stage, entries]) => {
     const plain = entries.filter((e) => !e.dimension.includes("×"));
     const cross = entries.filter((e) => e.dimension.includes("×"));
     return el("section", { class: "stage", "data-stage": stage },

@@ -191,21 +191,24 @@ export function table(headers, rows, attrs = {}) {
     el("tbody", {}, ...rows.map((cells) => el("tr", {}, ...cells.map((c) => el("td", {}, c ?? "–"))))));
 }
 
-// A form's submit: disable while it runs, show the server's error next to the button.
+// A form's submit: every submit button disabled while it runs (a form with two, such as
+// Accept and Dismiss, cannot be sent twice), the server's error shown next to the buttons.
+// The handler gets the form data and the button that submitted the form.
 export function onSubmit(form, handler) {
   const msg = el("p", { class: "form-error", role: "alert" });
   form.append(msg);
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
-    const button = form.querySelector("button[type=submit]");
-    if (button) button.disabled = true;
+    const buttons = [...form.querySelectorAll("button[type=submit], input[type=submit]")]
+      .filter((b) => !b.disabled);
+    for (const b of buttons) b.disabled = true;
     msg.textContent = "";
     try {
-      await handler(new FormData(form));
+      await handler(new FormData(form), ev.submitter || null);
     } catch (err) {
       if (err.status !== 401) msg.textContent = err.message || String(err);
     } finally {
-      if (button && button.isConnected) button.disabled = false;
+      for (const b of buttons) if (b.isConnected) b.disabled = false;
     }
   });
   return form;

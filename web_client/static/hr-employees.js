@@ -21,14 +21,25 @@ function label(name) {
   return String(name).replaceAll("_", " ");
 }
 
+// The employee shown is in the fragment (#12). A link with ?id=12 is moved there first, so
+// that "← All employees" (#) and the browser's Back button both work the same way.
+function adoptQueryId() {
+  const q = new URLSearchParams(location.search);
+  const fromQuery = q.get("id");
+  if (!fromQuery) return;
+  q.delete("id");
+  const rest = q.toString();
+  const hash = location.hash.slice(1) || fromQuery;
+  history.replaceState(null, "", `${location.pathname}${rest ? `?${rest}` : ""}#${hash}`);
+}
+
 function selectedId() {
-  const fromHash = location.hash.slice(1);
-  const fromQuery = new URLSearchParams(location.search).get("id");
-  return fromHash || fromQuery || "";
+  return location.hash.slice(1);
 }
 
 
 async function route() {
+  adoptQueryId();
   const id = selectedId();
   if (id) {
     $("list-section").hidden = true;
@@ -66,7 +77,11 @@ async function list(offset = 0) {
   else body.append(...rows);
   const shown = body.children.length;
   $("more").hidden = shown >= page.total;
-  $("more").onclick = () => list(shown).catch(() => {});
+  $("more").onclick = () => list(shown).then(() => {
+    // the first new row takes the focus (the button may have gone)
+    const first = body.children[shown];
+    if (first) first.querySelector("a").focus();
+  }).catch(report);
   setStatus(page.total
     ? `${shown} of ${page.total} employee(s)`
     : "No employees yet: they appear when a candidate accepts an offer.");
@@ -76,17 +91,23 @@ async function showEmployee(id, focusId) {
   const v = await get(`/api/employees/${encodeURIComponent(id)}`);
   const e = v.employee;
   const art = $("employee");
-  const reload = (message, focus) => showEmployee(id, focus).then(() => message && setStatus(message));
+  const reload = (message, focus, kind = "") => showEmployee(id, focus)
+    .then(() => message && setStatus(message, kind));
+  // Synthetic employees are kept for analytics: nothing on them can be changed (the server
+  // refuses it too), so the forms are left out.
+  const ro = Boolean(e.synthetic);
   art.replaceChildren(
-    el("p", {}, el("a", { href: "#" }, "← All employees")),
+    el("p", {}, el("a", { href: "#", id: "back-to-list" }, "← All employees")),
     el("h2", { id: "emp-name", tabindex: "-1" }, e.name, " ", syntheticBadge(e.synthetic)),
     el("p", { class: "small" }, `${e.title} · started ${date(e.start_date)} · probation ends ${date(e.probation_end)}`),
+    ro ? el("p", { class: "notice read-only", id: "read-only" },
+      "A synthetic (generated) employee, kept for analytics only: reviews, training and follow-ups cannot be added or changed.") : "",
     interviewSection(v.interview),
-    onboardingSection(v.onboarding, reload),
-    probationSection(e.id, v.probation_reviews, reload),
-    performanceSection(e.id, v.performance_reviews, reload),
-    trainingSection(e.id, v.training, reload),
-    followUpSection(v.follow_ups, reload),
+    onboardingSection(v.onboarding, reload, ro),
+    probationSection(e.id, v.probation_reviews, reload, ro),
+    performanceSection(e.id, v.performance_reviews, reload, ro),
+    trainingSection(e.id, v.training, reload, ro),
+    followUpSection(v.follow_ups, reload, ro),
   );
   syntheticBanner(art, e.synthetic);
   art.hidden = false;
@@ -125,10 +146,11 @@ function interviewSection(iv) {
     read, box);
 }
 
-function onboardingSection(tasks, reload) {
+function onboardingSection(tasks, reload, ro) {
   const rows = tasks.map((t) => {
     const done = t.done_at
       ? `done ${when(t.done_at)}`
+      : ro ? "not done"
       : el("button", {
         type: "button",
         class: "small-btn",
@@ -156,7 +178,7 @@ function number(name, min, max, step, value) {
   return input;
 }
 
-function probationSection(eid, reviews, reload) {
+function probationSection(eid, reviews, reload, ro) {
   const rows = reviews.map((r) => [String(r.month), fmt(r.manager_rating, 1), `${fmt(r.task_completion, 0)}%`,
     fmt(r.peer_rating, 1), r.manager_feedback, r.reviewer, when(r.at)]);
   const form = el("form", { class: "review-form", id: "probation-form" },
@@ -187,7 +209,7 @@ function probationSection(eid, reviews, reload) {
     reviews.length
       ? table(["Month", "Manager rating", "Tasks done", "Peer rating", "Feedback", "Reviewer", "Added"], rows, { class: "probation" })
       : el("p", {}, "No probation reviews yet."),
-    form);
+    ro ? "" : form);
 }
 
 function raised(message, followUps) {
@@ -196,7 +218,7 @@ function raised(message, followUps) {
     : message;
 }
 
-function performanceSection(eid, reviews, reload) {
+function performanceSection(eid, reviews, reload, ro) {
   const rows = reviews.map((r) => [r.period, fmt(r.rating, 1), r.reviewer, r.notes || "", when(r.at)]);
   const form = el("form", { class: "review-form", id: "performance-form" },
     el("h4", {}, "Add a performance review"),
@@ -221,26 +243,39 @@ function performanceSection(eid, reviews, reload) {
   return section("performance", "Performance reviews",
     reviews.length ? table(["Period", "Rating", "Reviewer", "Notes", "Added"], rows, { class: "performance" })
       : el("p", {}, "No performance reviews yet."),
-    form);
+    ro ? "" : form);
 }
 
-function trainingSection(eid, records, reload) {
-  const rows = records.map((t) => {
-    const s = select("status", TRAINING, t.status);
-    s.setAttribute("aria-label", `Status of ${t.course}`);
-    s.addEventListener("change", async () => {
-      s.disabled = true;
-      try {
-        await post(`/api/training/${t.id}`, { status: s.value });
-        await reload(`Training “${t.course}”: ${s.value}.`, "training-title");
-      } catch (err) {
-        s.disabled = false;
-        report(err);
-      }
-    });
-    return [t.course, s, t.follow_up_id ? "suggested by a follow-up" : "added by HR", when(t.at),
-      t.completed_at ? when(t.completed_at) : "–"];
+// A training record's status: a select and an explicit Save (nothing is sent on a change).
+function trainingStatus(t, reload) {
+  const s = select("status", TRAINING, t.status);
+  s.setAttribute("aria-label", `Status of ${t.course}`);
+  const save = el("button", { type: "button", class: "small-btn", "aria-label": `Save the status of ${t.course}` }, "Save");
+  const error = el("span", { class: "form-error", role: "alert" });
+  save.addEventListener("click", async () => {
+    error.textContent = "";
+    if (s.value === t.status) {
+      error.textContent = "Unchanged: choose another status first.";
+      return;
+    }
+    s.disabled = save.disabled = true;
+    try {
+      await post(`/api/training/${t.id}`, { status: s.value });
+      await reload(`Training “${t.course}”: ${s.value}.`, "training-title");
+    } catch (err) {
+      s.value = t.status; // back to what is stored
+      s.disabled = save.disabled = false;
+      if (err.status !== 401) error.textContent = `Not saved: ${err.message || err}`;
+      s.focus();
+    }
   });
+  return el("span", { class: "training-status" }, s, " ", save, " ", error);
+}
+
+function trainingSection(eid, records, reload, ro) {
+  const rows = records.map((t) => [t.course, ro ? t.status : trainingStatus(t, reload),
+    t.follow_up_id ? "suggested by a follow-up" : "added by HR", when(t.at),
+    t.completed_at ? when(t.completed_at) : "–"]);
   const form = el("form", { class: "training-form" },
     el("h4", {}, "Add training"),
     el("div", { class: "grid" },
@@ -256,7 +291,7 @@ function trainingSection(eid, records, reload) {
   return section("training", "Training",
     records.length ? table(["Course", "Status", "Origin", "Since", "Completed"], rows, { class: "training" })
       : el("p", {}, "No training records."),
-    form);
+    ro ? "" : form);
 }
 
 function evidenceList(ev) {
@@ -277,26 +312,31 @@ function evidenceList(ev) {
   return el("ul", { class: "evidence" }, ...items);
 }
 
-function followUpSection(followUps, reload) {
+function followUpSection(followUps, reload, ro) {
   const cards = followUps.map((f) => {
     const card = el("article", { class: "follow-up", "data-state": f.state },
       el("h4", {}, f.title),
       el("p", {}, `Suggested course: ${f.course} · state: ${f.state}${f.decided_by ? ` (by ${f.decided_by})` : ""} · raised ${when(f.created_at)}`),
       el("p", { class: "small" }, "Evidence:"),
       evidenceList(f.evidence || {}));
-    if (f.state === "open") {
+    if (f.state === "open" && !ro) {
       const by = el("input", { name: "by", required: "", maxlength: "200", autocomplete: "name", value: personName() });
       const form = el("form", { class: "follow-up-form" },
         field("Decided by (your name)", by),
         el("button", { type: "submit", name: "accept", value: "1" }, "Accept: enrol in the course"), " ",
         el("button", { type: "submit", name: "accept", value: "0", class: "secondary" }, "Dismiss"));
-      let accept = true;
-      form.addEventListener("click", (ev) => {
-        if (ev.target.name === "accept") accept = ev.target.value === "1";
-      });
-      onSubmit(form, async (d) => {
+      // onSubmit disables both buttons while the request runs; the submitter says which.
+      onSubmit(form, async (d, submitter) => {
+        const accept = !submitter || submitter.value !== "0";
         rememberName(d.get("by"));
-        await post(`/api/follow-ups/${f.id}`, { accept, by: String(d.get("by")) });
+        try {
+          await post(`/api/follow-ups/${f.id}`, { accept, by: String(d.get("by")) });
+        } catch (err) {
+          if (err.status !== 409) throw err;
+          // decided meanwhile (another tab or person): show how it stands now
+          await reload(`Not recorded: ${err.message}`, "followups-title", "error");
+          return;
+        }
         await reload(accept ? "Follow-up accepted." : "Follow-up dismissed.", "followups-title");
       });
       card.append(form);

@@ -79,9 +79,17 @@ async function loadPage() {
   renderWeights(req);
   const bandText = Object.entries(data.bands).map(([b, n]) => `${BANDS[b] || b}: ${n}`).join(" · ");
   $("summary").textContent = `${data.total} interviewed candidate(s), best match first${bandText ? ` — ${bandText}` : ""}.`;
-  data.candidates.forEach((c, i) => $("ranking").append(card(c, current.offset + i + 1)));
+  const added = data.candidates.map((c, i) => card(c, current.offset + i + 1));
+  $("ranking").append(...added);
   current.offset += data.candidates.length;
   $("more").hidden = current.offset >= data.total;
+  return added;
+}
+
+// "Show more": the first new candidate gets the focus (the button may disappear).
+async function showMore() {
+  const added = await loadPage();
+  if (added && added.length) added[0].querySelector("h3").focus();
 }
 
 function money(v) {
@@ -154,10 +162,14 @@ function card(c, rank) {
     }
   });
   const body = el("div", { class: "workflow-body" }, "Loading…");
-  const workflow = el("details", { class: "workflow" }, el("summary", {}, "Decide and offer"), body);
+  // What the last action did; it takes the focus after the action (the forms are redrawn).
+  const said = el("p", { class: "workflow-status", tabindex: "-1" });
+  const synthetic = current && current.requisition && current.requisition.synthetic;
+  const workflow = el("details", { class: "workflow" },
+    el("summary", {}, synthetic ? "Decisions and offer (read only)" : "Decide and offer"), said, body);
   const li = el("li", { class: "candidate", "data-interview": c.interview_id, "data-score": m.score ?? "" },
     el("div", { class: "cand-head" },
-      el("h3", {}, `${rank}. ${c.candidate_name}`),
+      el("h3", { tabindex: "-1" }, `${rank}. ${c.candidate_name}`),
       el("span", { class: "match-score" }, "Match ", el("strong", {}, m.score == null ? "–" : fmt(m.score, 1))),
       bandPill(m.band),
       el("span", { class: "small" }, `data for ${fmt(100 * m.coverage, 0)}% of the weight`,
@@ -170,7 +182,8 @@ function card(c, rank) {
     reportBox,
     workflow,
   );
-  const refresh = () => loadWorkflow(c, body, state).catch((err) => {
+  const ui = { body, state, said };
+  const refresh = () => loadWorkflow(c, ui).catch((err) => {
     body.replaceChildren(el("p", { class: "form-error", role: "alert" }, err.message));
   });
   workflow.addEventListener("toggle", () => {
@@ -179,20 +192,28 @@ function card(c, rank) {
   return li;
 }
 
-async function loadWorkflow(c, body, state) {
+// Say what an action did in the card, and move the focus there (the forms were redrawn).
+function tell(ui, message, kind = "") {
+  ui.said.textContent = message;
+  ui.said.dataset.kind = kind;
+  ui.said.focus();
+}
+
+async function loadWorkflow(c, ui) {
+  const { body, state } = ui;
   const iid = c.interview_id;
   const s = await get(`/api/interviews/${encodeURIComponent(iid)}/decision`);
   const last = s.decisions.length ? s.decisions[s.decisions.length - 1] : null;
   const offer = s.offer;
-  if (offer && offer.state === "accepted" && c.employee_id == null) {
-    // the employee id arrives with the ranking; reload it to link the record
-    const again = await get(`/api/requisitions/${encodeURIComponent(current.id)}/ranking?limit=500`);
-    const row = again.candidates.find((r) => r.interview_id === iid);
-    if (row) c.employee_id = row.employee_id;
-  }
+  if (s.employee_id != null) c.employee_id = s.employee_id; // set once the offer is accepted
   stateLine(state, last && last.decision, last && last.decided_by, offer && offer.state, c.employee_id);
-  const reload = () => loadWorkflow(c, body, state);
+  const reload = () => loadWorkflow(c, ui);
   const nodes = [];
+  const synthetic = current && current.requisition && current.requisition.synthetic;
+  if (synthetic) {
+    nodes.push(el("p", { class: "notice read-only" },
+      "Synthetic (generated) data is for analytics only: no decisions or offers are recorded on it."));
+  }
   if (s.decisions.length) {
     nodes.push(el("h4", {}, "Decisions recorded"), table(
       ["When", "Decision", "By", "Reason"],
@@ -200,12 +221,15 @@ async function loadWorkflow(c, body, state) {
       { class: "decisions" },
     ));
   }
-  if (!(offer && offer.state === "accepted")) nodes.push(decisionForm(iid, s.recommendation, reload));
-  nodes.push(offerSection(iid, last, offer, reload));
+  if (!synthetic && !(offer && offer.state === "accepted")) {
+    nodes.push(decisionForm(iid, s.recommendation, offer, reload, ui));
+  }
+  nodes.push(offerSection(iid, last, offer, reload, ui, synthetic));
   body.replaceChildren(...nodes);
 }
 
-function decisionForm(iid, rec, reload) {
+function decisionForm(iid, rec, offer, reload, ui) {
+  const offerSent = offer && offer.state === "sent";
   const radios = DECISIONS.map(([value, label, help], i) => {
     const input = el("input", { type: "radio", name: "decision", value, id: `d-${iid}-${value}` });
     if (i === 0) input.required = true;
@@ -218,20 +242,34 @@ function decisionForm(iid, rec, reload) {
     el("p", { class: "small" }, "The system recommends",
       rec ? `: ${rec.recommendation} (score ${fmt(rec.score, 1)}, ${BANDS[rec.band] || rec.band}).` : " nothing (no report yet).",
       " You decide, and your name and reason are recorded with it."),
+    offerSent ? el("p", { class: "warning", id: `d-${iid}-withdraws` },
+      el("strong", {}, "An offer is waiting for the candidate. "),
+      "Any decision other than “offer” withdraws it: the candidate can then no longer accept it.") : "",
     el("fieldset", {}, el("legend", {}, "Decision"), ...radios),
     field("Reason (required)", reason),
     field("Decided by (your name)", by),
     el("button", { type: "submit" }, "Record decision"),
   );
   return onSubmit(form, async (data) => {
+    const decision = String(data.get("decision"));
+    if (offerSent && decision !== "offer") {
+      const ok = confirm(`Recording “${decision}” withdraws the offer sent on ${when(offer.created_at)}: `
+        + "the candidate can no longer accept it. Record the decision and withdraw the offer?");
+      if (!ok) {
+        tell(ui, "Nothing recorded: the offer still stands.");
+        return;
+      }
+    }
     rememberName(data.get("decided_by"));
     await post(`/api/interviews/${encodeURIComponent(iid)}/decision`, {
-      decision: data.get("decision"),
+      decision,
       reason: String(data.get("reason") || ""),
       decided_by: String(data.get("decided_by") || ""),
     });
-    setStatus(`Decision “${data.get("decision")}” recorded.`);
+    const withdrawn = offerSent && decision !== "offer";
+    if (withdrawn) candidateLinks.delete(iid);
     await reload();
+    tell(ui, withdrawn ? `Decision “${decision}” recorded; the offer was withdrawn.` : `Decision “${decision}” recorded.`);
   });
 }
 
@@ -241,13 +279,18 @@ function nextMonthStart() {
   return first.toISOString().slice(0, 10);
 }
 
-function offerSection(iid, last, offer, reload) {
+function offerSection(iid, last, offer, reload, ui, readOnly) {
   const box = el("section", { class: "offer-box" }, el("h4", {}, "Offer"));
   const open = offer && (offer.state === "sent" || offer.state === "accepted");
   if (offer) {
     box.append(el("p", {}, `Current offer: ${OFFER_STATES[offer.state] || offer.state} (made ${when(offer.created_at)}`,
       offer.answered_at ? `, answered ${when(offer.answered_at)}` : "", ").",
       offer.accepted_name ? ` Accepted by the typed name “${offer.accepted_name}”.` : ""));
+  }
+  if (readOnly) {
+    if (offer) box.append(el("pre", { class: "offer-text" }, offer.text));
+    else box.append(el("p", { class: "small" }, "No offer."));
+    return box;
   }
   if (offer && offer.state === "sent") {
     const link = candidateLinks.get(iid);
@@ -258,20 +301,22 @@ function offerSection(iid, last, offer, reload) {
         try {
           const out = await post(`/api/interviews/${encodeURIComponent(iid)}/job-offer/link`, {});
           candidateLinks.set(iid, out.candidate_url);
-          again.replaceWith(linkBox(out.candidate_url));
+          const fresh = linkBox(out.candidate_url);
+          again.parentElement.replaceWith(fresh);
+          fresh.querySelector("input").focus();
         } catch (err) {
-          setStatus(`No new link: ${err.message}`);
+          if (err.status !== 401) tell(ui, `No new link: ${err.message}`, "error");
         }
       });
       box.append(el("p", { class: "small" }, "Links are not stored. ", again));
     }
     box.append(el("pre", { class: "offer-text" }, offer.text));
-    box.append(withdrawForm(iid, reload));
+    box.append(withdrawForm(iid, reload, ui));
   } else if (offer && offer.state === "accepted") {
     box.append(el("pre", { class: "offer-text" }, offer.text));
   }
   if (!open) {
-    if (last && last.decision === "offer") box.append(offerForm(iid, reload));
+    if (last && last.decision === "offer") box.append(offerForm(iid, reload, ui));
     else box.append(el("p", { class: "small" }, "An offer can be made once a person has recorded the decision “offer”."));
   }
   return box;
@@ -294,11 +339,12 @@ function linkBox(url) {
     field("Send this link to the candidate (valid 30 days):", input), copy, " ", done);
 }
 
-function offerForm(iid, reload) {
+function offerForm(iid, reload, ui) {
   const req = current.requisition;
   const band = req.salary_band || {};
   const currency = band.currency || "EUR";
-  const salary = el("input", { type: "number", name: "salary", required: "", step: "100", min: String(band.min ?? 1) });
+  // step 1: the server takes whole units (a step counted from min would refuse valid salaries)
+  const salary = el("input", { type: "number", name: "salary", required: "", step: "1", min: String(band.min ?? 1) });
   if (band.max != null) salary.max = String(band.max);
   const startDate = el("input", { type: "date", name: "start_date", required: "", value: nextMonthStart() });
   const months = el("input", { type: "number", name: "probation_months", min: "0", max: "24", required: "",
@@ -321,13 +367,17 @@ function offerForm(iid, reload) {
       created_by: String(data.get("created_by") || ""),
     });
     candidateLinks.set(iid, offer.candidate_url);
-    setStatus("Offer made: send the candidate the link.");
     await reload();
+    ui.said.textContent = "Offer made: send the candidate the link.";
+    ui.said.dataset.kind = "";
+    const input = ui.body.querySelector("input.candidate-link");
+    if (input) input.focus();
+    else ui.said.focus();
   });
   return form;
 }
 
-function withdrawForm(iid, reload) {
+function withdrawForm(iid, reload, ui) {
   const by = el("input", { name: "by", required: "", maxlength: "200", autocomplete: "name", value: personName() });
   const form = el("form", { class: "withdraw-form" },
     field("Withdrawn by (your name)", by),
@@ -338,11 +388,11 @@ function withdrawForm(iid, reload) {
     rememberName(data.get("by"));
     await post(`/api/interviews/${encodeURIComponent(iid)}/job-offer/withdraw`, { by: String(data.get("by")) });
     candidateLinks.delete(iid);
-    setStatus("Offer withdrawn.");
     await reload();
+    tell(ui, "Offer withdrawn.");
   });
 }
 
-$("more").addEventListener("click", () => loadPage().catch(report));
+$("more").addEventListener("click", () => showMore().catch(report));
 window.addEventListener("hashchange", () => openFromHash().catch(report));
 initPage(start);

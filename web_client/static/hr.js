@@ -1,5 +1,11 @@
-// HR list of interviews; reports open inline (printable) or download as JSON.
-import { $, downloadBlob, el, get, initPage, report, reportInto, setStatus } from "/static/hr-common.js";
+// HR list of interviews (the newest 100; real, synthetic or all); reports open inline
+// (printable) or download as JSON.
+import {
+  $, downloadBlob, el, get, initPage, report, reportInto, setStatus, syntheticBadge,
+} from "/static/hr-common.js";
+
+const LIMIT = 100; // the server returns at most the newest 100
+const CHOICES = { real: "real", synthetic: "synthetic", all: "real and synthetic" };
 
 async function openReport(id) {
   await reportInto($("report"), id);
@@ -11,11 +17,19 @@ async function download(id) {
   downloadBlob(new Blob([JSON.stringify(body, null, 2)], { type: "application/json" }), `report-${id}.json`);
 }
 
+function dataChoice() {
+  const v = new URLSearchParams(location.search).get("data");
+  return v in CHOICES ? v : "real";
+}
+
 async function list() {
-  const rows = await get("/api/interviews");
+  const data = dataChoice();
+  $("data").value = data;
+  setStatus("Loading…");
+  const rows = await get(`/api/interviews?data=${data}`);
   const body = $("list").querySelector("tbody");
-  body.replaceChildren(...rows.map((r) => el("tr", {},
-    el("td", {}, r.candidate_name),
+  body.replaceChildren(...rows.map((r) => el("tr", { "data-id": r.id, "data-synthetic": String(Boolean(r.synthetic)) },
+    el("td", {}, r.candidate_name, r.synthetic ? " " : "", syntheticBadge(r.synthetic)),
     el("td", {}, r.state),
     el("td", {}, new Date(r.created_at).toLocaleString()),
     el("td", {}, r.overall == null ? "–" : String(r.overall)),
@@ -24,7 +38,16 @@ async function list() {
       el("button", { class: "link", onclick: () => download(r.id).catch(report) }, "JSON"),
     ] : ["–"])),
   )));
-  setStatus(`${rows.length} interview(s)`);
+  const which = CHOICES[data];
+  setStatus(rows.length >= LIMIT
+    ? `The newest ${LIMIT} ${which} interviews (older ones are not listed).`
+    : `${rows.length} ${which} interview(s), newest first (the newest ${LIMIT} at most are listed).`);
 }
 
+$("data").addEventListener("change", () => {
+  const q = new URLSearchParams(location.search);
+  q.set("data", $("data").value);
+  history.replaceState(null, "", `${location.pathname}?${q}`);
+  list().catch(report);
+});
 initPage(list);
