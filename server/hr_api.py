@@ -9,8 +9,10 @@ candidate only and read only in aggregate.
 from __future__ import annotations
 
 import asyncio
+import functools
+from collections.abc import Callable
 from datetime import date
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from aiohttp import web
 from pydantic import BaseModel, Field
@@ -33,6 +35,7 @@ from server.web_util import (
 )
 
 OFFER_LINK_TTL_S = 30 * 24 * 3600
+T = TypeVar("T")
 
 
 class DecisionIn(BaseModel):
@@ -105,6 +108,19 @@ def _poke(request: web.Request) -> None:
         worker.poke()
 
 
+async def _store(fn: Callable[..., T], *args: Any, missing: str = "no such record") -> T:
+    """Run a blocking store call in a worker thread and map its refusals to HTTP: a missing
+    record is 404, a workflow state that does not allow it 409, invalid values 400."""
+    try:
+        return await asyncio.to_thread(fn, *args)
+    except KeyError:
+        raise error(web.HTTPNotFound, missing) from None
+    except (WorkflowConflict, self_id.Closed) as err:
+        raise error(web.HTTPConflict, str(err)) from None
+    except ValueError as err:
+        raise error(web.HTTPBadRequest, str(err)) from None
+
+
 def _int_id(request: web.Request, name: str = "id") -> int:
     try:
         return int(request.match_info[name])
@@ -140,30 +156,26 @@ async def list_requisitions(request: web.Request) -> web.Response:
 async def requisition_ranking(request: web.Request) -> web.Response:
     require_admin(request)
     limit, offset = _page(request)
-    try:
-        out = await asyncio.to_thread(
-            ranking.rank, engine_of(request), request.match_info["id"], limit, offset
-        )
-    except KeyError:
-        raise error(web.HTTPNotFound, "no such requisition") from None
+    out = await _store(
+        ranking.rank,
+        engine_of(request),
+        request.match_info["id"],
+        limit,
+        offset,
+        missing="no such requisition",
+    )
     return web.json_response(out)
 
 
 async def set_match(request: web.Request) -> web.Response:
     require_admin(request)
     body: MatchConfig = await read_body(request, MatchConfig)
-    req = await asyncio.to_thread(db.get_requisition, engine_of(request), request.match_info["id"])
-    if req is not None and req.synthetic:
+    rid = request.match_info["id"]
+    current = await asyncio.to_thread(db.get_requisition, engine_of(request), rid)
+    if current is not None and current.synthetic:
         raise error(web.HTTPConflict, "synthetic requisitions keep their generated settings")
-    try:
-        req = await asyncio.to_thread(
-            db.update_requisition,
-            engine_of(request),
-            request.match_info["id"],
-            match_config=body.model_dump(),
-        )
-    except KeyError:
-        raise error(web.HTTPNotFound, "no such requisition") from None
+    update = functools.partial(db.update_requisition, match_config=body.model_dump())
+    req = await _store(update, engine_of(request), rid, missing="no such requisition")
     return web.json_response(ranking.requisition_view(req))
 
 
@@ -213,21 +225,16 @@ async def record_decision(request: web.Request) -> web.Response:
     iv = await interview_or_404(request)
     engine = engine_of(request)
     rec = await asyncio.to_thread(ranking.recommendation, engine, iv.id)
-    try:
-        row = await asyncio.to_thread(
-            hiring.record_decision,
-            engine,
-            iv.id,
-            body.decision,
-            body.reason,
-            body.decided_by,
-            rec.as_dict() if rec else None,
-            _urls(request),
-        )
-    except hiring.HiringConflict as err:
-        raise error(web.HTTPConflict, str(err)) from None
-    except ValueError as err:
-        raise error(web.HTTPBadRequest, str(err)) from None
+    row = await _store(
+        hiring.record_decision,
+        engine,
+        iv.id,
+        body.decision,
+        body.reason,
+        body.decided_by,
+        rec.as_dict() if rec else None,
+        _urls(request),
+    )
     _poke(request)
     return web.json_response(row.model_dump(mode="json"), status=201)
 
@@ -236,21 +243,16 @@ async def create_job_offer(request: web.Request) -> web.Response:
     require_admin(request)
     body: JobOfferIn = await read_body(request, JobOfferIn)
     iv = await interview_or_404(request)
-    try:
-        offer = await asyncio.to_thread(
-            hiring.create_offer,
-            engine_of(request),
-            iv.id,
-            body.salary,
-            body.start_date,
-            body.created_by,
-            body.probation_months,
-            _urls(request),
-        )
-    except hiring.HiringConflict as err:
-        raise error(web.HTTPConflict, str(err)) from None
-    except ValueError as err:
-        raise error(web.HTTPBadRequest, str(err)) from None
+    offer = await _store(
+        hiring.create_offer,
+        engine_of(request),
+        iv.id,
+        body.salary,
+        body.start_date,
+        body.created_by,
+        body.probation_months,
+        _urls(request),
+    )
     _poke(request)
     return web.json_response(
         _offer_view(offer) | {"candidate_url": _offer_link(request, iv.id)}, status=201
@@ -277,12 +279,7 @@ async def withdraw_job_offer(request: web.Request) -> web.Response:
     require_admin(request)
     body: WithdrawIn = await read_body(request, WithdrawIn)
     iv = await interview_or_404(request)
-    try:
-        offer = await asyncio.to_thread(
-            hiring.withdraw_offer, engine_of(request), iv.id, body.by, _urls(request)
-        )
-    except hiring.HiringConflict as err:
-        raise error(web.HTTPConflict, str(err)) from None
+    offer = await _store(hiring.withdraw_offer, engine_of(request), iv.id, body.by, _urls(request))
     _poke(request)
     return web.json_response(_offer_view(offer))
 
@@ -309,20 +306,15 @@ async def get_job_offer(request: web.Request) -> web.Response:
 async def answer_job_offer(request: web.Request) -> web.Response:
     claims = token_claims(request, "candidate")
     body: AnswerIn = await read_body(request, AnswerIn)
-    try:
-        offer, employee = await asyncio.to_thread(
-            hiring.answer_offer,
-            engine_of(request),
-            claims.interview,
-            body.accept,
-            body.typed_name if body.accept else "",
-            body.text_sha256,
-            _urls(request),
-        )
-    except hiring.HiringConflict as err:
-        raise error(web.HTTPConflict, str(err)) from None
-    except ValueError as err:
-        raise error(web.HTTPBadRequest, str(err)) from None
+    offer, employee = await _store(
+        hiring.answer_offer,
+        engine_of(request),
+        claims.interview,
+        body.accept,
+        body.typed_name if body.accept else "",
+        body.text_sha256,
+        _urls(request),
+    )
     _poke(request)
     return web.json_response(
         _offer_view(offer) | {"employee_id": employee.id if employee else None}
@@ -353,14 +345,8 @@ async def record_self_id(request: web.Request) -> web.Response:
     iv = await interview_or_404(request)
     if iv.consent_at is None:  # 403, not 409: the page reads 409 as "closed by a decision"
         raise error(web.HTTPForbidden, "the interview notice was not accepted")
-    try:
-        await asyncio.to_thread(
-            self_id.record, engine_of(request), claims.interview, body.sex, body.race_ethnicity
-        )
-    except self_id.Closed as err:
-        raise error(web.HTTPConflict, str(err)) from None
-    except ValueError as err:
-        raise error(web.HTTPBadRequest, str(err)) from None
+    engine = engine_of(request)
+    await _store(self_id.record, engine, claims.interview, body.sex, body.race_ethnicity)
     # The trail says that it happened, never what was answered.
     await asyncio.to_thread(
         audit.record, engine_of(request), "candidate", "self_id.recorded", f"interview:{iv.id}"
@@ -386,33 +372,24 @@ async def list_employees(request: web.Request) -> web.Response:
 
 async def get_employee(request: web.Request) -> web.Response:
     require_admin(request)
-    try:
-        view = await asyncio.to_thread(
-            employees.employee_view, engine_of(request), _int_id(request)
-        )
-    except KeyError:
-        raise error(web.HTTPNotFound, "no such employee") from None
-    except WorkflowConflict as err:
-        raise error(web.HTTPConflict, str(err)) from None
+    view = await _store(
+        employees.employee_view, engine_of(request), _int_id(request), missing="no such employee"
+    )
     return web.json_response(view)
 
 
 async def _review(request: web.Request, kind: str, model: type[BaseModel]) -> web.Response:
     require_admin(request)
     body = await read_body(request, model)
-    try:
-        row, new = await asyncio.to_thread(
-            employees.add_review,
-            engine_of(request),
-            _int_id(request),
-            kind,
-            body.model_dump(),
-            _urls(request),
-        )
-    except KeyError:
-        raise error(web.HTTPNotFound, "no such employee") from None
-    except WorkflowConflict as err:
-        raise error(web.HTTPConflict, str(err)) from None
+    row, new = await _store(
+        employees.add_review,
+        engine_of(request),
+        _int_id(request),
+        kind,
+        body.model_dump(),
+        _urls(request),
+        missing="no such employee",
+    )
     _poke(request)
     return web.json_response(
         {"review": row, "follow_ups": [f.model_dump(mode="json") for f in new]}, status=201
@@ -430,53 +407,49 @@ async def add_performance_review(request: web.Request) -> web.Response:
 async def add_training(request: web.Request) -> web.Response:
     require_admin(request)
     body: TrainingIn = await read_body(request, TrainingIn)
-    try:
-        row = await asyncio.to_thread(
-            employees.add_training, engine_of(request), _int_id(request), body.course, body.status
-        )
-    except KeyError:
-        raise error(web.HTTPNotFound, "no such employee") from None
-    except WorkflowConflict as err:
-        raise error(web.HTTPConflict, str(err)) from None
+    row = await _store(
+        employees.add_training,
+        engine_of(request),
+        _int_id(request),
+        body.course,
+        body.status,
+        missing="no such employee",
+    )
     return web.json_response(row.model_dump(mode="json"), status=201)
 
 
 async def set_training(request: web.Request) -> web.Response:
     require_admin(request)
     body: TrainingStatusIn = await read_body(request, TrainingStatusIn)
-    try:
-        row = await asyncio.to_thread(
-            employees.set_training_status, engine_of(request), _int_id(request), body.status
-        )
-    except KeyError:
-        raise error(web.HTTPNotFound, "no such training record") from None
-    except WorkflowConflict as err:
-        raise error(web.HTTPConflict, str(err)) from None
+    row = await _store(
+        employees.set_training_status,
+        engine_of(request),
+        _int_id(request),
+        body.status,
+        missing="no such training record",
+    )
     return web.json_response(row.model_dump(mode="json"))
 
 
 async def decide_follow_up(request: web.Request) -> web.Response:
     require_admin(request)
     body: FollowUpIn = await read_body(request, FollowUpIn)
-    try:
-        row = await asyncio.to_thread(
-            employees.decide_follow_up, engine_of(request), _int_id(request), body.accept, body.by
-        )
-    except KeyError:
-        raise error(web.HTTPNotFound, "no such follow-up") from None
-    except WorkflowConflict as err:
-        raise error(web.HTTPConflict, str(err)) from None
+    row = await _store(
+        employees.decide_follow_up,
+        engine_of(request),
+        _int_id(request),
+        body.accept,
+        body.by,
+        missing="no such follow-up",
+    )
     return web.json_response(row.model_dump(mode="json"))
 
 
 async def complete_task(request: web.Request) -> web.Response:
     require_admin(request)
-    try:
-        row = await asyncio.to_thread(employees.complete_task, engine_of(request), _int_id(request))
-    except KeyError:
-        raise error(web.HTTPNotFound, "no such task") from None
-    except WorkflowConflict as err:
-        raise error(web.HTTPConflict, str(err)) from None
+    row = await _store(
+        employees.complete_task, engine_of(request), _int_id(request), missing="no such task"
+    )
     return web.json_response(row.model_dump(mode="json"))
 
 

@@ -19,10 +19,16 @@ SCORES = {
 }
 
 
-def report_body(iid: str, scores: dict[str, float]) -> dict[str, Any]:
+def report_body(
+    iid: str, scores: dict[str, float], name: str | None = None, title: str | None = None
+) -> dict[str, Any]:
+    """A small finalized report with everything server/report_html.py reads; each score has
+    one evidence span, "um, about <competency>"."""
     return {
         "report_version": 1,
         "interview_id": iid,
+        "candidate_name": name,
+        "requisition": {"title": title} if title else None,
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "rubric_version": "test",
         "overall": round(sum(scores.values()) / len(scores), 1),
@@ -32,7 +38,13 @@ def report_body(iid: str, scores: dict[str, float]) -> dict[str, Any]:
                 "confidence": 1.0,
                 "components": {},
                 "evidence": [
-                    {"kind": "filler", "text": "um", "start": 1.0, "end": 1.2, "utterance": 0}
+                    {
+                        "kind": "filler",
+                        "text": f"um, about {k}",
+                        "start": 3.0,
+                        "end": 4.5,
+                        "utterance": 0,
+                    }
                 ],
             }
             for k, v in scores.items()
@@ -40,8 +52,8 @@ def report_body(iid: str, scores: dict[str, float]) -> dict[str, Any]:
         "questions": [],
         "flags": [],
         "models": {"asr": "test"},
-        "candidate_summary": "We kept a transcript of your answers.",
-        "decision": "A person decides.",
+        "candidate_summary": "Thank you for the interview.",
+        "decision": "A person decides. These scores are evidence for that decision, not a verdict.",
     }
 
 

@@ -29,6 +29,7 @@ from server.app_keys import AUTH_KEY, RESOURCES_KEY
 from server.doctor import find_chromium
 from server.settings import Settings
 from tests.conftest import ARTIFACTS
+from tests.hr_fixtures import report_body
 from tests.test_browser import CHROMIUM_ARGS
 
 pytestmark = pytest.mark.browser
@@ -119,35 +120,6 @@ async def _shot(page: Page, name: str) -> None:
     await page.screenshot(path=str(ARTIFACTS / name), full_page=True)
 
 
-def _report(iid: str, name: str, title: str, scores: dict[str, float]) -> dict[str, Any]:
-    """A small report with what server/report_html.py reads."""
-    return {
-        "report_version": 1,
-        "interview_id": iid,
-        "candidate_name": name,
-        "requisition": {"title": title},
-        "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "rubric_version": "t",
-        "models": {},
-        "overall": round(sum(scores.values()) / len(scores), 1),
-        "competencies": {
-            k: {
-                "value": v,
-                "confidence": 1.0,
-                "components": {},
-                "evidence": [
-                    {"kind": "filler", "text": f"um, about {k}", "start": 3.0, "end": 4.5}
-                ],
-            }
-            for k, v in scores.items()
-        },
-        "questions": [],
-        "flags": [],
-        "candidate_summary": "Thank you for the interview.",
-        "decision": "A person decides. These scores are evidence for that decision, not a verdict.",
-    }
-
-
 def _finish_with_report(
     engine: Engine, iid: str, name: str, title: str, scores: dict[str, float]
 ) -> None:
@@ -163,7 +135,7 @@ def _finish_with_report(
         started_at=now,
         finished_at=now,
     )
-    db.save_report(engine, iid, _report(iid, name, title, scores))
+    db.save_report(engine, iid, report_body(iid, scores, name, title))
 
 
 TITLE = "Account executive"

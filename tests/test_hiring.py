@@ -317,7 +317,7 @@ def test_follow_ups_fire_on_interview_and_probation_evidence_once(engine: Engine
     tw = next(f for f in new if f.rule_id == "teamwork")
     assert tw.evidence["interview"][0]["competency"] == "teamwork"
     assert tw.evidence["interview"][0]["value"] == 41.0
-    assert tw.evidence["interview"][0]["evidence"][0]["text"] == "um"
+    assert tw.evidence["interview"][0]["evidence"][0]["text"] == "um, about teamwork"
     assert tw.evidence["probation"][0] == {
         "review_id": _row["id"],
         "field": "peer_rating",
