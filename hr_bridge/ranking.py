@@ -85,14 +85,17 @@ def rank(engine: Engine, rid: str, limit: int = 100, offset: int = 0) -> dict[st
         conn = s.connection()
         rows = conn.execute(
             text(
+                # Grouped joins, not per-row subqueries: one pass however many candidates.
                 "SELECT i.id, i.candidate_name, i.candidate_ref, i.finished_at, "
-                "d.decision, d.decided_by, "
-                "(SELECT o.state FROM job_offer o WHERE o.interview_id = i.id "
-                " ORDER BY o.id DESC LIMIT 1), "
-                "(SELECT e.id FROM employee e WHERE e.interview_id = i.id) "
+                "d.decision, d.decided_by, o.state, e.id "
                 "FROM interview i JOIN report rep ON rep.interview_id = i.id "
-                "LEFT JOIN decision d ON d.id = "
-                "(SELECT MAX(d2.id) FROM decision d2 WHERE d2.interview_id = i.id) "
+                "LEFT JOIN (SELECT interview_id, MAX(id) AS last FROM decision "
+                "GROUP BY interview_id) ld ON ld.interview_id = i.id "
+                "LEFT JOIN decision d ON d.id = ld.last "
+                "LEFT JOIN (SELECT interview_id, MAX(id) AS last FROM job_offer "
+                "GROUP BY interview_id) lo ON lo.interview_id = i.id "
+                "LEFT JOIN job_offer o ON o.id = lo.last "
+                "LEFT JOIN employee e ON e.interview_id = i.id "
                 "WHERE i.requisition_id = :rid"
             ),
             {"rid": rid},
