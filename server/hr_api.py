@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import functools
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from typing import Any, Literal, TypeVar
 
@@ -119,6 +120,16 @@ async def _store(fn: Callable[..., T], *args: Any, missing: str = "no such recor
         raise error(web.HTTPConflict, str(err)) from None
     except ValueError as err:
         raise error(web.HTTPBadRequest, str(err)) from None
+
+
+# Analytics are CPU-heavy Python: one worker thread for all of them, so a page asking for a
+# dozen plots at once does not crowd the event loop (and live interviews) out of the GIL.
+_ANALYTICS = ThreadPoolExecutor(1, thread_name_prefix="analytics")
+
+
+async def _analytics(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(_ANALYTICS, functools.partial(fn, *args, **kwargs))
 
 
 def _int_id(request: web.Request, name: str = "id") -> int:
@@ -482,7 +493,7 @@ def _min_n(request: web.Request) -> int:
 
 async def validity(request: web.Request) -> web.Response:
     require_admin(request)
-    out = await asyncio.to_thread(
+    out = await _analytics(
         analytics.validity,
         engine_of(request),
         _data(request),
@@ -497,7 +508,7 @@ async def validity_plot(request: web.Request) -> web.Response:
     family, competency = request.query.get("family"), request.query.get("competency")
     if not family or not competency:
         raise error(web.HTTPBadRequest, "family and competency are required")
-    svg = await asyncio.to_thread(
+    svg = await _analytics(
         analytics.validity_plot,
         engine_of(request),
         family,
@@ -518,7 +529,7 @@ async def adverse_impact(request: web.Request) -> web.Response:
         raise error(web.HTTPBadRequest, "threshold and min_group are numbers") from None
     if not 0 < threshold <= 1 or min_group < 1:
         raise error(web.HTTPBadRequest, "threshold in (0, 1], min_group >= 1")
-    result, meta = await asyncio.to_thread(
+    result, meta = await _analytics(
         analytics.impact,
         engine_of(request),
         _data(request),

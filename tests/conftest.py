@@ -67,6 +67,14 @@ def postgres_url() -> Iterator[str]:
             conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
+# Code that is not ours but shares the test's loop. Playwright's client parses the browser's
+# messages (full-page screenshots are megabytes of base64) in the loop: a test harness cost,
+# never the server's. aiortc runs DTLS/SRTP crypto in the loop by design; a burst of packets
+# on a loaded 2-core machine can take a few hundred ms there, which our code cannot change,
+# so it gets a looser bound; everything else, our code included, keeps SLOW_CALLBACK_S.
+FOREIGN_LOOP_BOUND_S = {"/playwright/_impl/": float("inf"), "/aiortc/": 1.0}
+
+
 class _SlowCallbacks(logging.Handler):
     def __init__(self) -> None:
         super().__init__(logging.WARNING)
@@ -74,8 +82,15 @@ class _SlowCallbacks(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         msg = record.getMessage()
-        if msg.startswith("Executing ") and " took " in msg:
-            self.messages.append(msg)
+        if not (msg.startswith("Executing ") and " took " in msg):
+            return
+        took = float(msg.rsplit(" took ", 1)[1].split()[0])
+        # The callback's own coroutine or handle is named before the first " created at ".
+        head = msg.split(" created at ", 1)[0]
+        for where, bound in FOREIGN_LOOP_BOUND_S.items():
+            if where in head and took <= bound:
+                return
+        self.messages.append(msg)
 
 
 @pytest.fixture(autouse=True)
