@@ -14,12 +14,12 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import JSON, Column, Date, Engine, UniqueConstraint
-from sqlmodel import Field, Session, SQLModel, col, func, select, update
+from sqlmodel import Field, Session, SQLModel, col, func, select
 
 from hr_bridge import followups
 from hr_bridge.events import emit
 from hr_bridge.interviews import Report, Requisition
-from hr_bridge.models import UTCDateTime, WorkflowConflict, utcnow
+from hr_bridge.models import UTCDateTime, WorkflowConflict, lock_row, utcnow
 
 
 def add_months(d: date, months: int) -> date:
@@ -127,9 +127,9 @@ def _employee(s: Session, eid: int) -> Employee:
 
 
 def _writable(s: Session, eid: int) -> Employee:
-    """The employee, locked for this transaction on both backends (see hiring._lock_interview:
-    two reviews at once must not raise the same follow-up twice), and never synthetic."""
-    s.execute(update(Employee).where(col(Employee.id) == eid).values(name=Employee.name))
+    """The employee, locked for this transaction (models.lock_row: two reviews at once must
+    not raise the same follow-up twice), and never synthetic."""
+    lock_row(s, Employee, eid, "name")
     e = _employee(s, eid)
     if e.synthetic:
         raise WorkflowConflict(

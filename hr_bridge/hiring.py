@@ -21,13 +21,13 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import JSON, Column, Date, Engine, Text
-from sqlmodel import Field, Session, SQLModel, col, select, update
+from sqlmodel import Field, Session, SQLModel, col, select
 
 from hr_bridge import audit
 from hr_bridge.employees import Employee, OnboardingTask, add_months
 from hr_bridge.events import emit
 from hr_bridge.interviews import Interview, InterviewState, Requisition
-from hr_bridge.models import UTCDateTime, WorkflowConflict, utcnow
+from hr_bridge.models import UTCDateTime, WorkflowConflict, lock_row, utcnow
 
 ONBOARDING = (
     ("equipment", "Prepare laptop, phone and accounts"),
@@ -61,11 +61,8 @@ NOT_A_PERSON = {"system", "auto", "automatic", "bot", "ai", "hirestream", "admin
 
 
 def _lock_interview(s: Session, iid: str) -> Interview:
-    """Serialize hiring actions on one interview, on both backends: a no-op UPDATE takes the
-    row lock on PostgreSQL and the write lock on SQLite (where SELECT ... FOR UPDATE does
-    nothing), so the checks that follow read state no concurrent action can change before
-    this transaction commits."""
-    s.execute(update(Interview).where(col(Interview.id) == iid).values(state=Interview.state))
+    """Serialize hiring actions on one interview (see models.lock_row); never synthetic."""
+    lock_row(s, Interview, iid, "state")
     iv = s.get(Interview, iid)
     if iv is None:
         raise KeyError(iid)

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import JSON, Column, DateTime
 from sqlalchemy.types import TypeDecorator
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, Session, SQLModel, update
 
 
 def utcnow() -> datetime:
@@ -55,3 +55,15 @@ class AuditEvent(SQLModel, table=True):
 class WorkflowConflict(Exception):
     """The hiring or employee workflow is not in a state that allows this (HTTP 409); the
     message says what is missing."""
+
+
+def lock_row(session: Session, model: type[SQLModel], row_id: object, touch: str) -> None:
+    """Lock one row (by `id`) for the rest of the caller's transaction, on both backends.
+
+    A no-op UPDATE (`touch = touch`) takes the row lock on PostgreSQL and the write lock on
+    SQLite, where SELECT ... FOR UPDATE silently does nothing; the checks that follow then
+    read state no concurrent transaction can change before this one commits. `touch` is any
+    plain column, not a key, so no foreign-key triggers run."""
+    column = getattr(model, touch)
+    key = getattr(model, "id")  # noqa: B009 (table models have it; SQLModel itself does not)
+    session.execute(update(model).where(key == row_id).values({column: column}))

@@ -11,10 +11,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import Column, Engine
-from sqlmodel import Field, Session, SQLModel, col, select, update
+from sqlmodel import Field, Session, SQLModel, select
 
 from hr_bridge.interviews import Interview
-from hr_bridge.models import UTCDateTime, utcnow
+from hr_bridge.models import UTCDateTime, lock_row, utcnow
 
 DECLINED = "declined"
 SEX = ("female", "male", "non-binary", DECLINED)
@@ -67,10 +67,7 @@ def record(engine: Engine, interview_id: str, sex: str | None, race_ethnicity: s
     if race_ethnicity is not None and race_ethnicity not in RACE_ETHNICITY:
         raise ValueError(f"race_ethnicity: choose one of {', '.join(RACE_ETHNICITY)}")
     with Session(engine) as s:
-        # The same no-op UPDATE lock as hiring._lock_interview (row lock / SQLite write lock).
-        s.execute(
-            update(Interview).where(col(Interview.id) == interview_id).values(state=Interview.state)
-        )
+        lock_row(s, Interview, interview_id, "state")  # the lock hiring actions take too
         if _decided(s, interview_id):
             raise Closed("self-identification closes when the first decision is made")
         row = s.get(SelfId, interview_id) or SelfId(interview_id=interview_id)
