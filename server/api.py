@@ -22,7 +22,9 @@ from server.auth import Auth, AuthError, Role
 from server.live import MAX_SDP_BYTES, BadOffer, Busy, parse_offer
 from server.settings import Settings
 from server.web_util import (
+    SYNTHETIC_FILTER,
     admin_or,
+    data_choice,
     engine_of,
     error,
     interview_or_404,
@@ -438,10 +440,7 @@ async def background(request: web.Request) -> web.Response:
 async def list_interviews(request: web.Request) -> web.Response:
     require_admin(request)
     engine = engine_of(request)
-    data = request.query.get("data", "real")
-    if data not in ("real", "synthetic", "all"):
-        raise error(web.HTTPBadRequest, "data: real, synthetic or all")
-    synthetic = {"real": False, "synthetic": True, "all": None}[data]
+    synthetic = SYNTHETIC_FILTER[data_choice(request)]
     rows, overall, generated = await asyncio.to_thread(
         db.list_interviews_with_reports, engine, 100, synthetic
     )

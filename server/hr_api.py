@@ -25,7 +25,9 @@ from hr_bridge.models import WorkflowConflict
 from server.api import MatchConfig
 from server.app_keys import AUTH_KEY, WEBHOOKS_KEY
 from server.web_util import (
+    SYNTHETIC_FILTER,
     admin_or,
+    data_choice,
     engine_of,
     error,
     interview_or_404,
@@ -137,13 +139,6 @@ def _int_id(request: web.Request, name: str = "id") -> int:
         return int(request.match_info[name])
     except ValueError:
         raise error(web.HTTPNotFound, "no such record") from None
-
-
-def _data(request: web.Request) -> analytics.DataChoice:
-    value = request.query.get("data", "real")
-    if value not in ("real", "synthetic", "all"):
-        raise error(web.HTTPBadRequest, "data: real, synthetic or all")
-    return value  # type: ignore[return-value]
 
 
 def _page(request: web.Request) -> tuple[int, int]:
@@ -372,7 +367,7 @@ async def list_employees(request: web.Request) -> web.Response:
     """A page of employees (?limit, ?offset, ?data): {"total", "employees"}."""
     require_admin(request)
     limit, offset = _page(request)
-    synthetic = {"real": False, "synthetic": True, "all": None}[_data(request)]
+    synthetic = SYNTHETIC_FILTER[data_choice(request)]
     rows, total = await asyncio.to_thread(
         employees.list_employees, engine_of(request), limit, offset, synthetic
     )
@@ -496,7 +491,7 @@ async def validity(request: web.Request) -> web.Response:
     out = await _analytics(
         analytics.validity,
         engine_of(request),
-        _data(request),
+        data_choice(request),
         _outcome(request),
         min_n=_min_n(request),
     )
@@ -513,7 +508,7 @@ async def validity_plot(request: web.Request) -> web.Response:
         engine_of(request),
         family,
         competency,
-        _data(request),
+        data_choice(request),
         _outcome(request),
         _min_n(request),
     )
@@ -532,7 +527,7 @@ async def adverse_impact(request: web.Request) -> web.Response:
     result, meta = await _analytics(
         analytics.impact,
         engine_of(request),
-        _data(request),
+        data_choice(request),
         request.query.get("family") or None,
         request.query.get("requisition") or None,
         threshold,

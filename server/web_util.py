@@ -11,6 +11,7 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy import Engine
 
 from hr_bridge import interviews as db
+from hr_bridge.analytics import DataChoice
 from server.app_keys import AUTH_KEY, RESOURCES_KEY, SETTINGS_KEY
 from server.auth import AuthError, Claims, Expired, Role
 from server.settings import Settings
@@ -85,3 +86,15 @@ async def interview_or_404(request: web.Request) -> db.Interview:
     if iv is None:
         raise error(web.HTTPNotFound, "no such interview")
     return iv
+
+
+# The `synthetic` filter of the store's list functions for each choice (None: both).
+SYNTHETIC_FILTER: dict[str, bool | None] = {"real": False, "synthetic": True, "all": None}
+
+
+def data_choice(request: web.Request) -> DataChoice:
+    """?data=real|synthetic|all (default real): which population a list or analysis covers."""
+    value = request.query.get("data", "real")
+    if value not in SYNTHETIC_FILTER:
+        raise error(web.HTTPBadRequest, "data: real, synthetic or all")
+    return value  # type: ignore[return-value]
