@@ -17,7 +17,7 @@ from typing import Any, Literal
 import numpy as np
 from sqlalchemy import Engine, text
 
-from hr_bridge import adverse_impact, plots, stats
+from hr_bridge import adverse_impact, hiring, plots, stats
 
 DataChoice = Literal["real", "synthetic", "all"]
 Outcome = Literal["performance", "probation"]
@@ -204,7 +204,7 @@ def impact_records(
     pending = 0
     for _iid, _syn, sex, race, decision, offers, hires in rows:
         offered = offers > 0
-        passed = offered or decision in ("advance", "offer")
+        passed = offered or decision in hiring.PASSED
         if not passed and decision in (None, "hold"):
             pending += 1
             continue

@@ -176,10 +176,11 @@ def record_decision(
             recommendation=recommendation,
         )
         s.add(row)
-        withdrawn = offer is not None and kind != DecisionKind.OFFER
-        if offer is not None and withdrawn:  # a sent offer, withdrawn by the new decision
-            offer.state, offer.answered_at = OfferState.WITHDRAWN, utcnow()
-            s.add(offer)
+        # A sent offer no longer stands on an "offer" decision: withdrawn.
+        withdrawn = offer if offer is not None and kind != DecisionKind.OFFER else None
+        if withdrawn is not None:
+            withdrawn.state, withdrawn.answered_at = OfferState.WITHDRAWN, utcnow()
+            s.add(withdrawn)
         s.flush()
         emit(
             s,
@@ -188,8 +189,8 @@ def record_decision(
             {"decision": kind.value, "decision_id": row.id, "decided_by": row.decided_by},
             urls,
         )
-        if offer is not None and withdrawn:
-            data = {"offer_id": offer.id, "by": row.decided_by, "decision_id": row.id}
+        if withdrawn is not None:
+            data = {"offer_id": withdrawn.id, "by": row.decided_by, "decision_id": row.id}
             emit(s, "offer.withdrawn", f"interview:{iid}", data, urls)
         s.commit()
         s.refresh(row)
@@ -214,9 +215,8 @@ def _open_offer(s: Session, iid: str) -> JobOffer | None:
 def current_offer(engine: Engine, iid: str) -> JobOffer | None:
     """The newest offer of the interview, in whatever state."""
     with Session(engine) as s:
-        stmt = select(JobOffer).where(JobOffer.interview_id == iid).order_by(col(JobOffer.id))
-        rows = list(s.exec(stmt))
-        return rows[-1] if rows else None
+        stmt = select(JobOffer).where(JobOffer.interview_id == iid)
+        return s.exec(stmt.order_by(col(JobOffer.id).desc()).limit(1)).first()
 
 
 def offer_text(

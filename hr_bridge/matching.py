@@ -25,6 +25,8 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from pipeline.scoring.rubric import DEFAULT_COMPETENCIES
+
 DEFAULT_BANDS = {"high": 75.0, "medium": 55.0}
 MIN_COVERAGE = 0.5
 RECOMMENDATION = {
@@ -69,8 +71,6 @@ def default_config(requisition: Mapping[str, Any]) -> dict[str, Any]:
         name, weight = (c, 1.0) if isinstance(c, str) else (c["name"], float(c["weight"]))
         parts.append({"kind": "competency", "name": name, "weight": weight})
     if not parts:
-        from pipeline.scoring.rubric import DEFAULT_COMPETENCIES
-
         parts = [{"kind": "competency", "name": n, "weight": 1.0} for n in DEFAULT_COMPETENCIES]
     if requisition.get("requirements"):
         total = sum(p["weight"] for p in parts)

@@ -11,7 +11,7 @@ from sqlalchemy import Engine, text
 from sqlmodel import Session, col, select
 
 from hr_bridge import matching, profiles
-from hr_bridge.interviews import Report, Requisition
+from hr_bridge.interviews import Interview, Report, Requisition
 
 
 def _iso(value: datetime | str | None) -> str | None:
@@ -59,8 +59,6 @@ def recommendation(engine: Engine, iid: str) -> matching.Match | None:
         report = s.get(Report, iid)
         if report is None:
             return None
-        from hr_bridge.interviews import Interview
-
         iv = s.get(Interview, iid)
         assert iv is not None
         req = s.get(Requisition, iv.requisition_id)
