@@ -46,18 +46,21 @@ EMPLOYEES_SQL = {
     "performance": "SELECT e.id, e.interview_id, r.family, r.synthetic, o.y FROM employee e "
     "JOIN requisition r ON r.id = e.requisition_id "
     "JOIN (SELECT employee_id, AVG(rating) AS y FROM performance_review GROUP BY employee_id) o "
-    "ON o.employee_id = e.id WHERE (:all_data OR r.synthetic = :synthetic)",
+    "ON o.employee_id = e.id WHERE (:all_data OR r.synthetic = :synthetic) "
+    "AND (CAST(:family AS VARCHAR(100)) IS NULL OR r.family = :family)",
     "probation": "SELECT e.id, e.interview_id, r.family, r.synthetic, o.y FROM employee e "
     "JOIN requisition r ON r.id = e.requisition_id "
     "JOIN (SELECT employee_id, AVG(manager_rating) AS y FROM probation_review "
     "GROUP BY employee_id) o "
-    "ON o.employee_id = e.id WHERE (:all_data OR r.synthetic = :synthetic)",
+    "ON o.employee_id = e.id WHERE (:all_data OR r.synthetic = :synthetic) "
+    "AND (CAST(:family AS VARCHAR(100)) IS NULL OR r.family = :family)",
 }
 SCORES_SQL = (
     "SELECT e.id, s.competency, s.value FROM employee e "
     "JOIN requisition r ON r.id = e.requisition_id "
     "JOIN report_score s ON s.interview_id = e.interview_id "
-    "WHERE (:all_data OR r.synthetic = :synthetic)"
+    "WHERE (:all_data OR r.synthetic = :synthetic) "
+    "AND (CAST(:family AS VARCHAR(100)) IS NULL OR r.family = :family)"
 )
 # Self-identification given after the first decision is read as not reported: otherwise
 # whether someone answered could depend on the outcome (asked again on the offer page).
@@ -93,9 +96,13 @@ class ValidityInput:
 
 
 def validity_input(
-    engine: Engine, data: DataChoice = "real", outcome: Outcome = "performance"
+    engine: Engine,
+    data: DataChoice = "real",
+    outcome: Outcome = "performance",
+    family: str | None = None,
 ) -> ValidityInput:
-    params = _data_params(data)
+    """Per family (or only `family`): the employees' outcomes and competency scores."""
+    params = {**_data_params(data), "family": family}
     with engine.connect() as conn:
         employees = conn.execute(text(EMPLOYEES_SQL[outcome]), params).all()
         score_rows = conn.execute(text(SCORES_SQL), params).all()
@@ -159,11 +166,12 @@ def validity_plot(
     min_n: int = 30,
 ) -> str:
     """The scatter of one competency against the outcome in one family, as SVG."""
-    inp = validity_input(engine, data, outcome)
+    inp = validity_input(engine, data, outcome, family)
     y = inp.outcome.get(family, np.array([]))
     x = inp.scores.get(family, {}).get(competency, np.full(len(y), np.nan))
     keep = ~np.isnan(x)
-    corr = stats.correlate(x, y, resamples=200, seed=0, min_n=min_n) if len(y) else None
+    # The caption needs n, r and rho only: no bootstrap (the table has the intervals).
+    corr = stats.correlate(x, y, resamples=0, min_n=min_n) if len(y) else None
     note = corr.note if corr is not None and corr.note else ""
     if corr is not None and corr.pearson is not None:
         note = (f"{note}  " if note else "") + (
