@@ -46,17 +46,12 @@ class Closed(Exception):
 
 
 def _decided(s: Session, interview_id: str) -> bool:
+    """Answers are open only before any decision: afterwards whether someone answers could
+    depend on the outcome, which would bias the adverse-impact rates."""
     from hr_bridge.hiring import Decision  # hiring imports employees, which import this
 
     stmt = select(Decision.id).where(Decision.interview_id == interview_id).limit(1)
     return s.exec(stmt).first() is not None
-
-
-def is_open(engine: Engine, interview_id: str) -> bool:
-    """Before any decision: afterwards whether someone answers could depend on the outcome,
-    which would bias the adverse-impact rates, so answers are no longer taken."""
-    with Session(engine) as s:
-        return not _decided(s, interview_id)
 
 
 def record(engine: Engine, interview_id: str, sex: str | None, race_ethnicity: str | None) -> None:
@@ -79,3 +74,12 @@ def record(engine: Engine, interview_id: str, sex: str | None, race_ethnicity: s
 def has_answered(engine: Engine, interview_id: str) -> bool:
     with Session(engine) as s:
         return s.get(SelfId, interview_id) is not None
+
+
+def status(engine: Engine, interview_id: str) -> dict[str, bool]:
+    """What the candidate's page may know: answered (never what), and still open."""
+    with Session(engine) as s:
+        return {
+            "answered": s.get(SelfId, interview_id) is not None,
+            "open": not _decided(s, interview_id),
+        }

@@ -297,14 +297,13 @@ async def get_job_offer(request: web.Request) -> web.Response:
     offer = await asyncio.to_thread(hiring.current_offer, engine_of(request), iv.id)
     if offer is None:
         raise error(web.HTTPNotFound, "no offer")
-    answered = await asyncio.to_thread(self_id.has_answered, engine_of(request), iv.id)
-    still_open = await asyncio.to_thread(self_id.is_open, engine_of(request), iv.id)
+    given = await asyncio.to_thread(self_id.status, engine_of(request), iv.id)
     return web.json_response(
         _offer_view(offer)
         | {
             "candidate_name": iv.candidate_name,
-            "self_id_answered": answered,
-            "self_id_open": still_open,  # false once a decision exists (always, with an offer)
+            "self_id_answered": given["answered"],
+            "self_id_open": given["open"],  # false once a decision exists (always, with an offer)
         }
     )
 
@@ -339,10 +338,9 @@ async def self_id_options(_request: web.Request) -> web.Response:
 async def self_id_status(request: web.Request) -> web.Response:
     """Whether the candidate answered (never what): the page does not ask twice."""
     claims = token_claims(request, "candidate")
-    engine = engine_of(request)
-    answered = await asyncio.to_thread(self_id.has_answered, engine, claims.interview)
-    still_open = await asyncio.to_thread(self_id.is_open, engine, claims.interview)
-    return web.json_response({"answered": answered, "open": still_open})
+    return web.json_response(
+        await asyncio.to_thread(self_id.status, engine_of(request), claims.interview)
+    )
 
 
 async def record_self_id(request: web.Request) -> web.Response:
