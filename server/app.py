@@ -14,7 +14,7 @@ from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 
 from hr_bridge.db import migration_status
-from server import __version__, hr_api
+from server import __version__, hr_api, signaling
 from server.api import add_routes
 from server.app_keys import AUTH_KEY, LIVE_KEY, RESOURCES_KEY, SETTINGS_KEY, WEBHOOKS_KEY
 from server.auth import Auth
@@ -119,6 +119,7 @@ def create_app(settings: Settings) -> web.Application:
 
     app.cleanup_ctx.append(resources_ctx)
     add_routes(app)
+    signaling.add_routes(app)
     hr_api.add_routes(app)
     app.router.add_get("/api/openapi.json", openapi_json)
     app.router.add_get("/interview/{id}", page("candidate.html"))
