@@ -4,28 +4,39 @@ an InterviewSession; interviewers receive the candidate's video relayed by the s
 Every accepted track is read until it ends (a track nobody reads grows memory without bound).
 A live interview is released (peer connections, tasks, worker threads, models) on hang-up,
 when its connection fails, when no media arrives for `media_timeout_s`, and on finish.
+
+An offer is checked and fully negotiated (remote description, answer, local description)
+before anything is spent or started: an offer aiortc would accept and then fail on in the
+background (no fingerprint, no ICE credentials or candidates, duplicate mids, no audio) is a
+BadOffer up front. Interviews being negotiated count against `max_live_interviews`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+import redis.asyncio as aioredis
 from aiortc import (
     MediaStreamTrack,
     RTCConfiguration,
+    RTCIceCandidate,
     RTCIceServer,
     RTCPeerConnection,
     RTCSessionDescription,
+    sdp,
 )
 from aiortc.contrib.media import MediaRelay
 from aiortc.mediastreams import MediaStreamError
+from aiortc.rtcdtlstransport import X509_DIGEST_ALGORITHMS
 
 from pipeline.session import InterviewSession
+from server.live_fanout import LiveFanout
 from server.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -34,11 +45,19 @@ MAX_SDP_BYTES = 64 * 1024
 
 
 class BadOffer(Exception):
-    """400: the SDP offer cannot be used (malformed, or no audio)."""
+    """400: the SDP offer cannot be used (malformed, unanswerable, or no audio)."""
 
 
 class Busy(Exception):
     """503: the cap on concurrent live interviews is reached."""
+
+
+class InUse(Exception):
+    """409: another offer for this interview is being answered right now."""
+
+
+class TooManyViewers(Exception):
+    """429: the interview already has as many viewers as the server allows."""
 
 
 def rtc_configuration(settings: Settings) -> RTCConfiguration:
@@ -55,12 +74,113 @@ def rtc_configuration(settings: Settings) -> RTCConfiguration:
     )
 
 
-def parse_offer(sdp: str) -> RTCSessionDescription:
-    if len(sdp.encode()) > MAX_SDP_BYTES:
+def _usable(candidate: RTCIceCandidate) -> bool:
+    """A candidate our ICE agent can pair with: UDP (aioice gathers only UDP), RTP component,
+    a real port, and an IP address or an mDNS name (browsers hide host addresses so)."""
+    if candidate.component != 1 or candidate.protocol.lower() != "udp":
+        return False
+    if not 0 < candidate.port < 65536:
+        return False
+    if candidate.ip.endswith(".local"):
+        return True
+    try:
+        return not ipaddress.ip_address(candidate.ip).is_unspecified
+    except ValueError:
+        return False
+
+
+def _sends(media: sdp.MediaDescription) -> bool:
+    return (media.direction or "sendrecv") in ("sendrecv", "sendonly")
+
+
+def _check_description(desc: sdp.SessionDescription, receive_only: bool) -> None:
+    """What aiortc accepts but cannot answer or connect: refuse it before anything starts."""
+    active = [m for m in desc.media if m.port != 0]
+    if not active:
+        raise BadOffer("the offer has no active m= sections")
+    mids: set[str] = set()
+    for m in desc.media:
+        mid = m.rtp.muxId
+        if not mid:
+            raise BadOffer(f"an m={m.kind} section has no a=mid")
+        if mid in mids:
+            raise BadOffer(f"a=mid:{mid} appears in more than one m= section")
+        mids.add(mid)
+    by_mid = {m.rtp.muxId: m for m in desc.media}
+    bundle = next((g.items for g in desc.group if g.semantic == "BUNDLE" and g.items), [])
+    for m in active:
+        where = f"m={m.kind} (mid {m.rtp.muxId})"
+        if m.ice is None or not m.ice.usernameFragment or not m.ice.password:
+            raise BadOffer(f"{where} has no a=ice-ufrag/a=ice-pwd")
+        if m.dtls is None:
+            raise BadOffer(f"{where} has no a=setup")
+        if not any(f.algorithm.lower() in X509_DIGEST_ALGORITHMS for f in m.dtls.fingerprints):
+            raise BadOffer(f"{where} has no a=fingerprint with a supported hash")
+        if m.host is None and desc.host is None:
+            raise BadOffer(f"{where} has no connection data (c=)")
+        # A bundled section travels on the first bundled section's transport.
+        carrier = by_mid.get(str(bundle[0]), m) if m.rtp.muxId in bundle else m
+        if not any(_usable(c) for c in carrier.ice_candidates):
+            raise BadOffer(
+                f"{where} has no usable ICE candidate (a UDP a=candidate line); "
+                "send the offer once ICE gathering is complete"
+            )
+    if receive_only:
+        if any(_sends(m) for m in active if m.kind in ("audio", "video")):
+            raise BadOffer("a viewer's offer must be receive-only (a=recvonly)")
+        if not any(m.kind == "video" for m in active):
+            raise BadOffer("the offer has no video m= section to receive")
+    elif not any(m.kind == "audio" and _sends(m) for m in active):
+        raise BadOffer("the offer sends no audio (an m=audio section, sendrecv or sendonly)")
+
+
+def parse_offer(sdp_text: str, receive_only: bool = False) -> RTCSessionDescription:
+    """The offer, checked so that everything accepted here can be answered and connected.
+
+    `receive_only`: an interviewer's offer (receives video, sends nothing); otherwise a
+    candidate's, which must send audio."""
+    if len(sdp_text.encode()) > MAX_SDP_BYTES:
         raise BadOffer(f"SDP offer larger than {MAX_SDP_BYTES} bytes")
-    if not sdp.startswith("v=0") or "m=" not in sdp:
+    if not sdp_text.startswith("v=0") or "m=" not in sdp_text:
         raise BadOffer("not an SDP offer (it must start with v=0 and hold m= sections)")
-    return RTCSessionDescription(sdp=sdp, type="offer")
+    try:  # aiortc's parser raises ValueError, AssertionError, KeyError... on bad lines
+        desc = sdp.SessionDescription.parse(sdp_text)
+    except Exception as err:
+        raise BadOffer(f"SDP offer does not parse: {type(err).__name__} {err}".strip()) from None
+    _check_description(desc, receive_only)
+    return RTCSessionDescription(sdp=sdp_text, type="offer")
+
+
+async def close_quietly(pc: RTCPeerConnection) -> None:
+    """Close a peer connection in any state; aiortc can raise from a half-set-up one."""
+    try:
+        await pc.close()
+    except Exception as err:
+        log.debug("closing a peer connection raised %s: %s", type(err).__name__, err)
+
+
+async def answer_offer(
+    settings: Settings,
+    offer: RTCSessionDescription,
+    before_answer: Callable[[RTCPeerConnection], None] = lambda pc: None,
+) -> tuple[RTCPeerConnection, list[MediaStreamTrack]]:
+    """The whole negotiation (remote description, answer, local description) on a new peer
+    connection, and the remote tracks it announced. Any failure closes it: BadOffer."""
+    pc = RTCPeerConnection(rtc_configuration(settings))
+    tracks: list[MediaStreamTrack] = []
+    pc.on("track", tracks.append)  # tracks are announced during setRemoteDescription
+    try:
+        await pc.setRemoteDescription(offer)
+        before_answer(pc)
+        await pc.setLocalDescription(await pc.createAnswer())
+    except Exception as err:  # aiortc raises ValueError and friends for what it cannot answer
+        await close_quietly(pc)
+        raise BadOffer(f"SDP offer rejected: {err}") from None
+    except BaseException:  # cancelled: nothing may stay open
+        await close_quietly(pc)
+        raise
+    pc.remove_listener("track", tracks.append)
+    return pc, tracks
 
 
 @dataclass
@@ -70,10 +190,24 @@ class LiveInterview:
     session: InterviewSession
     relay: MediaRelay = field(default_factory=MediaRelay)
     video: MediaStreamTrack | None = None
-    viewers: set[RTCPeerConnection] = field(default_factory=set)
+    # each viewer's peer connection, with the relayed track it sends (stopped with it)
+    viewers: dict[RTCPeerConnection, MediaStreamTrack | None] = field(default_factory=dict)
+    viewers_negotiating: int = 0
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
     last_media: float = field(default_factory=time.monotonic)
     closed: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+@dataclass
+class Negotiated:
+    """A candidate's offer answered, holding a live-interview slot, not yet live: the invite
+    may be spent now. `LiveRegistry.go_live` starts it; `abandon` gives everything back."""
+
+    interview_id: str
+    pc: RTCPeerConnection
+    tracks: list[MediaStreamTrack]
+    answer: str
+    done: bool = False
 
 
 class LiveRegistry:
@@ -88,30 +222,67 @@ class LiveRegistry:
         # (interview id, reason, session) once a live interview is released: the report
         self._on_ended = on_ended
         self.live: dict[str, LiveInterview] = {}
+        # interviews whose offer is being answered: they count against the capacity
+        self.negotiating: set[str] = set()
+        self._fanout: LiveFanout | None = None
 
     def __len__(self) -> int:
         return len(self.live)
 
-    async def start(self, interview_id: str, offer_sdp: str) -> str:
-        """Answer the candidate's offer; media flows into a new session."""
+    def fanout(self, client: aioredis.Redis) -> LiveFanout:
+        """The one live-record fan-out of this server (made on first use, closed by aclose)."""
+        if self._fanout is None:
+            self._fanout = LiveFanout(
+                client,
+                max_per_token=self.settings.max_live_sockets_per_token,
+                max_per_interview=self.settings.max_live_sockets_per_interview,
+            )
+        return self._fanout
+
+    async def negotiate(self, interview_id: str, offer_sdp: str) -> Negotiated:
+        """Check and answer the candidate's offer, reserving a slot; nothing starts yet.
+
+        Raises BadOffer (400), InUse (409) or Busy (503), having released what it took."""
         offer = parse_offer(offer_sdp)
         if interview_id in self.live:
             raise BadOffer("this interview is already live")
-        if len(self.live) >= self.settings.max_live_interviews:
-            raise Busy(f"{len(self.live)} interviews are live, the most this server takes")
-        pc = RTCPeerConnection(rtc_configuration(self.settings))
-        # Tracks are announced during setRemoteDescription: listen before it.
-        early: list[MediaStreamTrack] = []
-        pc.on("track", early.append)
+        if interview_id in self.negotiating:
+            raise InUse("an offer for this interview is being answered")
+        taken = len(self.live) + len(self.negotiating)
+        if taken >= self.settings.max_live_interviews:
+            raise Busy(f"{taken} interviews are live or starting, the most this server takes")
+        self.negotiating.add(interview_id)  # before the first await: concurrent offers count
         try:
-            await pc.setRemoteDescription(offer)
-        except Exception as err:  # aiortc raises ValueError and friends for bad SDP
-            await pc.close()
-            raise BadOffer(f"SDP offer rejected: {err}") from None
-        if not any(t.kind == "audio" for t in early):
-            await pc.close()
-            raise BadOffer("the offer has no audio track")
-        session = await self._make_session(interview_id)
+            pc, tracks = await answer_offer(self.settings, offer)
+            if not any(t.kind == "audio" for t in tracks):  # parse_offer checked; aiortc agrees
+                await close_quietly(pc)
+                raise BadOffer("the offer has no audio track")
+        except BaseException:
+            self.negotiating.discard(interview_id)
+            raise
+        return Negotiated(interview_id, pc, tracks, pc.localDescription.sdp)
+
+    async def abandon(self, negotiated: Negotiated) -> None:
+        """Give back an answered offer that will not go live (idempotent; no-op once live)."""
+        if negotiated.done:
+            return
+        negotiated.done = True
+        self.negotiating.discard(negotiated.interview_id)
+        await close_quietly(negotiated.pc)
+
+    async def go_live(self, negotiated: Negotiated) -> None:
+        """Start the session of an answered offer; media flows into it. On failure the
+        negotiation is abandoned and the error raised."""
+        if negotiated.done:
+            raise RuntimeError("this negotiation was already used or abandoned")
+        interview_id, pc = negotiated.interview_id, negotiated.pc
+        try:
+            session = await self._make_session(interview_id)
+        except BaseException:
+            await self.abandon(negotiated)
+            raise
+        negotiated.done = True
+        self.negotiating.discard(interview_id)
         live = LiveInterview(interview_id, pc, session)
         self.live[interview_id] = live
 
@@ -122,9 +293,8 @@ class LiveRegistry:
             else:
                 self._spawn(live, self._consume(live, track))
 
-        pc.remove_listener("track", early.append)
         pc.on("track", on_track)
-        for track in early:
+        for track in negotiated.tracks:
             on_track(track)
 
         @pc.on("connectionstatechange")
@@ -134,8 +304,8 @@ class LiveRegistry:
 
         session.start()
         self._spawn(live, self._watchdog(live))
-        await pc.setLocalDescription(await pc.createAnswer())
-        return pc.localDescription.sdp
+        if pc.connectionState in ("failed", "closed"):  # it gave up before we listened
+            self._spawn_release(interview_id, f"connection {pc.connectionState}")
 
     def _spawn(self, live: LiveInterview, coro: Awaitable[None]) -> None:
         task: asyncio.Task[None] = asyncio.ensure_future(coro)
@@ -165,41 +335,72 @@ class LiveRegistry:
         task.add_done_callback(lambda t: t.exception() if not t.cancelled() else None)
 
     async def watch(self, interview_id: str, offer_sdp: str) -> str:
-        """An interviewer's receive-only offer: answer with the candidate's video relayed."""
-        offer = parse_offer(offer_sdp)
+        """An interviewer's receive-only offer: answer with the candidate's video relayed.
+
+        Raises BadOffer (400) or TooManyViewers (429). A viewer whose connection is not up
+        within `viewer_connect_timeout_s` is closed and dropped."""
+        offer = parse_offer(offer_sdp, receive_only=True)
         live = self.live.get(interview_id)
         if live is None:
             raise BadOffer("this interview is not live")
-        pc = RTCPeerConnection(rtc_configuration(self.settings))
-        live.viewers.add(pc)
+        cap = self.settings.max_viewers_per_interview
+        if len(live.viewers) + live.viewers_negotiating >= cap:
+            raise TooManyViewers(f"this interview already has {cap} viewers, the most allowed")
+        track = live.relay.subscribe(live.video, buffered=False) if live.video else None
+
+        def add_video(pc: RTCPeerConnection) -> None:
+            if track is not None:
+                pc.addTrack(track)
+
+        live.viewers_negotiating += 1
         try:
-            await pc.setRemoteDescription(offer)
-        except Exception as err:
-            live.viewers.discard(pc)
-            await pc.close()
-            raise BadOffer(f"SDP offer rejected: {err}") from None
-        if live.video is not None:
-            pc.addTrack(live.relay.subscribe(live.video, buffered=False))
+            pc, _ = await answer_offer(self.settings, offer, add_video)
+        except BaseException:
+            if track is not None:
+                track.stop()
+            raise
+        finally:
+            live.viewers_negotiating -= 1
+        if live.closed.is_set():  # released while we answered
+            await self._drop_viewer(live, pc, track)
+            raise BadOffer("this interview is not live")
+        live.viewers[pc] = track
 
         @pc.on("connectionstatechange")
         async def on_state() -> None:
             if pc.connectionState in ("failed", "closed"):
-                live.viewers.discard(pc)
-                await pc.close()
+                await self._drop_viewer(live, pc)
 
-        await pc.setLocalDescription(await pc.createAnswer())
-        return pc.localDescription.sdp
+        self._spawn(live, self._viewer_deadline(live, pc))
+        return str(pc.localDescription.sdp)
 
-    async def release(self, interview_id: str, reason: str, drain: bool = False) -> None:
-        """Tear a live interview down; with `drain`, let the last answer's final through first."""
+    async def _viewer_deadline(self, live: LiveInterview, pc: RTCPeerConnection) -> None:
+        await asyncio.sleep(self.settings.viewer_connect_timeout_s)
+        if pc in live.viewers and pc.connectionState != "connected":
+            log.info("interview %s: a viewer did not connect in time", live.interview_id)
+            await self._drop_viewer(live, pc)
+
+    async def _drop_viewer(
+        self, live: LiveInterview, pc: RTCPeerConnection, track: MediaStreamTrack | None = None
+    ) -> None:
+        track = live.viewers.pop(pc, track)
+        if track is not None:
+            track.stop()  # unsubscribes it from the relay
+        await close_quietly(pc)
+
+    async def release(
+        self, interview_id: str, reason: str, drain: bool = False, report: bool = True
+    ) -> None:
+        """Tear a live interview down; with `drain`, let the last answer's final through first.
+        Without `report`, the session ends unreported (it never properly went live)."""
         live = self.live.pop(interview_id, None)
         if live is None:
             return
         live.closed.set()
         log.info("interview %s: live session ended (%s)", interview_id, reason)
-        for pc in [live.pc, *live.viewers]:
-            with contextlib.suppress(Exception):
-                await pc.close()
+        await close_quietly(live.pc)
+        for viewer in list(live.viewers):
+            await self._drop_viewer(live, viewer)
         current = asyncio.current_task()
         for task in list(live.tasks):
             if task is not current:
@@ -211,8 +412,11 @@ class LiveRegistry:
         await live.session.aclose()
         with contextlib.suppress(Exception):  # Redis down: the keys have no TTL to set anyway
             await live.session.store.expire(self.settings.live_state_ttl_s)
-        await self._on_ended(interview_id, reason, live.session)
+        if report:
+            await self._on_ended(interview_id, reason, live.session)
 
     async def aclose(self) -> None:
         for iid in list(self.live):
             await self.release(iid, "server stopping")
+        if self._fanout is not None:
+            await self._fanout.aclose()

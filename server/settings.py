@@ -5,6 +5,8 @@ Build it once with `load_settings()` and pass it down; nothing reads the environ
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 from pathlib import Path
 from typing import Any, Literal
@@ -50,6 +52,20 @@ class Settings(BaseSettings):
     redis_url: SecretStr | None = Field(
         None, description="External Redis, e.g. redis://127.0.0.1:6379/0. Unset: embedded Redis."
     )
+    redis_retries: int = Field(
+        3,
+        ge=0,
+        le=10,
+        description="Retries of a Redis command after a connection error or timeout, with "
+        "exponential backoff (0.2 s doubling, at most 1 s), so a restarted Redis is picked up "
+        "by the same client.",
+    )
+    redis_health_check_interval_s: float = Field(
+        10.0,
+        ge=0,
+        description="A Redis connection idle this long is checked with PING before reuse "
+        "(0: never).",
+    )
     database_url: SecretStr | None = Field(
         None,
         description="SQLAlchemy URL, sqlite:///path or postgresql://user@host/db. "
@@ -92,8 +108,26 @@ class Settings(BaseSettings):
         20.0, gt=0, description="No media for this long ends a live interview (network loss)."
     )
     notice_version: str = Field("2026-11", description="Version of the analysis notice shown.")
+    interrupted_finalize_after_s: float = Field(
+        300.0,
+        gt=0,
+        description="An interrupted interview (its live session was lost, e.g. by a server "
+        "restart) that has not resumed after this long is finished from its stored history.",
+    )
     live_state_ttl_s: int = Field(
         3600, gt=0, description="How long Redis keeps an interview's live state after it ends."
+    )
+    max_viewers_per_interview: int = Field(
+        4, ge=1, description="Interviewers receiving one interview's video at once; 429 beyond."
+    )
+    viewer_connect_timeout_s: float = Field(
+        15.0, gt=0, description="A viewer's connection not up within this is closed and dropped."
+    )
+    max_live_sockets_per_token: int = Field(
+        4, ge=1, description="Live WebSockets open with one link (token); closed with 4429 beyond."
+    )
+    max_live_sockets_per_interview: int = Field(
+        16, ge=1, description="Live WebSockets following one interview; closed with 4429 beyond."
     )
 
     # Reports to outside HR systems
@@ -101,7 +135,9 @@ class Settings(BaseSettings):
         None, description="POST finalized reports here (Standard Webhooks signatures)."
     )
     webhook_secret: SecretStr | None = Field(
-        None, description="Signing secret, 'whsec_<base64>' or any string."
+        None,
+        description="Signing secret: 'whsec_' + padded base64 of at least 24 bytes, "
+        "or a raw string of at least 24 characters.",
     )
     webhook_format: Literal["hirestream", "hr-xml", "frappe"] = Field(
         "hirestream", description="Report body: native JSON, HR-XML AssessmentReport, Frappe."
@@ -110,7 +146,40 @@ class Settings(BaseSettings):
     webhook_backoff_s: float = Field(2.0, gt=0, description="First retry delay; doubles.")
     webhook_timeout_s: float = Field(10.0, gt=0, description="Per attempt.")
 
+    # HTTP limits
+    header_timeout_s: float = Field(
+        15.0,
+        gt=0,
+        le=3600,
+        description="A connection that sends no complete request (headers) for this long, "
+        "or idles this long between requests, is closed.",
+    )
+    auth_failure_limit: int = Field(
+        20, ge=1, description="Bad credentials from one address within the window; 429 beyond."
+    )
+    auth_failure_window_s: float = Field(
+        60.0, gt=0, le=86400, description="Window for auth_failure_limit (per process)."
+    )
+
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _webhook_secret(cls, v: SecretStr | None) -> SecretStr | None:
+        """Checked here: a secret the signer cannot decode would fail every delivery later."""
+        if v is None:
+            return v
+        raw = v.get_secret_value()
+        if raw.startswith("whsec_"):
+            try:
+                key = base64.b64decode(raw[6:], validate=True)
+            except (binascii.Error, ValueError):
+                raise ValueError("'whsec_' must be followed by padded base64") from None
+            if len(key) < 24:
+                raise ValueError("'whsec_' key must decode to at least 24 bytes")
+        elif len(raw) < 24:
+            raise ValueError("use at least 24 characters, or 'whsec_' + base64")
+        return v
 
     @field_validator("log_level", mode="before")
     @classmethod

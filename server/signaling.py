@@ -7,17 +7,20 @@ import asyncio
 import contextlib
 import json
 from datetime import UTC, datetime
+from typing import Any
 
 from aiohttp import WSMsgType, web
+from redis.exceptions import RedisError
 
 from hr_bridge import interviews as db
-from hr_bridge.interviews import InterviewState
+from hr_bridge.interviews import Conflict, InterviewState
 from pipeline.clock import MonotonicClock
 from pipeline.score_store import ScoreStore
 from server.api import OfferIn, QuestionIn
 from server.app_keys import AUTH_KEY, LIVE_KEY, RESOURCES_KEY
-from server.auth import AuthError, Role
-from server.live import MAX_SDP_BYTES, BadOffer, Busy, parse_offer
+from server.auth import Auth, AuthError, Claims, Role
+from server.live import MAX_SDP_BYTES, BadOffer, Busy, InUse, TooManyViewers
+from server.live_fanout import LimitReached
 from server.web_util import (
     engine_of,
     error,
@@ -41,31 +44,40 @@ async def offer(request: web.Request) -> web.Response:
     if iv.state != InterviewState.CONSENTED:
         raise error(web.HTTPConflict, f"interview is {iv.state}; media needs consent first")
     live = request.app[LIVE_KEY]
-    if len(live) >= settings_of(request).max_live_interviews:
-        raise error(web.HTTPServiceUnavailable, "the server is at its live-interview capacity")
+    # The whole negotiation comes first: an offer that cannot be answered spends nothing.
     try:
-        parse_offer(body.sdp)  # a malformed offer must not spend the single-use invite
+        negotiated = await live.negotiate(iv.id, body.sdp)
     except BadOffer as err:
         raise error(web.HTTPBadRequest, str(err)) from None
+    except InUse as err:
+        raise error(web.HTTPConflict, str(err)) from None
+    except Busy as err:
+        raise error(web.HTTPServiceUnavailable, str(err)) from None
     try:
-        await asyncio.to_thread(db.use_invite, engine, iv.id, claims.jti)
-    except PermissionError as err:
-        raise error(web.HTTPGone, str(err)) from None
+        try:
+            await asyncio.to_thread(db.use_invite, engine, iv.id, claims.jti)
+        except PermissionError as err:
+            raise error(web.HTTPGone, str(err)) from None
+        try:
+            await live.go_live(negotiated)
+        except BaseException:
+            await asyncio.to_thread(db.release_invite, engine, iv.id)  # nothing started: reusable
+            raise
+    finally:
+        await live.abandon(negotiated)  # gives the slot back unless it went live
     try:
-        answer = await live.start(iv.id, body.sdp)
-    except (BadOffer, Busy) as err:
-        await asyncio.to_thread(db.release_invite, engine, iv.id)  # nothing started: reusable
-        status = web.HTTPBadRequest if isinstance(err, BadOffer) else web.HTTPServiceUnavailable
-        raise error(status, str(err)) from None
-    await asyncio.to_thread(
-        db.transition,
-        engine,
-        iv.id,
-        {InterviewState.CONSENTED},
-        InterviewState.LIVE,
-        started_at=datetime.now(UTC),
-    )
-    return web.json_response({"sdp": answer, "type": "answer"})
+        await asyncio.to_thread(
+            db.transition,
+            engine,
+            iv.id,
+            {InterviewState.CONSENTED},
+            InterviewState.LIVE,
+            started_at=datetime.now(UTC),
+        )
+    except (Conflict, KeyError) as err:  # changed meanwhile: it never went live, no report
+        await live.release(iv.id, "the interview changed while going live", report=False)
+        raise error(web.HTTPConflict, str(err)) from None
+    return web.json_response({"sdp": negotiated.answer, "type": "answer"})
 
 
 async def watch(request: web.Request) -> web.Response:
@@ -75,6 +87,8 @@ async def watch(request: web.Request) -> web.Response:
         answer = await request.app[LIVE_KEY].watch(request.match_info["id"], body.sdp)
     except BadOffer as err:
         raise error(web.HTTPBadRequest, str(err)) from None
+    except TooManyViewers as err:
+        raise error(web.HTTPTooManyRequests, str(err)) from None
     return web.json_response({"sdp": answer, "type": "answer"})
 
 
@@ -94,12 +108,34 @@ async def set_question(request: web.Request) -> web.Response:
 
 
 CANDIDATE_RECORDS = {"caption", "question", "ended"}
+# About the feed itself (records lost to a slow socket, Redis interrupted): for everyone.
+FEED_NOTICES = {"dropped", "feed"}
+SUBSCRIBE_WAIT_S = 2.0  # a new subscription usually takes a millisecond
+
+
+def _ws_claims(auth: Auth, token: object, interview_id: str) -> Claims | None:
+    if not isinstance(token, str):  # {"token": 123} is no token (and no traceback)
+        return None
+    roles: tuple[Role, ...] = ("interviewer", "candidate")
+    for role in roles:
+        with contextlib.suppress(AuthError):
+            return auth.verify(token, interview_id, role)
+    return None
+
+
+async def _snapshot(store: ScoreStore) -> dict[str, Any]:
+    try:
+        return {"type": "snapshot", **(await store.snapshot())}
+    except (RedisError, OSError, TimeoutError):  # Redis down: live records resume later
+        return {"type": "snapshot", "scores": {}, "events": [], "unavailable": True}
 
 
 async def live_ws(request: web.Request) -> web.WebSocketResponse:
     """Interviewers (and the candidate, for their own captions) follow an interview live.
 
-    Auth is the first message, {"token": ...}, so tokens stay out of URLs and logs."""
+    Auth is the first message, {"token": ...}, so tokens stay out of URLs and logs. Sockets
+    share one Redis subscription per interview (server/live_fanout.py); beyond the caps per
+    token and per interview a socket is closed with 4429."""
     settings = settings_of(request)
     origin = request.headers.get("Origin")
     if origin is not None and origin.rstrip("/") != settings.effective_public_url:
@@ -112,41 +148,48 @@ async def live_ws(request: web.Request) -> web.WebSocketResponse:
         token = json.loads(msg.data).get("token") if msg.type == WSMsgType.TEXT else None
     except (TimeoutError, ValueError, AttributeError):
         token = None
-    auth = request.app[AUTH_KEY]
-    role: Role | None = None
-    roles: tuple[Role, ...] = ("interviewer", "candidate")
-    for candidate_role in roles:
-        with contextlib.suppress(AuthError):
-            auth.verify(token, iid, candidate_role)
-            role = candidate_role
-            break
-    if role is None:
+    claims = _ws_claims(request.app[AUTH_KEY], token, iid)
+    if claims is None:
         await ws.close(code=4401, message=b"unauthorized")
         return ws
-    store = ScoreStore(request.app[RESOURCES_KEY].redis.client, iid, MonotonicClock())
-    snapshot = await store.snapshot()
-    if role == "candidate":
-        snapshot = {
-            "scores": {},
-            "events": [e for e in snapshot["events"] if e["type"] in CANDIDATE_RECORDS],
-        }
-    await ws.send_json({"type": "snapshot", **snapshot})
-
-    async def forward() -> None:
-        async for record in store.subscribe():
-            if role == "candidate" and record["type"] not in CANDIDATE_RECORDS:
-                continue
-            await ws.send_json(record)
-
-    forwarder = asyncio.create_task(forward())
+    redis = request.app[RESOURCES_KEY].redis.client
+    fanout = request.app[LIVE_KEY].fanout(redis)
     try:
+        follower = fanout.join(iid, claims.jti)
+    except LimitReached as err:
+        await ws.close(code=4429, message=str(err).encode()[:120])
+        return ws
+    forwarder: asyncio.Task[None] | None = None
+    try:
+        # Records published from here on are queued for this socket, so the snapshot read
+        # next leaves no gap (at worst a record comes twice).
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(SUBSCRIBE_WAIT_S):
+                await fanout.wait_subscribed(iid)
+        snapshot = await _snapshot(ScoreStore(redis, iid, MonotonicClock()))
+        if claims.role == "candidate":
+            snapshot["scores"] = {}
+            snapshot["events"] = [e for e in snapshot["events"] if e["type"] in CANDIDATE_RECORDS]
+        await ws.send_json(snapshot)
+
+        async def forward() -> None:
+            allowed = CANDIDATE_RECORDS | FEED_NOTICES
+            while True:
+                record = await follower.get()
+                if claims.role == "candidate" and record.get("type") not in allowed:
+                    continue
+                await ws.send_json(record)
+
+        forwarder = asyncio.create_task(forward())
         async for msg in ws:  # the client sends nothing more; this notices it leaving
             if msg.type in (WSMsgType.ERROR, WSMsgType.CLOSE):
                 break
     finally:
-        forwarder.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await forwarder
+        fanout.leave(follower)
+        if forwarder is not None:
+            forwarder.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await forwarder
     return ws
 
 
