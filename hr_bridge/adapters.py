@@ -1,15 +1,15 @@
 """Where a finalized report goes: the HRAdapter protocol and its implementations.
 
 `submit()` is idempotent per interview id: submitting the same report twice stores one and
-delivers one. The local store is the default and always runs; the webhook adapter adds outbox
-rows in the same transaction, so an HR system that is down (or a server restart) loses
-nothing; its payload can be hirestream's JSON, an HR-XML AssessmentReport or a Frappe HRMS
+delivers one. The local store is the default and always runs; storing the report emits its
+`interview.report.finalized` event, whose webhook deliveries land in the same transaction
+(hr_bridge.events), so an HR system that is down (or a server restart) loses nothing; each
+subscriber's payload can be hirestream's JSON, an HR-XML AssessmentReport or a Frappe HRMS
 Interview Feedback (see exports.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -31,15 +31,10 @@ class HRAdapter(Protocol):
 class LocalStoreAdapter:
     """The EHR store itself (blocking: call from a worker thread)."""
 
-    def __init__(
-        self,
-        engine: Engine,
-        deliveries: Callable[[dict[str, Any]], list[tuple[str, dict[str, Any]]]] = lambda r: [],
-    ) -> None:
+    def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self.deliveries = deliveries  # outbox rows written with the report (webhook adapter)
 
     def submit(self, report: dict[str, Any]) -> RecordRef:
         iid = report["interview_id"]
-        db.save_report(self.engine, iid, report, self.deliveries(report))
+        db.save_report(self.engine, iid, report)
         return RecordRef("local", iid)

@@ -10,10 +10,17 @@ from sqlmodel import Session, col, select
 from hr_bridge.models import AuditEvent
 
 
-def record(engine: Engine, actor: str, action: str, subject: str, **detail: Any) -> AuditEvent:
+def add(session: Session, actor: str, action: str, subject: str, **detail: Any) -> AuditEvent:
+    """An audit entry inside the caller's transaction: it lands with the change it records."""
     event = AuditEvent(actor=actor, action=action, subject=subject, detail=detail)
+    session.add(event)
+    return event
+
+
+def record(engine: Engine, actor: str, action: str, subject: str, **detail: Any) -> AuditEvent:
+    """An audit entry on its own (for actions that change nothing else, such as a read)."""
     with Session(engine) as session:
-        session.add(event)
+        event = add(session, actor, action, subject, **detail)
         session.commit()
         session.refresh(event)
     return event

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import calendar
 import enum
-from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -144,7 +143,7 @@ def _newest(s: Session, model: Any, eid: int) -> dict[str, Any] | None:
     return None if row is None else row.model_dump()
 
 
-def _raise_follow_ups(s: Session, e: Employee, urls: Sequence[str]) -> list[FollowUp]:
+def _raise_follow_ups(s: Session, e: Employee) -> list[FollowUp]:
     """Evaluate the requisition's rules on the report and the newest reviews; store new hits
     (a rule fires once per employee) with a suggested training record."""
     assert e.id is not None
@@ -186,7 +185,6 @@ def _raise_follow_ups(s: Session, e: Employee, urls: Sequence[str]) -> list[Foll
             "follow_up.raised",
             f"employee:{e.id}",
             {"follow_up_id": fu.id, "rule": hit.rule_id, "course": hit.course},
-            urls,
         )
         new.append(fu)
     return new
@@ -203,7 +201,7 @@ def _jsonable(value: Any) -> Any:
 
 
 def add_review(
-    engine: Engine, eid: int, kind: str, fields: dict[str, Any], urls: Sequence[str] = ()
+    engine: Engine, eid: int, kind: str, fields: dict[str, Any]
 ) -> tuple[dict[str, Any], list[FollowUp]]:
     """Store a probation or performance review, then raise the follow-ups it triggers."""
     model: Any = {"probation": ProbationReview, "performance": PerformanceReview}[kind]
@@ -212,8 +210,8 @@ def add_review(
         row = model(employee_id=eid, **fields)
         s.add(row)
         s.flush()
-        emit(s, f"{kind}_review.added", f"employee:{eid}", {"review_id": row.id}, urls)
-        new = _raise_follow_ups(s, e, urls)
+        emit(s, f"{kind}_review.added", f"employee:{eid}", {"review_id": row.id})
+        new = _raise_follow_ups(s, e)
         s.commit()
         s.refresh(row)
         for fu in new:

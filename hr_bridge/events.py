@@ -1,21 +1,39 @@
-"""HR events: an append-only log of what happened in the hiring workflow (decision recorded,
-offer sent, offer accepted, employee created, onboarding task created...), each also queued as
-a webhook delivery in the same transaction when an HR system is configured.
+"""Events: one path for everything that happened and may interest an outside system.
 
-Payloads hold identifiers and facts, never transcripts, tokens or self-reported demographics.
+An event (decision recorded, offer sent, employee created, interview report finalized...) is
+appended to the `hr_event` log and, in the same transaction, queued as one outbox delivery
+per matching webhook subscriber. Subscribers (URL, payload format, event types) come from
+configuration, written to the `webhook_subscription` table at start-up, so every process
+that emits sees the same list and no URL travels through domain calls. The webhook worker is
+woken after the transaction commits (outbox.notify_after_commit).
+
+Payloads hold identifiers and facts, never transcripts, tokens or self-reported demographics;
+the one exception is the finalized report, which subscribers receive whole (or mapped to
+HR-XML or Frappe) because delivering it is their purpose.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import enum
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, Column, Engine
 from sqlmodel import Field, Session, SQLModel, col, select
 
+from hr_bridge.exports import frappe_interview_feedback, hr_xml_assessment
 from hr_bridge.models import UTCDateTime, utcnow
 from hr_bridge.outbox import enqueue
+
+REPORT_FINALIZED = "interview.report.finalized"
+
+
+class PayloadFormat(enum.StrEnum):
+    HIRESTREAM = "hirestream"  # {type, timestamp, data}
+    HR_XML = "hr-xml"  # reports as an HR-XML AssessmentReport; other events as hirestream
+    FRAPPE = "frappe"  # reports as a Frappe HRMS Interview Feedback; other events as hirestream
 
 
 class HrEvent(SQLModel, table=True):
@@ -28,22 +46,94 @@ class HrEvent(SQLModel, table=True):
     at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
 
 
-def emit(
-    session: Session, type_: str, subject: str, data: dict[str, Any], urls: Sequence[str] = ()
-) -> HrEvent:
-    """Add an event (and one delivery per webhook URL) inside the caller's transaction.
+class WebhookSubscription(SQLModel, table=True):
+    """Who receives which events, in which format (rows written from configuration)."""
 
-    The webhook id is "evt_<event id>": the receiver's idempotency key."""
+    __tablename__ = "webhook_subscription"
+
+    id: int | None = Field(default=None, primary_key=True)
+    url: str = Field(max_length=2000)
+    format: str = Field(default=PayloadFormat.HIRESTREAM, max_length=16)
+    # Event types it receives; ["*"] for all.
+    event_types: list[str] = Field(default_factory=lambda: ["*"], sa_column=Column(JSON))
+    active: bool = Field(default=True, index=True)
+
+
+@dataclass(frozen=True)
+class Subscriber:
+    url: str
+    format: PayloadFormat = PayloadFormat.HIRESTREAM
+    event_types: tuple[str, ...] = ("*",)
+
+    def wants(self, event_type: str) -> bool:
+        return "*" in self.event_types or event_type in self.event_types
+
+
+def sync_subscriptions(engine: Engine, subscribers: Sequence[Subscriber]) -> None:
+    """Make the active subscriptions exactly the configured ones (blocking; at start-up).
+
+    Rows are kept (deactivated) rather than deleted, so old deliveries still name a known
+    subscriber."""
+    wanted = {(s.url, s.format.value, tuple(s.event_types)) for s in subscribers}
+    with Session(engine) as s:
+        seen: set[tuple[str, str, tuple[str, ...]]] = set()
+        for row in s.exec(select(WebhookSubscription)):
+            key = (row.url, row.format, tuple(row.event_types or ["*"]))
+            row.active = key in wanted and key not in seen
+            seen.add(key)
+            s.add(row)
+        for url, fmt, types in wanted - seen:
+            s.add(WebhookSubscription(url=url, format=fmt, event_types=list(types)))
+        s.commit()
+
+
+def active_subscribers(session: Session) -> list[Subscriber]:
+    stmt = select(WebhookSubscription).where(WebhookSubscription.active == True)  # noqa: E712
+    return [
+        Subscriber(r.url, PayloadFormat(r.format), tuple(r.event_types or ["*"]))
+        for r in session.exec(stmt.order_by(col(WebhookSubscription.id)))
+    ]
+
+
+def payload(
+    fmt: PayloadFormat,
+    type_: str,
+    at: datetime,
+    subject: str,
+    data: Mapping[str, Any],
+    body: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """What a subscriber receives. `body` replaces `data` as the content (the report)."""
+    content: Mapping[str, Any] = body if body is not None else {"subject": subject, **data}
+    if body is not None and type_ == REPORT_FINALIZED:
+        if fmt == PayloadFormat.HR_XML:
+            content = hr_xml_assessment(dict(body))
+        elif fmt == PayloadFormat.FRAPPE:
+            content = frappe_interview_feedback(dict(body))
+    return {"type": type_, "timestamp": at.isoformat(timespec="seconds"), "data": dict(content)}
+
+
+def emit(
+    session: Session,
+    type_: str,
+    subject: str,
+    data: dict[str, Any],
+    *,
+    body: Mapping[str, Any] | None = None,
+    webhook_id: str | None = None,
+) -> HrEvent:
+    """Append an event and one delivery per interested subscriber, inside the caller's
+    transaction (the commit is the caller's).
+
+    The webhook id, the receiver's idempotency key, is "evt_<event id>" unless given (a
+    report keeps its interview id, as receivers have always deduplicated reports by it)."""
     event = HrEvent(type=type_, subject=subject, data=data)
     session.add(event)
     session.flush()  # the id is the webhook id
-    payload = {
-        "type": type_,
-        "timestamp": event.at.isoformat(timespec="seconds"),
-        "data": {"subject": subject, **data},
-    }
-    for url in urls:
-        enqueue(session, f"evt_{event.id}", type_, url, payload)
+    for sub in active_subscribers(session):
+        if sub.wants(type_):
+            content = payload(sub.format, type_, event.at, subject, data, body)
+            enqueue(session, webhook_id or f"evt_{event.id}", type_, sub.url, content)
     return event
 
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 import enum
 import hashlib
 import unicodedata
-from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -150,7 +149,6 @@ def record_decision(
     reason: str,
     decided_by: str,
     recommendation: dict[str, Any] | None,
-    urls: Sequence[str] = (),
     via: str = "admin API key",
 ) -> Decision:
     """A person's decision on a finished interview. A newer decision replaces the older one
@@ -187,16 +185,15 @@ def record_decision(
             "decision.recorded",
             f"interview:{iid}",
             {"decision": kind.value, "decision_id": row.id, "decided_by": row.decided_by},
-            urls,
         )
         if withdrawn is not None:
             data = {"offer_id": withdrawn.id, "by": row.decided_by, "decision_id": row.id}
-            emit(s, "offer.withdrawn", f"interview:{iid}", data, urls)
+            emit(s, "offer.withdrawn", f"interview:{iid}", data)
+        audit.add(
+            s, row.decided_by, "decision.recorded", f"interview:{iid}", decision=kind, via=via
+        )
         s.commit()
         s.refresh(row)
-    audit.record(
-        engine, row.decided_by, "decision.recorded", f"interview:{iid}", decision=kind, via=via
-    )
     return row
 
 
@@ -256,7 +253,6 @@ def create_offer(
     start_date: date,
     created_by: str,
     probation_months: int | None = None,
-    urls: Sequence[str] = (),
 ) -> JobOffer:
     """Draft and send the offer. Needs the latest decision to be a person's "offer"."""
     if salary != int(salary):
@@ -298,14 +294,14 @@ def create_offer(
         )
         s.add(row)
         s.flush()
-        emit(s, "offer.sent", f"interview:{iid}", {"offer_id": row.id}, urls)
+        emit(s, "offer.sent", f"interview:{iid}", {"offer_id": row.id})
+        audit.add(s, created_by, "offer.sent", f"interview:{iid}", offer_id=row.id)
         s.commit()
         s.refresh(row)
-    audit.record(engine, created_by, "offer.sent", f"interview:{iid}", offer_id=row.id)
     return row
 
 
-def withdraw_offer(engine: Engine, iid: str, by: str, urls: Sequence[str] = ()) -> JobOffer:
+def withdraw_offer(engine: Engine, iid: str, by: str) -> JobOffer:
     with Session(engine) as s:
         _lock_interview(s, iid)
         offer = _open_offer(s, iid)
@@ -313,10 +309,10 @@ def withdraw_offer(engine: Engine, iid: str, by: str, urls: Sequence[str] = ()) 
             raise HiringConflict("no open offer to withdraw")
         offer.state, offer.answered_at = OfferState.WITHDRAWN, utcnow()
         s.add(offer)
-        emit(s, "offer.withdrawn", f"interview:{iid}", {"offer_id": offer.id, "by": by}, urls)
+        emit(s, "offer.withdrawn", f"interview:{iid}", {"offer_id": offer.id, "by": by})
+        audit.add(s, by, "offer.withdrawn", f"interview:{iid}", offer_id=offer.id)
         s.commit()
         s.refresh(offer)
-    audit.record(engine, by, "offer.withdrawn", f"interview:{iid}", offer_id=offer.id)
     return offer
 
 
@@ -326,7 +322,6 @@ def answer_offer(
     accept: bool,
     typed_name: str,
     text_sha256: str,
-    urls: Sequence[str] = (),
 ) -> tuple[JobOffer, Employee | None]:
     """The candidate accepts (creating the employee and onboarding tasks) or declines."""
     with Session(engine) as s:
@@ -347,25 +342,25 @@ def answer_offer(
         s.add(offer)
         employee: Employee | None = None
         if not accept:
-            emit(s, "offer.declined", f"interview:{iid}", {"offer_id": offer.id}, urls)
+            emit(s, "offer.declined", f"interview:{iid}", {"offer_id": offer.id})
         else:
-            employee = _hire(s, iv, offer, urls)
+            employee = _hire(s, iv, offer)
+        audit.add(
+            s,
+            "candidate",
+            "offer.accepted" if accept else "offer.declined",
+            f"interview:{iid}",
+            offer_id=offer.id,
+            text_sha256=offer.text_sha256,
+        )
         s.commit()
         s.refresh(offer)
         if employee is not None:
             s.refresh(employee)
-    audit.record(
-        engine,
-        "candidate",
-        "offer.accepted" if accept else "offer.declined",
-        f"interview:{iid}",
-        offer_id=offer.id,
-        text_sha256=offer.text_sha256,
-    )
     return offer, employee
 
 
-def _hire(s: Session, iv: Interview, offer: JobOffer, urls: Sequence[str]) -> Employee:
+def _hire(s: Session, iv: Interview, offer: JobOffer) -> Employee:
     req = s.get(Requisition, iv.requisition_id)
     assert req is not None and offer.id is not None
     employee = Employee(
@@ -387,14 +382,12 @@ def _hire(s: Session, iv: Interview, offer: JobOffer, urls: Sequence[str]) -> Em
         "offer.accepted",
         f"interview:{iv.id}",
         {"offer_id": offer.id, "employee_id": employee.id, "text_sha256": offer.text_sha256},
-        urls,
     )
     emit(
         s,
         "employee.created",
         f"employee:{employee.id}",
         {"interview_id": iv.id, "start_date": offer.start_date.isoformat(), "title": req.title},
-        urls,
     )
     for kind, title in ONBOARDING:
         task = OnboardingTask(
@@ -407,6 +400,5 @@ def _hire(s: Session, iv: Interview, offer: JobOffer, urls: Sequence[str]) -> Em
             "onboarding.task.created",
             f"employee:{employee.id}",
             {"task_id": task.id, "kind": kind, "title": title, "due": offer.start_date.isoformat()},
-            urls,
         )
     return employee

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import enum
 import uuid
-from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -12,6 +11,7 @@ from sqlalchemy import JSON, Column, Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, col, select
 
+from hr_bridge.events import REPORT_FINALIZED, emit
 from hr_bridge.models import UTCDateTime, utcnow
 
 
@@ -19,7 +19,9 @@ class InterviewState(enum.StrEnum):
     SCHEDULED = "scheduled"
     CONSENTED = "consented"
     LIVE = "live"
+    INTERRUPTED = "interrupted"  # media lost (e.g. a server restart); may resume
     FINISHED = "finished"
+    ABANDONED = "abandoned"  # never finished: expired or withdrawn before any report
 
 
 def _id() -> str:
@@ -69,6 +71,7 @@ class Interview(SQLModel, table=True):
     notice_version: str | None = Field(default=None, max_length=32)
     started_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     finished_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    interrupted_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     created_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
     )
@@ -208,16 +211,10 @@ def release_invite(engine: Engine, iid: str) -> None:
             s.commit()
 
 
-def save_report(
-    engine: Engine,
-    iid: str,
-    body: dict[str, Any],
-    deliveries: Sequence[tuple[str, dict[str, Any]]] = (),
-) -> Report:
-    """Store the report once, with its webhook deliveries (url, payload) in the same
-    transaction; a second call returns the first report unchanged and enqueues nothing."""
-    from hr_bridge.outbox import enqueue
-
+def save_report(engine: Engine, iid: str, body: dict[str, Any]) -> Report:
+    """Store the report once, with its flat scores and its `interview.report.finalized` event
+    (and so its webhook deliveries) in the same transaction; a second call returns the first
+    report unchanged and emits nothing."""
     with Session(engine) as s:
         existing = s.get(Report, iid)
         if existing is not None:
@@ -233,9 +230,10 @@ def save_report(
             s.add(ReportScore(interview_id=iid, competency=name, value=float(score["value"])))
         if body.get("overall") is not None:
             s.add(ReportScore(interview_id=iid, competency="overall", value=body["overall"]))
-        for url, payload in deliveries:
-            enqueue(s, iid, "interview.report.finalized", url, payload)
+        facts = {"interview_id": iid, "overall": body.get("overall")}
         try:
+            s.flush()  # a concurrent finish's report fails here, before the event is written
+            emit(s, REPORT_FINALIZED, f"interview:{iid}", facts, body=body, webhook_id=iid)
             s.commit()
         except IntegrityError:  # a concurrent finish stored it first
             s.rollback()

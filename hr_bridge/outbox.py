@@ -1,26 +1,31 @@
-"""Outbox for report deliveries to outside HR systems (webhooks).
+"""Outbox for deliveries to outside HR systems (webhooks).
 
-A delivery row is written in the same transaction as the report, so a report can never exist
-without its pending deliveries (and the other way round). A worker sends due rows with
-Standard Webhooks signatures, retries with exponential backoff, and after the last attempt
-marks the row dead (visible, retryable by an operator). The webhook id is the report's
-interview id, so receivers can drop duplicates: a retry after a lost response is safe.
-All functions block: call them from a worker thread.
+A delivery row is written in the same transaction as the event it carries (hr_bridge.events),
+so an event can never exist without its pending deliveries (and the other way round). A
+worker sends due rows with Standard Webhooks signatures, retries with exponential backoff,
+and after the last attempt marks the row dead (visible, retryable by an operator). The
+webhook id is the event's idempotency key, so receivers can drop duplicates: a retry after a
+lost response is safe.
+`notify_after_commit` lets the worker look as soon as a transaction with new rows commits,
+instead of at its next poll. All other functions block: call them from a worker thread.
 """
 
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, Column, Engine
+from sqlalchemy import JSON, Column, Engine, event
+from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from hr_bridge.models import UTCDateTime, utcnow
 
 BACKOFF_BASE_S = 2.0
 BACKOFF_MAX_S = 600.0
+NEW_ROWS = "hirestream.outbox.new"  # Session.info flag: this transaction enqueued something
 
 
 class DeliveryState(enum.StrEnum):
@@ -54,6 +59,24 @@ def enqueue(
 ) -> None:
     """Add a delivery inside the caller's transaction (commit is the caller's)."""
     session.add(Delivery(webhook_id=webhook_id, event_type=event_type, url=url, payload=payload))
+    session.info[NEW_ROWS] = True
+
+
+@event.listens_for(OrmSession, "after_begin")
+def _new_transaction(session: OrmSession, *_args: Any) -> None:
+    session.info.pop(NEW_ROWS, None)  # a rolled-back or finished transaction's flag is stale
+
+
+def notify_after_commit(engine: Engine, callback: Callable[[], None]) -> Callable[[], None]:
+    """Call `callback` (from the committing thread) after every commit on `engine` that
+    enqueued deliveries. Returns the function that stops it."""
+
+    def after_commit(session: OrmSession) -> None:
+        if session.get_bind() is engine and session.info.pop(NEW_ROWS, False):
+            callback()
+
+    event.listen(OrmSession, "after_commit", after_commit)
+    return lambda: event.remove(OrmSession, "after_commit", after_commit)
 
 
 def due(engine: Engine, limit: int = 20, now: datetime | None = None) -> list[Delivery]:

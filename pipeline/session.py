@@ -174,7 +174,8 @@ class InterviewSession:
         self.facts.questions_asked.append((index, self.audio.vad.media_t))
         if self.scorer is not None:
             self.scorer.start_question(index, self.audio.vad.media_t)
-        await self.store.publish({"type": "question", "index": index, "text": text})
+        t = round(self.audio.vad.media_t, 3)  # lets a lost session be rebuilt (replay.py)
+        await self.store.publish({"type": "question", "index": index, "text": text, "t": t})
 
     async def _route(self, events: Any) -> None:
         async for event in events:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 from datetime import UTC, datetime, timedelta
@@ -12,11 +11,11 @@ from typing import Any, Literal
 from aiohttp import web
 from pydantic import BaseModel, Field, field_validator, model_validator
 
-from hr_bridge import audit, followups, profiles
+from hr_bridge import followups, profiles
 from hr_bridge import interviews as db
-from hr_bridge.interviews import Conflict, InterviewState
-from server.app_keys import AUTH_KEY, LIVE_KEY
-from server.auth import Auth
+from hr_bridge.interviews import Conflict
+from server.app_keys import AUTH_KEY, INTERVIEWS_KEY
+from server.auth import Auth, AuthError
 from server.settings import Settings
 from server.web_util import (
     SYNTHETIC_FILTER,
@@ -280,27 +279,10 @@ async def consent(request: web.Request) -> web.Response:
         raise error(web.HTTPBadRequest, "no analysis without consent: accepted must be true")
     if body.notice_version != settings.notice_version:
         raise error(web.HTTPConflict, f"the notice changed: version {settings.notice_version}")
-    engine = engine_of(request)
     try:
-        iv = await asyncio.to_thread(
-            db.transition,
-            engine,
-            claims.interview,
-            {InterviewState.SCHEDULED},
-            InterviewState.CONSENTED,
-            consent_at=datetime.now(UTC),
-            notice_version=body.notice_version,
-        )
+        iv = await request.app[INTERVIEWS_KEY].consent(claims.interview, body.notice_version)
     except Conflict as err:
         raise error(web.HTTPConflict, str(err)) from None
-    await asyncio.to_thread(
-        audit.record,
-        engine,
-        "candidate",
-        "consent.given",
-        f"interview:{iv.id}",
-        notice_version=body.notice_version,
-    )
     return web.json_response(
         {"state": iv.state, "consent_at": iv.consent_at.isoformat() if iv.consent_at else None}
     )
@@ -309,18 +291,13 @@ async def consent(request: web.Request) -> web.Response:
 async def finish(request: web.Request) -> web.Response:
     admin_or(request, "candidate")
     iv = await interview_or_404(request)
-    await request.app[LIVE_KEY].release(iv.id, "finished", drain=True)
-    engine = engine_of(request)
-    with contextlib.suppress(Conflict):
-        iv = await asyncio.to_thread(
-            db.transition,
-            engine,
-            iv.id,
-            {InterviewState.SCHEDULED, InterviewState.CONSENTED, InterviewState.LIVE},
-            InterviewState.FINISHED,
-            finished_at=datetime.now(UTC),
-        )
-    return web.json_response({"state": InterviewState.FINISHED, "id": iv.id})
+    try:
+        request.app[AUTH_KEY].check_admin(request.headers.get("Authorization"))
+        actor = "admin"
+    except AuthError:
+        actor = "candidate"
+    iv = await request.app[INTERVIEWS_KEY].finish(iv.id, actor)
+    return web.json_response({"state": iv.state, "id": iv.id})
 
 
 async def report(request: web.Request) -> web.StreamResponse:

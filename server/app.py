@@ -16,10 +16,18 @@ from sqlalchemy.exc import SQLAlchemyError
 from hr_bridge.db import migration_status
 from server import __version__, hr_api, signaling
 from server.api import add_routes
-from server.app_keys import AUTH_KEY, LIVE_KEY, RESOURCES_KEY, SETTINGS_KEY, WEBHOOKS_KEY
+from server.app_keys import (
+    AUTH_KEY,
+    INTERVIEWS_KEY,
+    LIVE_KEY,
+    RESOURCES_KEY,
+    SETTINGS_KEY,
+    WEBHOOKS_KEY,
+)
 from server.auth import Auth
+from server.interview_service import InterviewService, SharedModels
 from server.openapi import OPENAPI
-from server.resources import Resources, live_registry, open_resources
+from server.resources import Resources, open_resources
 from server.settings import Settings
 from server.webhooks import WebhookWorker
 
@@ -108,13 +116,16 @@ def create_app(settings: Settings) -> web.Application:
             app[AUTH_KEY] = await asyncio.to_thread(Auth, settings)
             worker = WebhookWorker(settings, res.engine)
             app[WEBHOOKS_KEY] = worker
-            registry = await asyncio.to_thread(live_registry, settings, res, worker.poke)
-            app[LIVE_KEY] = registry
-            worker.start()  # also resumes deliveries left pending by a previous run
+            shared = await asyncio.to_thread(SharedModels.load, settings)
+            service = InterviewService(settings, res.engine, res.redis.client, shared)
+            app[INTERVIEWS_KEY] = service
+            app[LIVE_KEY] = service.live
+            await worker.start()  # also resumes deliveries left pending by a previous run
+            await service.start()  # interviews a crash left live become interrupted
             try:
                 yield
             finally:
-                await registry.aclose()
+                await service.aclose()
                 await worker.aclose()
 
     app.cleanup_ctx.append(resources_ctx)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from server.auth import Auth
+from server.interview_service import InterviewService
 from server.live import LiveRegistry
 from server.resources import Resources
 from server.settings import Settings
@@ -14,4 +15,5 @@ SETTINGS_KEY = web.AppKey("settings", Settings)
 RESOURCES_KEY = web.AppKey("resources", Resources)
 AUTH_KEY = web.AppKey("auth", Auth)
 LIVE_KEY = web.AppKey("live", LiveRegistry)
+INTERVIEWS_KEY = web.AppKey("interviews", InterviewService)
 WEBHOOKS_KEY = web.AppKey("webhooks", WebhookWorker)

@@ -23,8 +23,8 @@ from hr_bridge.db import check_connection, make_engine, migration_status, redact
 from models_onnx.assets import MODEL_NAMES, locate, manifest
 from models_onnx.checks import time_model
 from server import native_stderr
+from server.models import model_overrides
 from server.redis_conn import open_redis
-from server.resources import model_overrides
 from server.settings import Settings
 
 Status = Literal["ok", "warn", "FAIL"]

@@ -23,7 +23,7 @@ from hr_bridge import analytics, audit, employees, events, hiring, ranking, self
 from hr_bridge import interviews as db
 from hr_bridge.models import WorkflowConflict
 from server.api import MatchConfig
-from server.app_keys import AUTH_KEY, WEBHOOKS_KEY
+from server.app_keys import AUTH_KEY
 from server.web_util import (
     SYNTHETIC_FILTER,
     admin_or,
@@ -97,18 +97,6 @@ class TrainingStatusIn(BaseModel):
 class FollowUpIn(BaseModel):
     accept: bool
     by: str = Field(min_length=1, max_length=200)
-
-
-def _urls(request: web.Request) -> list[str]:
-    url = settings_of(request).webhook_url
-    return [url] if url else []
-
-
-def _poke(request: web.Request) -> None:
-    """New events may have webhook deliveries: wake the worker."""
-    worker = request.app.get(WEBHOOKS_KEY)
-    if worker is not None:
-        worker.poke()
 
 
 async def _store(fn: Callable[..., T], *args: Any, missing: str = "no such record") -> T:
@@ -239,9 +227,7 @@ async def record_decision(request: web.Request) -> web.Response:
         body.reason,
         body.decided_by,
         rec.as_dict() if rec else None,
-        _urls(request),
     )
-    _poke(request)
     return web.json_response(row.model_dump(mode="json"), status=201)
 
 
@@ -257,9 +243,7 @@ async def create_job_offer(request: web.Request) -> web.Response:
         body.start_date,
         body.created_by,
         body.probation_months,
-        _urls(request),
     )
-    _poke(request)
     return web.json_response(
         _offer_view(offer) | {"candidate_url": _offer_link(request, iv.id)}, status=201
     )
@@ -285,8 +269,7 @@ async def withdraw_job_offer(request: web.Request) -> web.Response:
     require_admin(request)
     body: WithdrawIn = await read_body(request, WithdrawIn)
     iv = await interview_or_404(request)
-    offer = await _store(hiring.withdraw_offer, engine_of(request), iv.id, body.by, _urls(request))
-    _poke(request)
+    offer = await _store(hiring.withdraw_offer, engine_of(request), iv.id, body.by)
     return web.json_response(_offer_view(offer))
 
 
@@ -318,9 +301,7 @@ async def answer_job_offer(request: web.Request) -> web.Response:
         body.accept,
         body.typed_name if body.accept else "",
         body.text_sha256,
-        _urls(request),
     )
-    _poke(request)
     return web.json_response(
         _offer_view(offer) | {"employee_id": employee.id if employee else None}
     )
@@ -391,10 +372,8 @@ async def _review(request: web.Request, kind: str, model: type[BaseModel]) -> we
         _int_id(request),
         kind,
         body.model_dump(),
-        _urls(request),
         missing="no such employee",
     )
-    _poke(request)
     return web.json_response(
         {"review": row, "follow_ups": [f.model_dump(mode="json") for f in new]}, status=201
     )

@@ -65,9 +65,25 @@ def asr_config(settings: Settings, language: str, live: bool = True) -> AsrConfi
     )
 
 
-def _checked(name: str, settings: Settings) -> Path:
-    from server.resources import model_overrides
+def model_overrides(settings: Settings) -> dict[str, Path | None]:
+    return {
+        "vad": settings.vad_model_path,
+        "whisper_tiny_en": settings.whisper_model_dir,
+        "face_landmarker": settings.face_model_path,
+        "expression": settings.expression_model_path,
+    }
 
+
+def model_versions(settings: Settings) -> dict[str, str]:
+    """What a report was produced with: each model's source and the start of its sha256."""
+    out = {
+        name: f"{a.source.split(' (')[0]}, sha256 {a.sha256[:12]}" for name, a in manifest().items()
+    }
+    out["asr_compute_type"] = settings.whisper_compute_type
+    return out
+
+
+def _checked(name: str, settings: Settings) -> Path:
     try:
         return locate(name, model_overrides(settings)[name], settings.models_dir)
     except ModelAssetError as err:

@@ -16,13 +16,13 @@ import hmac
 import json
 import logging
 import time
-from typing import Any
+from collections.abc import Callable
 
 import aiohttp
 from sqlalchemy import Engine
 
 from hr_bridge import outbox
-from hr_bridge.exports import frappe_interview_feedback, hr_xml_assessment
+from hr_bridge.events import PayloadFormat, Subscriber, sync_subscriptions
 from server.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -42,20 +42,12 @@ def sign(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
     return "v1," + base64.b64encode(digest).decode()
 
 
-def report_payload(settings: Settings, report: dict[str, Any]) -> dict[str, Any]:
-    data: dict[str, Any] = report
-    if settings.webhook_format == "hr-xml":
-        data = hr_xml_assessment(report)
-    elif settings.webhook_format == "frappe":
-        data = frappe_interview_feedback(report)
-    return {"type": "interview.report.finalized", "timestamp": report["generated_at"], "data": data}
-
-
-def deliveries(settings: Settings, report: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-    """The outbox rows a new report needs (none without a configured webhook)."""
+def subscribers(settings: Settings) -> list[Subscriber]:
+    """The configured webhook subscribers (none without a URL): every event type, in the
+    configured format."""
     if not settings.webhook_url:
         return []
-    return [(settings.webhook_url, report_payload(settings, report))]
+    return [Subscriber(settings.webhook_url, PayloadFormat(settings.webhook_format))]
 
 
 class WebhookWorker:
@@ -64,16 +56,25 @@ class WebhookWorker:
         self.engine = engine
         self._task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
+        self._unlisten: Callable[[], None] | None = None
 
-    def start(self) -> None:
+    async def start(self) -> None:
+        """Write the configured subscribers, listen for commits that enqueue deliveries, and
+        start sending (also what a previous run left pending)."""
+        await asyncio.to_thread(sync_subscriptions, self.engine, subscribers(self.settings))
         if self._task is None:
+            loop = asyncio.get_running_loop()
+
+            def wake() -> None:  # called on the committing worker thread
+                loop.call_soon_threadsafe(self._wake.set)
+
+            self._unlisten = outbox.notify_after_commit(self.engine, wake)
             self._task = asyncio.create_task(self._run(), name="webhook-worker")
 
-    def poke(self) -> None:
-        """Something new is in the outbox: look now instead of at the next poll."""
-        self._wake.set()
-
     async def aclose(self) -> None:
+        if self._unlisten is not None:
+            self._unlisten()
+            self._unlisten = None
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

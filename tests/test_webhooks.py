@@ -13,19 +13,21 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 from sqlalchemy import Engine
+from sqlmodel import Session
 
 from hr_bridge import interviews as db
 from hr_bridge import outbox
 from hr_bridge.db import make_engine, migrate
+from hr_bridge.events import PayloadFormat, Subscriber, emit, sync_subscriptions
 from hr_bridge.exports import frappe_interview_feedback, hr_xml_assessment
 from pipeline.events import FaceObservation, SpeechEnd, TimedWord, Transcript
 from pipeline.scoring.report import SessionFacts, build_report
 from pipeline.scoring.rubric import rubric_from_dict
 from pipeline.scoring.scorer import Scorer
 from server.settings import Settings
-from server.webhooks import WebhookWorker, deliveries, sign
+from server.webhooks import WebhookWorker, sign, subscribers
 
-SECRET = "whsec_" + base64.b64encode(b"test-secret-0123456789").decode()
+SECRET = "whsec_" + base64.b64encode(b"test-secret-0123456789-abcdefghij").decode()
 
 
 def make_report(iid: str) -> dict[str, Any]:
@@ -115,10 +117,11 @@ async def test_fails_times_out_then_recovers_with_one_processed_delivery(
     settings = settings_for(make_settings, str(server.make_url("/hook")))
     iid = await asyncio.to_thread(interview, engine)
     report = make_report(iid)
-    await asyncio.to_thread(db.save_report, engine, iid, report, deliveries(settings, report))
-    await asyncio.to_thread(db.save_report, engine, iid, report, deliveries(settings, report))
+    await asyncio.to_thread(sync_subscriptions, engine, subscribers(settings))
+    await asyncio.to_thread(db.save_report, engine, iid, report)
+    await asyncio.to_thread(db.save_report, engine, iid, report)  # stored once, delivered once
     worker = WebhookWorker(settings, engine)
-    worker.start()
+    await worker.start()
     try:
         d = await wait_state(engine, iid, "delivered")
     finally:
@@ -142,9 +145,10 @@ async def test_survives_a_restart_and_an_hr_system_that_is_down(
     settings = settings_for(make_settings, url, webhook_max_attempts=3)
     iid = await asyncio.to_thread(interview, engine)
     report = make_report(iid)
-    await asyncio.to_thread(db.save_report, engine, iid, report, deliveries(settings, report))
+    await asyncio.to_thread(sync_subscriptions, engine, subscribers(settings))
+    await asyncio.to_thread(db.save_report, engine, iid, report)
     first = WebhookWorker(settings, engine)
-    first.start()
+    await first.start()
     d = await wait_state(engine, iid, "dead")  # gave up after 3 attempts, kept for an operator
     await first.aclose()  # the server restarts
     assert d.attempts == 3 and "Connect" in (d.last_error or "")
@@ -152,7 +156,7 @@ async def test_survives_a_restart_and_an_hr_system_that_is_down(
     await asyncio.to_thread(outbox.retry_dead, engine, d.id)
     server = await receiver.start(port)  # the HR system is back
     second = WebhookWorker(settings, engine)
-    second.start()
+    await second.start()
     try:
         await wait_state(engine, iid, "delivered")
     finally:
@@ -168,8 +172,9 @@ def test_report_and_deliveries_are_one_transaction(
     iid = interview(engine)
     report = make_report(iid)
     report["rubric_version"] = None  # violates NOT NULL: the whole transaction fails
+    sync_subscriptions(engine, subscribers(settings))
     with pytest.raises(Exception):  # noqa: B017 - the database's own error type
-        db.save_report(engine, iid, report, deliveries(settings, report))
+        db.save_report(engine, iid, report)
     assert db.get_report(engine, iid) is None
     assert outbox.deliveries_for(engine, iid) == []  # no delivery without its report
 
@@ -190,7 +195,8 @@ def test_backoff_doubles_and_dead_after_the_last_attempt(engine: Engine) -> None
 
     iid = interview(engine)
     report = make_report(iid)
-    db.save_report(engine, iid, report, [("http://127.0.0.1:9/hook", {"x": 1})])
+    sync_subscriptions(engine, [Subscriber("http://127.0.0.1:9/hook")])
+    db.save_report(engine, iid, report)
     (d,) = outbox.deliveries_for(engine, iid)
     assert d.id is not None
     waits = []
@@ -203,3 +209,61 @@ def test_backoff_doubles_and_dead_after_the_last_attempt(engine: Engine) -> None
     assert outbox.due(engine) == []  # not due before its time
     dead = outbox.mark_failed(engine, d.id, "HTTP 500", max_attempts=4, backoff_base_s=3.0)
     assert dead is not None and dead.state == "dead" and dead.attempts == 4
+
+
+def test_events_reach_the_configured_subscribers_in_their_format(engine: Engine) -> None:
+    sync_subscriptions(
+        engine,
+        [
+            Subscriber("http://127.0.0.1:9/all"),
+            Subscriber("http://127.0.0.1:9/xml", PayloadFormat.HR_XML),
+            Subscriber("http://127.0.0.1:9/offers", event_types=("offer.sent",)),
+        ],
+    )
+    iid = interview(engine)
+    report = make_report(iid)
+    db.save_report(engine, iid, report)
+    by_url = {d.url: d for d in outbox.deliveries_for(engine, iid)}
+    assert set(by_url) == {"http://127.0.0.1:9/all", "http://127.0.0.1:9/xml"}  # not /offers
+    assert by_url["http://127.0.0.1:9/all"].payload["data"]["interview_id"] == iid
+    xml = by_url["http://127.0.0.1:9/xml"].payload["data"]["AssessmentReport"]
+    assert xml["DocumentID"] == iid
+    with Session(engine) as s:
+        emit(s, "offer.sent", f"interview:{iid}", {"offer_id": 7})
+        s.commit()
+    sent = [d for d in outbox.deliveries_for(engine, "evt_2")]
+    assert {d.url for d in sent} == {
+        "http://127.0.0.1:9/all",
+        "http://127.0.0.1:9/xml",
+        "http://127.0.0.1:9/offers",
+    }
+    assert all(d.payload["data"] == {"subject": f"interview:{iid}", "offer_id": 7} for d in sent)
+    # Configuration changed: the old subscriber gets nothing new.
+    sync_subscriptions(engine, [Subscriber("http://127.0.0.1:9/all")])
+    with Session(engine) as s:
+        emit(s, "offer.sent", f"interview:{iid}", {"offer_id": 8})
+        s.commit()
+    assert [d.url for d in outbox.deliveries_for(engine, "evt_3")] == ["http://127.0.0.1:9/all"]
+
+
+def test_the_worker_is_told_after_a_commit_that_enqueued(engine: Engine) -> None:
+    sync_subscriptions(engine, [Subscriber("http://127.0.0.1:9/all")])
+    calls: list[int] = []
+    stop = outbox.notify_after_commit(engine, lambda: calls.append(1))
+    try:
+        with Session(engine) as s:
+            emit(s, "offer.sent", "interview:x", {})
+            s.rollback()  # nothing committed: nothing to send
+        with Session(engine) as s:
+            s.commit()  # a commit without deliveries
+        assert calls == []
+        with Session(engine) as s:
+            emit(s, "offer.sent", "interview:x", {})
+            s.commit()
+        assert calls == [1]
+    finally:
+        stop()
+    with Session(engine) as s:
+        emit(s, "offer.sent", "interview:x", {})
+        s.commit()
+    assert calls == [1]  # stopped

@@ -1,0 +1,52 @@
+"""Rebuild what can be rebuilt of a lost session from its live history (the records the
+session published: questions, speech, final captions with word times).
+
+Used when a server stopped while an interview was live: the report is then made from the
+stored history instead of being lost or silently empty. Face and affect records are thinned
+on the live view, so the rebuilt report carries speech and transcript evidence only, and
+says so in its flags.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from pipeline.events import SpeechEnd, TimedWord, Transcript
+from pipeline.scoring.report import SessionFacts
+from pipeline.scoring.scorer import Scorer
+
+
+def replay(records: Iterable[Mapping[str, Any]], scorer: Scorer, facts: SessionFacts) -> int:
+    """Fold the history's questions, speech spans and final transcripts into `scorer` and
+    `facts`; returns how many final transcripts it found."""
+    starts: dict[int, float] = {}
+    finals = 0
+    for r in records:
+        kind = r.get("type")
+        if kind == "question" and isinstance(r.get("t"), int | float):
+            index, t = int(r["index"]), float(r["t"])
+            facts.questions_asked.append((index, t))
+            scorer.start_question(index, t)
+        elif kind == "speech" and r.get("state") == "start":
+            starts[int(r["utterance"])] = float(r["t"])
+        elif kind == "speech" and r.get("state") == "end":
+            u, t_end = int(r["utterance"]), float(r["t"])
+            scorer.fold(SpeechEnd(u, starts.pop(u, t_end), t_end))
+        elif kind == "caption" and r.get("final"):
+            words = tuple(TimedWord(float(a), float(b), str(w), 1.0) for a, b, w in r["words"])
+            text = str(r["text"])
+            scorer.fold(
+                Transcript(
+                    int(r["utterance"]),
+                    True,
+                    float(r["t_start"]),
+                    float(r["t_end"]),
+                    text,
+                    text,
+                    words,
+                    float(r.get("confidence") or 0.0),
+                )
+            )
+            finals += 1
+    return finals

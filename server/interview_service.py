@@ -1,0 +1,384 @@
+"""InterviewService: the interview lifecycle as the server runs it.
+
+It assembles a live session for an interview (its models, rubric, score store), moves the
+interview through its states (hr_bridge.lifecycle: one place, audited in the same
+transaction), and makes sure every interview that had media ends with a report in the SQL
+store:
+
+- finished through the API or by hang-up: the session drains, the report is built and stored
+  with its `interview.report.finalized` event; a session lost to anything but a finish
+  (connection failure, no media, server stopping) is flagged `interrupted` in the report;
+- the SQL store is unreachable at that moment: the report is spooled to a 0600 file under
+  DATA_DIR/spool and stored by the sweeper as soon as the database answers again;
+- the server died while interviews were live: at start-up they become `interrupted`
+  (resumable); one that has not resumed after `interrupted_finalize_after_s` is finished
+  with a report rebuilt from its live history in Redis (pipeline.replay), flagged as such,
+  or, if that history is gone too, a report that says so.
+
+Redis is a cache of live state here: nothing in the report depends on reaching it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from hr_bridge import interviews as db
+from hr_bridge import lifecycle
+from hr_bridge.adapters import HRAdapter, LocalStoreAdapter
+from hr_bridge.interviews import Conflict, Interview, InterviewState
+from models_onnx.expression import ExpressionModel
+from models_onnx.face_landmarker import FaceLandmarkerModel
+from models_onnx.vad import SileroVad
+from pipeline.clock import MonotonicClock
+from pipeline.replay import replay
+from pipeline.score_store import ScoreStore, keys, unpack
+from pipeline.scoring.report import SessionFacts, build_report
+from pipeline.scoring.rubric import Rubric, rubric_from_dict
+from pipeline.scoring.scorer import Scorer
+from pipeline.session import InterviewSession, SessionModels
+from pipeline.vad_stage import VadConfig
+from server import models
+from server.live import LiveRegistry
+from server.settings import Settings
+
+log = logging.getLogger(__name__)
+
+FINISHED_REASON = "finished"
+SWEEP_S = 10.0
+HISTORY_MAX = 10_000  # records read back from Redis to rebuild a lost session
+
+S = InterviewState
+
+
+@dataclass(frozen=True)
+class SharedModels:
+    """Model factories every session shares (checked once at start-up)."""
+
+    vad: Callable[[], SileroVad]
+    face: Callable[[], FaceLandmarkerModel]
+    expression: Callable[[], ExpressionModel]
+    vad_config: VadConfig
+
+    @classmethod
+    def load(cls, settings: Settings) -> SharedModels:
+        """Blocking: checks the model files."""
+        return cls(
+            models.vad_factory(settings),
+            models.face_factory(settings),
+            models.expression_factory(settings),
+            models.vad_config(settings),
+        )
+
+
+@dataclass(frozen=True)
+class Recovery:
+    interrupted: list[str]  # left live by a previous run, now resumable
+    spooled: int  # reports stored from the spool
+
+
+def _header(iv: Interview | None, req: db.Requisition | None, iid: str) -> dict[str, Any]:
+    return {
+        "id": iid,
+        "candidate_name": iv.candidate_name if iv else None,
+        "requisition": {"id": req.id, "title": req.title} if req else None,
+    }
+
+
+def _rubric(req: db.Requisition) -> Rubric:
+    return rubric_from_dict(
+        {"language": req.language, "competencies": req.competencies, "questions": req.questions}
+    )
+
+
+class InterviewService:
+    def __init__(
+        self,
+        settings: Settings,
+        engine: Engine,
+        redis: aioredis.Redis,
+        shared: SharedModels,
+        adapter: HRAdapter | None = None,
+    ) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.redis = redis
+        self.shared = shared
+        self.adapter: HRAdapter = adapter or LocalStoreAdapter(engine)
+        self.live = LiveRegistry(settings, self.make_session, self.media_ended)
+        self.spool = settings.data_dir / "spool"
+        self._sweeper: asyncio.Task[None] | None = None
+
+    # Start and stop
+
+    async def start(self) -> Recovery:
+        """Recover what a previous run left behind, then sweep periodically."""
+        recovery = await self.recover()
+        if self._sweeper is None:
+            self._sweeper = asyncio.create_task(self._sweep_forever(), name="interview-sweeper")
+        return recovery
+
+    async def aclose(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
+            self._sweeper = None
+        await self.live.aclose()
+
+    # Transitions the HTTP layer asks for
+
+    async def consent(self, iid: str, notice_version: str) -> Interview:
+        return await asyncio.to_thread(
+            lifecycle.move,
+            self.engine,
+            iid,
+            S.CONSENTED,
+            actor="candidate",
+            action="consent.given",
+            detail={"notice_version": notice_version},
+            consent_at=datetime.now(UTC),
+            notice_version=notice_version,
+        )
+
+    async def media_started(self, iid: str) -> Interview:
+        """The candidate's media session was answered: the interview is live."""
+        return await asyncio.to_thread(
+            lifecycle.move,
+            self.engine,
+            iid,
+            S.LIVE,
+            actor="candidate",
+            action="interview.live",
+            started_at=datetime.now(UTC),
+        )
+
+    async def finish(self, iid: str, actor: str) -> Interview:
+        """End the interview (idempotent). A live session drains first (the last answer's
+        final transcript), then its report is stored; an interrupted one is finished from its
+        history; one that never had media just finishes."""
+        await self.live.release(iid, FINISHED_REASON, drain=True)
+        iv = await asyncio.to_thread(db.get_interview, self.engine, iid)
+        if iv is None:
+            raise KeyError(iid)
+        if iv.state == S.INTERRUPTED:
+            await self.finalize_interrupted(iid, f"finished by {actor} while interrupted")
+        elif iv.state in (S.SCHEDULED, S.CONSENTED):
+            with contextlib.suppress(Conflict):  # a concurrent finish got there first
+                await asyncio.to_thread(
+                    lifecycle.move,
+                    self.engine,
+                    iid,
+                    S.FINISHED,
+                    actor=actor,
+                    action="interview.finished",
+                    detail={"reason": "finished before any media"},
+                    finished_at=datetime.now(UTC),
+                )
+        found = await asyncio.to_thread(db.get_interview, self.engine, iid)
+        assert found is not None
+        return found
+
+    # The live session
+
+    async def make_session(self, iid: str) -> InterviewSession:
+        iv, req = await self._interview_and_requisition(iid)
+        language = req.language if req else "en"
+        asr = await asyncio.to_thread(models.asr_factory, self.settings, language)
+        affect = bool(iv and iv.affect_allowed)
+        session_models = SessionModels(
+            vad=self.shared.vad,
+            asr=asr,
+            face=self.shared.face,
+            expression=self.shared.expression if affect else None,
+            vad_config=self.shared.vad_config,
+            asr_config=models.asr_config(self.settings, language),
+            video_fps=self.settings.video_analysis_fps,
+        )
+        clock = MonotonicClock()
+        return InterviewSession(
+            iid,
+            clock,
+            session_models,
+            ScoreStore(self.redis, iid, clock),
+            Scorer(_rubric(req), affect_allowed=affect) if req else None,
+        )
+
+    async def media_ended(self, iid: str, reason: str, session: InterviewSession) -> None:
+        """The live session is over (finish, hang-up, network loss, server stopping): the
+        interview is finished and its report stored, flagged when it did not end by finish."""
+        iv: Interview | None = None
+        req: db.Requisition | None = None
+        try:
+            with contextlib.suppress(Conflict, KeyError):  # finished already
+                await asyncio.to_thread(
+                    lifecycle.move,
+                    self.engine,
+                    iid,
+                    S.FINISHED,
+                    actor="system",
+                    action="interview.finished",
+                    only_from=frozenset({S.LIVE}),
+                    detail={"reason": reason},
+                    finished_at=datetime.now(UTC),
+                )
+            iv, req = await self._interview_and_requisition(iid)
+        except SQLAlchemyError as err:  # the report still gets made and spooled
+            log.error("interview %s: database unavailable at the end (%s)", iid, type(err).__name__)
+        body = session.report(_header(iv, req, iid), models.model_versions(self.settings))
+        if body is None:
+            return
+        if reason != FINISHED_REASON:
+            body["flags"].append(
+                {"flag": "interrupted", "detail": f"the live session ended: {reason}"}
+            )
+        await self.store_report(iid, body)
+
+    # Reports
+
+    async def store_report(self, iid: str, body: dict[str, Any]) -> None:
+        """Store the report (idempotent); spool it to disk if the database is unreachable."""
+        try:
+            await asyncio.to_thread(self.adapter.submit, body)
+        except SQLAlchemyError as err:
+            path = await asyncio.to_thread(self._spool, iid, body)
+            log.error(
+                "interview %s: database unavailable (%s); report spooled to %s, stored when "
+                "the database answers",
+                iid,
+                type(err).__name__,
+                path,
+            )
+
+    def _spool(self, iid: str, body: dict[str, Any]) -> Path:
+        self.spool.mkdir(mode=0o700, parents=True, exist_ok=True)
+        path = self.spool / f"report-{iid}.json"
+        tmp = path.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(body, f, ensure_ascii=False)
+        tmp.replace(path)
+        return path
+
+    def _store_spooled(self) -> int:
+        """Blocking: store every spooled report the database now takes; keep the rest."""
+        stored = 0
+        for path in sorted(self.spool.glob("report-*.json")) if self.spool.is_dir() else []:
+            body = json.loads(path.read_text(encoding="utf-8"))
+            try:
+                self.adapter.submit(body)
+            except SQLAlchemyError:
+                break  # still down: try again at the next sweep
+            path.unlink()
+            stored += 1
+        return stored
+
+    # Recovery
+
+    async def recover(self) -> Recovery:
+        """At start-up: interviews a previous run left `live` are interrupted (this process
+        has no session for them); spooled reports are stored."""
+        interrupted = []
+        for iv in await asyncio.to_thread(lifecycle.in_state, self.engine, S.LIVE):
+            if iv.id in self.live.live:
+                continue
+            with contextlib.suppress(Conflict, KeyError):
+                await asyncio.to_thread(
+                    lifecycle.move,
+                    self.engine,
+                    iv.id,
+                    S.INTERRUPTED,
+                    actor="system",
+                    action="interview.interrupted",
+                    only_from=frozenset({S.LIVE}),
+                    detail={"reason": "the server stopped while the interview was live"},
+                    interrupted_at=datetime.now(UTC),
+                )
+                interrupted.append(iv.id)
+                log.warning("interview %s: left live by a previous run; now interrupted", iv.id)
+        spooled = await asyncio.to_thread(self._store_spooled)
+        return Recovery(interrupted, spooled)
+
+    async def finalize_interrupted(self, iid: str, reason: str) -> None:
+        """Finish an interrupted interview with a report rebuilt from its live history."""
+        iv, req = await self._interview_and_requisition(iid)
+        if iv is None or iv.state != S.INTERRUPTED:
+            return
+        if req is not None:
+            scorer, facts = Scorer(_rubric(req), affect_allowed=iv.affect_allowed), SessionFacts()
+            history = await self._history(iid)
+            finals = replay(history or [], scorer, facts)
+            body = build_report(
+                _header(iv, req, iid), scorer, facts, models.model_versions(self.settings)
+            )
+            detail = (
+                f"the live session was lost ({reason}); rebuilt from the stored live history: "
+                f"{finals} final transcripts, speech and transcript evidence only, face signals "
+                "not included"
+                if history is not None
+                else f"the live session was lost ({reason}) and its live history was not "
+                "available: nothing could be analysed"
+            )
+            body["flags"].append({"flag": "interrupted", "detail": detail})
+            await self.store_report(iid, body)
+        with contextlib.suppress(Conflict, KeyError):
+            await asyncio.to_thread(
+                lifecycle.move,
+                self.engine,
+                iid,
+                S.FINISHED,
+                actor="system",
+                action="interview.finished",
+                only_from=frozenset({S.INTERRUPTED}),
+                detail={"reason": reason},
+                finished_at=datetime.now(UTC),
+            )
+
+    async def _history(self, iid: str) -> list[dict[str, Any]] | None:
+        """The interview's live records in order; None when Redis has none or is down."""
+        try:
+            rows = await self.redis.xrange(keys(iid)["events"], count=HISTORY_MAX)
+        except (RedisError, OSError) as err:
+            log.warning("interview %s: live history unavailable (%s)", iid, type(err).__name__)
+            return None
+        if not rows:
+            return None
+        return [unpack(fields[b"r"]) for _id, fields in rows]  # type: ignore[index,arg-type]
+
+    async def _interview_and_requisition(
+        self, iid: str
+    ) -> tuple[Interview | None, db.Requisition | None]:
+        iv = await asyncio.to_thread(db.get_interview, self.engine, iid)
+        if iv is None:
+            return None, None
+        return iv, await asyncio.to_thread(db.get_requisition, self.engine, iv.requisition_id)
+
+    async def sweep(self) -> None:
+        """Finish interrupted interviews whose resume window passed; store spooled reports."""
+        cutoff = datetime.now(UTC) - timedelta(seconds=self.settings.interrupted_finalize_after_s)
+        for iv in await asyncio.to_thread(lifecycle.in_state, self.engine, S.INTERRUPTED):
+            since = iv.interrupted_at or iv.started_at
+            if since is None or since <= cutoff:
+                await self.finalize_interrupted(iv.id, "it did not resume in time")
+        await asyncio.to_thread(self._store_spooled)
+
+    async def _sweep_forever(self) -> None:
+        while True:
+            await asyncio.sleep(SWEEP_S)
+            try:
+                await self.sweep()
+            except Exception:  # the database hiccuped: the next sweep tries again
+                log.exception("interview sweep failed")
