@@ -182,15 +182,14 @@ def test_an_offer_cannot_be_made_or_accepted_without_a_recorded_human_decision(
 def test_acceptance_by_typed_name_creates_the_employee_tasks_and_events(engine: Engine) -> None:
     _req, iv = finished_interview(engine)
     urls = ["https://hr.example.com/hooks"]
-    hiring.record_decision(engine, iv.id, "offer", "strong closer", "Ana Ruiz", None, urls)
-    offer = hiring.create_offer(engine, iv.id, 55000, START, "Ana", urls=urls)
+    events.sync_subscriptions(engine, [events.Subscriber(u) for u in urls])
+    hiring.record_decision(engine, iv.id, "offer", "strong closer", "Ana Ruiz", None)
+    offer = hiring.create_offer(engine, iv.id, 55000, START, "Ana")
     with pytest.raises(ValueError, match="typed_name"):
         hiring.answer_offer(engine, iv.id, True, "Mei", offer.text_sha256)
     with pytest.raises(hiring.HiringConflict, match="text changed"):
         hiring.answer_offer(engine, iv.id, True, "Mei Lin", "0" * 64)
-    accepted, emp = hiring.answer_offer(
-        engine, iv.id, True, "  mei   LIN ", offer.text_sha256, urls
-    )
+    accepted, emp = hiring.answer_offer(engine, iv.id, True, "  mei   LIN ", offer.text_sha256)
     assert accepted.state == "accepted" and accepted.answered_at is not None
     assert accepted.accepted_name == "mei   LIN"
     assert emp is not None and emp.interview_id == iv.id and emp.name == "Mei Lin"
@@ -200,6 +199,7 @@ def test_acceptance_by_typed_name_creates_the_employee_tasks_and_events(engine: 
     assert {t.kind for t in tasks} == {"equipment", "workspace", "introduction"}
     types = [e.type for e in events.list_events(engine)]
     assert types == [
+        "interview.report.finalized",  # from the fixture, before any subscriber was configured
         "decision.recorded",
         "offer.sent",
         "offer.accepted",

@@ -22,8 +22,9 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("interview") as batch:
-        batch.add_column(sa.Column("interrupted_at", sa.DateTime(timezone=True), nullable=True))
+    # Plain ADD/DROP COLUMN (SQLite >= 3.35): batch mode would rebuild the table, and the
+    # rebuild's DROP fails under the foreign keys that point at interviews.
+    op.add_column("interview", sa.Column("interrupted_at", sa.DateTime(timezone=True)))
     op.create_table(
         "webhook_subscription",
         sa.Column("id", sa.Integer(), primary_key=True),
@@ -38,5 +39,4 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_webhook_subscription_active", "webhook_subscription")
     op.drop_table("webhook_subscription")
-    with op.batch_alter_table("interview") as batch:
-        batch.drop_column("interrupted_at")
+    op.drop_column("interview", "interrupted_at")
