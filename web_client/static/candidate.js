@@ -32,6 +32,8 @@ async function main() {
   lang = info.requisition.language;
   document.documentElement.lang = lang === "zh" ? "zh-CN" : "en";
   if (info.state === "finished") return done();
+  if (info.state === "interrupted") return closed("interrupted");
+  if (info.state === "abandoned") return closed("abandoned");
   if (info.state === "scheduled") return notice();
   return deviceCheck();
 }
@@ -177,6 +179,13 @@ async function finish() {
     if (stream) stream.getTracks().forEach((tr) => tr.stop());
     done();
   }
+}
+
+// An interview whose live session the server lost, or one that was closed without a report:
+// say where it stands instead of offering a camera check that cannot lead anywhere.
+function closed(state) {
+  const title = state === "interrupted" ? "interrupted_title" : "done_title";
+  show(el("h1", { id: "closed" }, t(lang, title)), el("p", { id: "closed-text" }, t(lang, state)));
 }
 
 function done() {
