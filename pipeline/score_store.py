@@ -7,22 +7,50 @@ Per interview:
 
 Score updates are coalesced and written at most `max_rate_hz` times a second; captions and
 other events go out at once. Values are msgpack-encoded.
+
+Redis is a cache of live state: the writes here (publish, update/flush, expire, aclose) never
+raise into the session. When a write fails the store notes an outage (one WARNING) and stops
+sending; until Redis answers again:
+- the latest value of every score stays in memory; the first write after the outage puts all
+  of them in the hash (an embedded Redis comes back empty) and publishes what changed;
+- event records wait in a buffer of `buffer_size` (EVENT_BUFFER) records; past that the
+  oldest are dropped and counted in `dropped`. They are replayed in order into the stream and
+  the channel, before any newer record;
+- an expire() asked for is applied after the replay.
+A background task retries RETRY_FIRST_S after the failure, doubling up to RETRY_MAX_S; the
+outage ends (one INFO) when everything waiting is written. After aclose() it keeps trying for
+CLOSED_RETRY_S, then drops what is left with a WARNING. snapshot() and subscribe() are reads
+for viewers and do raise.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
+from collections import deque
 from collections.abc import AsyncIterator
 from typing import Any
 
 import msgpack
 import redis.asyncio as aioredis
+from redis.exceptions import RedisError
 
 from pipeline.clock import Clock
 from pipeline.raw_signals import Signal
 
+log = logging.getLogger(__name__)
+
 PREFIX = "hs:iv"
+EVENT_BUFFER = 500  # event records kept while Redis is unreachable (a few minutes of captions)
+RETRY_FIRST_S = 0.5
+RETRY_MAX_S = 10.0
+CLOSED_RETRY_S = 600.0
+WRITE_TIMEOUT_S = 5.0  # one write (with the client's own retries) gives up after this
+REPLAY_CHUNK = 100  # records per pipeline when replaying the buffer
+
+# OSError covers socket errors and asyncio's TimeoutError.
+WRITE_ERRORS = (RedisError, OSError)
 
 
 def keys(interview_id: str) -> dict[str, str]:
@@ -47,25 +75,46 @@ class ScoreStore:
         clock: Clock,
         max_rate_hz: float = 10.0,
         history_maxlen: int = 5000,
+        buffer_size: int = EVENT_BUFFER,
     ) -> None:
         self.client = client
+        self.interview_id = interview_id
         self.keys = keys(interview_id)
         self.clock = clock
         self.min_interval = 1.0 / max_rate_hz
         self.history_maxlen = history_maxlen
-        self._pending: dict[str, Signal] = {}
+        self.buffer_size = buffer_size
+        self._pending: dict[str, Signal] = {}  # updates not yet folded by flush()
         self._last: dict[str, float] = {}
+        self._fields: dict[str, bytes] = {}  # every dimension's current hash value
+        self._unsent: dict[str, bytes] = {}  # changed since the last written scores record
+        self._backlog: deque[bytes] = deque()  # event records waiting for Redis, oldest first
+        self._expire_s: int | None = None  # an expire() that waits for Redis
         self._last_flush = float("-inf")
         self._flusher: asyncio.Task[None] | None = None
+        self._recovery: asyncio.Task[None] | None = None
+        self._down_since: float | None = None  # loop time the outage began
+        self._closed_at: float | None = None
+        self._replayed = 0
         self.writes = 0
+        self.dropped = 0  # event records lost to the buffer bound (or given up after close)
+
+    @property
+    def unreachable(self) -> bool:
+        """True from a failed write until everything waiting has been written."""
+        return self._down_since is not None
 
     async def publish(self, record: dict[str, Any]) -> None:
         """An event for the live view and the history (captions, faces, warnings...)."""
         data = pack(record)
-        async with self.client.pipeline(transaction=False) as p:
-            p.xadd(self.keys["events"], {"r": data}, maxlen=self.history_maxlen, approximate=True)
-            p.publish(self.keys["live"], data)
-            await p.execute()
+        if self._down_since is not None:  # behind the records already waiting
+            self._buffer([data])
+            return
+        try:
+            await self._write_events([data])
+        except WRITE_ERRORS as err:
+            self._buffer([data])
+            self._outage(err)
 
     def update(self, signals: dict[str, Signal]) -> None:
         """Queue score changes; they are written together, at most max_rate_hz a second."""
@@ -79,25 +128,26 @@ class ScoreStore:
         await self.flush()
 
     async def flush(self) -> None:
-        if not self._pending:
-            return
+        if self._pending:
+            self._fold()
+        if not self._unsent or self._down_since is not None:
+            return  # nothing new, or the recovery task writes it
+        try:
+            await self._write_scores(everything=False)
+        except WRITE_ERRORS as err:
+            self._outage(err)
+
+    def _fold(self) -> None:
         pending, self._pending = self._pending, {}
         self._last_flush = self.clock.now()
-        fields: dict[str, bytes] = {}
         for name, sig in pending.items():
             prev = self._last.get(name)
             trend = 0.0 if prev is None else round(sig.value - prev, 1)
             self._last[name] = sig.value
-            fields[name] = pack(
+            self._fields[name] = self._unsent[name] = pack(
                 {"value": sig.value, "raw": sig.raw, "unit": sig.unit, "t": sig.t,
                  "trend": trend, "evidence": sig.evidence}
             )  # fmt: skip
-        record = pack({"type": "scores", "scores": {k: unpack(v) for k, v in fields.items()}})
-        async with self.client.pipeline(transaction=True) as p:
-            p.hset(self.keys["scores"], mapping=fields)  # type: ignore[arg-type]
-            p.publish(self.keys["live"], record)
-            await p.execute()
-        self.writes += 1
 
     async def snapshot(self, history: int = 200) -> dict[str, Any]:
         """Current scores and the latest events: what a viewer joining late starts from."""
@@ -123,19 +173,171 @@ class ScoreStore:
             await pubsub.aclose()  # type: ignore[no-untyped-call]
 
     async def aclose(self) -> None:
+        """Write the last scores. If Redis is down, the recovery task goes on trying for
+        CLOSED_RETRY_S."""
         if self._flusher is not None and not self._flusher.done():
             self._flusher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._flusher
         await self.flush()
+        if self._closed_at is None:
+            self._closed_at = asyncio.get_running_loop().time()
 
     async def expire(self, seconds: int) -> None:
         """Keep the interview's live state for late readers, then let Redis drop it."""
-        async with self.client.pipeline(transaction=False) as p:
-            for key in self.keys.values():
-                p.expire(key, seconds)
-            await p.execute()
+        if self._down_since is not None:
+            self._expire_s = seconds
+            return
+        try:
+            await self._write_expire(seconds)
+        except WRITE_ERRORS as err:
+            self._expire_s = seconds
+            self._outage(err)
 
     async def delete(self) -> None:
-        """Remove every key of this interview (retention ends; the report lives in SQL)."""
+        """Remove every key of this interview (retention ends; the report lives in SQL).
+        Anything still waiting for Redis is dropped first. Raises if Redis is unreachable."""
+        if self._recovery is not None and not self._recovery.done():
+            self._recovery.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._recovery
+        self._backlog.clear()
+        self._unsent.clear()
+        self._expire_s = None
+        self._down_since = None
         await self.client.delete(*self.keys.values())
+
+    # Writes. Each raises WRITE_ERRORS; the callers above turn them into an outage.
+
+    async def _write_events(self, records: list[bytes]) -> None:
+        async def write() -> None:
+            async with self.client.pipeline(transaction=False) as p:
+                for data in records:
+                    p.xadd(
+                        self.keys["events"], {"r": data},
+                        maxlen=self.history_maxlen, approximate=True,
+                    )  # fmt: skip
+                    p.publish(self.keys["live"], data)
+                await p.execute()
+
+        await asyncio.wait_for(write(), WRITE_TIMEOUT_S)
+
+    async def _write_scores(self, everything: bool) -> None:
+        """The hash (changed fields, or all of them after an outage) and a `scores` record of
+        what changed; `_unsent` is restored if the write fails."""
+        changed, self._unsent = self._unsent, {}
+        fields = dict(self._fields) if everything else {k: self._fields[k] for k in changed}
+        if not fields:
+            return
+        record = pack({"type": "scores", "scores": {k: unpack(v) for k, v in changed.items()}})
+
+        async def write() -> None:
+            async with self.client.pipeline(transaction=True) as p:
+                p.hset(self.keys["scores"], mapping=fields)  # type: ignore[arg-type]
+                if changed:
+                    p.publish(self.keys["live"], record)
+                await p.execute()
+
+        try:
+            await asyncio.wait_for(write(), WRITE_TIMEOUT_S)
+        except BaseException:
+            self._unsent = {**changed, **self._unsent}  # newer values win
+            raise
+        self.writes += 1
+
+    async def _write_expire(self, seconds: int) -> None:
+        async def write() -> None:
+            async with self.client.pipeline(transaction=False) as p:
+                for key in self.keys.values():
+                    p.expire(key, seconds)
+                await p.execute()
+
+        await asyncio.wait_for(write(), WRITE_TIMEOUT_S)
+
+    # Outage handling
+
+    def _buffer(self, records: list[bytes], front: bool = False) -> None:
+        if front:
+            self._backlog.extendleft(reversed(records))
+        else:
+            self._backlog.extend(records)
+        while len(self._backlog) > self.buffer_size:
+            self._backlog.popleft()
+            self.dropped += 1
+
+    def _outage(self, err: BaseException) -> None:
+        if self._down_since is None:
+            self._down_since = asyncio.get_running_loop().time()
+            self._replayed = 0
+            log.warning(
+                "interview %s: Redis unreachable (%s); live state kept in memory until it "
+                "answers (up to %d event records)",
+                self.interview_id, str(err) or type(err).__name__, self.buffer_size,
+            )  # fmt: skip
+        if self._recovery is None or self._recovery.done():
+            self._recovery = asyncio.create_task(
+                self._recover(), name=f"score-store-recovery-{self.interview_id}"
+            )
+
+    async def _recover(self) -> None:
+        loop = asyncio.get_running_loop()
+        delay = RETRY_FIRST_S
+        while True:
+            await asyncio.sleep(delay)
+            try:
+                await self._catch_up()
+                break
+            except WRITE_ERRORS:
+                pass
+            except Exception:  # a bug, not Redis: say so, and keep the session's state
+                log.exception("interview %s: replay to Redis failed", self.interview_id)
+            if self._closed_at is not None and loop.time() - self._closed_at > CLOSED_RETRY_S:
+                self._give_up()
+                return
+            delay = min(delay * 2, RETRY_MAX_S)
+        assert self._down_since is not None
+        log.info(
+            "interview %s: Redis reachable again after %.1f s; %d event records replayed, "
+            "%d dropped so far",
+            self.interview_id, loop.time() - self._down_since, self._replayed, self.dropped,
+        )  # fmt: skip
+        self._down_since = None
+
+    async def _catch_up(self) -> None:
+        """Write all that waits: every score, the buffered records in order, the expiry."""
+        if self._pending:
+            self._fold()
+        await self._write_scores(everything=True)
+        # Until nothing waits, with no await between the last check and the outage's end.
+        while self._backlog or self._unsent or self._expire_s is not None:
+            if self._backlog:
+                chunk = [
+                    self._backlog.popleft() for _ in range(min(REPLAY_CHUNK, len(self._backlog)))
+                ]
+                try:
+                    await self._write_events(chunk)
+                except BaseException:
+                    self._buffer(chunk, front=True)
+                    raise
+                self._replayed += len(chunk)
+            elif self._unsent:
+                await self._write_scores(everything=False)
+            else:
+                seconds = self._expire_s
+                assert seconds is not None
+                await self._write_expire(seconds)
+                if self._expire_s == seconds:
+                    self._expire_s = None
+
+    def _give_up(self) -> None:
+        lost = len(self._backlog)
+        self.dropped += lost
+        self._backlog.clear()
+        self._unsent.clear()
+        self._expire_s = None
+        self._down_since = None
+        log.warning(
+            "interview %s: Redis still unreachable %.0f s after the interview closed; "
+            "%d event records and the last scores dropped",
+            self.interview_id, CLOSED_RETRY_S, lost,
+        )  # fmt: skip

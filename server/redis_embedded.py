@@ -3,10 +3,16 @@
 Listens only on a unix socket (mode 700) under the data directory: no TCP port to race for
 or to expose. The child gets SIGTERM if our process dies, even by SIGKILL (PR_SET_PDEATHSIG),
 so no server of ours outlives us; stop() shuts it down cleanly otherwise.
+
+`supervise()` (an asyncio task that open_redis runs) reaps the child when it dies and starts a
+new one on the same socket path, so clients reconnect to the same URL. Restarts back off
+exponentially (RESTART_FIRST_S doubling to RESTART_MAX_S), and the backoff starts over once a
+child has stayed up for RESTART_STABLE_S. After stop() nothing is restarted.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import ctypes
 import logging
@@ -15,6 +21,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -26,6 +33,11 @@ log = logging.getLogger(__name__)
 
 _PR_SET_PDEATHSIG = 1
 _MAX_UNIX_PATH = 100  # sun_path is 108 bytes on Linux; keep a margin
+
+RESTART_FIRST_S = 0.5  # first wait before restarting a dead server; doubles per restart
+RESTART_MAX_S = 10.0
+RESTART_STABLE_S = 30.0  # up this long: the next death waits RESTART_FIRST_S again
+EXIT_POLL_S = 0.25  # how often the supervisor checks the child (a waitpid WNOHANG)
 
 
 def redis_server_binary() -> Path:
@@ -60,6 +72,10 @@ class EmbeddedRedis:
         self._proc: subprocess.Popen[bytes] | None = None
         self._sock_dir: Path | None = None  # a private temp dir when data_dir is too deep
         self.socket_path: Path | None = None
+        # start/restart/stop may run in different threads (the supervisor restarts in one)
+        self._lock = threading.Lock()
+        self.stopped = True  # set first thing by stop(), so a restart under way gives up
+        self.restarts = 0
 
     @property
     def url(self) -> str:
@@ -69,7 +85,14 @@ class EmbeddedRedis:
 
     @property
     def pid(self) -> int | None:
-        return self._proc.pid if self._proc else None
+        proc = self._proc
+        return proc.pid if proc else None
+
+    def poll(self) -> int | None:
+        """The child's exit status once it has died (reaping it), None while it runs or when
+        there is no child."""
+        proc = self._proc
+        return None if proc is None else proc.poll()
 
     def _choose_socket(self) -> Path:
         path = self.dir / "redis.sock"
@@ -79,15 +102,40 @@ class EmbeddedRedis:
         return self._sock_dir / "redis.sock"
 
     def start(self) -> str:
-        binary = self.binary or redis_server_binary()
-        try:
-            self.dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        except OSError as err:
-            raise ConfigError(
-                f"cannot create {self.dir} for the embedded Redis ({err.strerror}); "
-                "set HIRESTREAM_DATA_DIR to a writable folder"
-            ) from None
-        self.socket_path = self._choose_socket()
+        with self._lock:
+            binary = self.binary or redis_server_binary()
+            try:
+                self.dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+            except OSError as err:
+                raise ConfigError(
+                    f"cannot create {self.dir} for the embedded Redis ({err.strerror}); "
+                    "set HIRESTREAM_DATA_DIR to a writable folder"
+                ) from None
+            self.socket_path = self._choose_socket()
+            self.stopped = False
+            try:
+                self._launch(binary)
+            except BaseException:
+                self.stopped = True
+                self._release_socket()
+                raise
+            return self.url
+
+    def restart(self) -> bool:
+        """Start a new child on the same socket after the last one died. False (and nothing
+        started) once stop() was called. Raises ConfigError if the new child does not come up."""
+        with self._lock:
+            if self.stopped or self.socket_path is None:
+                return False
+            if self.poll() is None and self._proc is not None:
+                raise RuntimeError("embedded Redis is still running")
+            self._proc = None
+            self._launch(self.binary or redis_server_binary())
+            self.restarts += 1
+            return True
+
+    def _launch(self, binary: Path) -> None:
+        assert self.socket_path is not None
         self.socket_path.unlink(missing_ok=True)  # a stale socket from a crashed run
         logfile = self.dir / "redis.log"
         args = [
@@ -102,7 +150,7 @@ class EmbeddedRedis:
             "--appendonly", "no",
             "--daemonize", "no",
         ]  # fmt: skip
-        self._proc = subprocess.Popen(
+        proc = subprocess.Popen(
             args,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
@@ -111,23 +159,23 @@ class EmbeddedRedis:
             close_fds=True,
         )
         try:
-            self._wait_ready(logfile)
+            self._wait_ready(proc, logfile)
         except BaseException:
-            self.stop()
+            _terminate(proc)
             raise
-        log.info("embedded Redis started (pid %s, socket %s)", self._proc.pid, self.socket_path)
-        return self.url
+        self._proc = proc
+        log.info("embedded Redis started (pid %s, socket %s)", proc.pid, self.socket_path)
 
-    def _wait_ready(self, logfile: Path) -> None:
-        assert self._proc is not None and self.socket_path is not None
+    def _wait_ready(self, proc: subprocess.Popen[bytes], logfile: Path) -> None:
+        assert self.socket_path is not None
         deadline = time.monotonic() + self.start_timeout
         client = redis.Redis(unix_socket_path=str(self.socket_path), socket_timeout=0.5)
         try:
             while time.monotonic() < deadline:
-                if self._proc.poll() is not None:
+                if proc.poll() is not None:
                     tail = _tail(logfile)
                     raise ConfigError(
-                        f"embedded Redis exited with code {self._proc.returncode} at start: {tail}"
+                        f"embedded Redis exited with code {proc.returncode} at start: {tail}"
                     )
                 with contextlib.suppress(redis.ConnectionError, redis.TimeoutError):
                     if client.ping():
@@ -140,15 +188,14 @@ class EmbeddedRedis:
         )
 
     def stop(self, timeout: float = 5.0) -> None:
-        proc, self._proc = self._proc, None
-        if proc is not None and proc.poll() is None:
-            proc.terminate()  # redis-server shuts down cleanly on SIGTERM
-            try:
-                proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-            log.info("embedded Redis stopped")
+        self.stopped = True  # before the lock: a restart that holds it gives up after
+        with self._lock:
+            proc, self._proc = self._proc, None
+            if proc is not None and _terminate(proc, timeout):
+                log.info("embedded Redis stopped")
+            self._release_socket()
+
+    def _release_socket(self) -> None:
         if self.socket_path is not None:
             self.socket_path.unlink(missing_ok=True)
         if self._sock_dir is not None:
@@ -162,6 +209,63 @@ class EmbeddedRedis:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def _terminate(proc: subprocess.Popen[bytes], timeout: float = 5.0) -> bool:
+    """Stop and reap the child; True if it was still running."""
+    if proc.poll() is not None:
+        return False
+    proc.terminate()  # redis-server shuts down cleanly on SIGTERM
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    return True
+
+
+def describe_exit(status: int) -> str:
+    """'exit status 1' or 'killed by SIGKILL' for a Popen returncode."""
+    if status < 0:
+        try:
+            return f"killed by {signal.Signals(-status).name}"
+        except ValueError:
+            return f"killed by signal {-status}"
+    return f"exit status {status}"
+
+
+async def supervise(
+    server: EmbeddedRedis,
+    first_s: float = RESTART_FIRST_S,
+    max_s: float = RESTART_MAX_S,
+    stable_s: float = RESTART_STABLE_S,
+) -> None:
+    """Restart the embedded server whenever it dies, until stop(); cancel to end it."""
+    delay = first_s
+    up_since = time.monotonic()
+    while True:
+        await asyncio.sleep(EXIT_POLL_S)
+        if server.stopped:
+            return
+        status = server.poll()
+        if status is None:
+            continue
+        if time.monotonic() - up_since >= stable_s:
+            delay = first_s
+        log.warning(
+            "embedded Redis (pid %s) died (%s); restarting it in %.1f s",
+            server.pid, describe_exit(status), delay,
+        )  # fmt: skip
+        while True:
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, max_s)
+            try:
+                if not await asyncio.to_thread(server.restart):
+                    return  # stopped meanwhile
+                break
+            except ConfigError as err:
+                log.error("embedded Redis did not restart (%s); next try in %.1f s", err, delay)
+        up_since = time.monotonic()
 
 
 def _tail(path: Path, lines: int = 3) -> str:
