@@ -123,7 +123,7 @@ def _ws_claims(auth: Auth, token: object, interview_id: str) -> Claims | None:
     return None
 
 
-async def _snapshot(store: ScoreStore) -> dict[str, Any]:
+async def live_snapshot(store: ScoreStore) -> dict[str, Any]:
     try:
         return {"type": "snapshot", **(await store.snapshot())}
     except (RedisError, OSError, TimeoutError):  # Redis down: live records resume later
@@ -166,7 +166,7 @@ async def live_ws(request: web.Request) -> web.WebSocketResponse:
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(SUBSCRIBE_WAIT_S):
                 await fanout.wait_subscribed(iid)
-        snapshot = await _snapshot(ScoreStore(redis, iid, MonotonicClock()))
+        snapshot = await live_snapshot(ScoreStore(redis, iid, MonotonicClock()))
         if claims.role == "candidate":
             snapshot["scores"] = {}
             snapshot["events"] = [e for e in snapshot["events"] if e["type"] in CANDIDATE_RECORDS]
