@@ -6,6 +6,7 @@ All functions here block: call them from a worker thread in async code.
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,9 @@ log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 CONNECT_TIMEOUT_S = 5
+# The store holds personal data (and self-identification answers): owner-only, whatever the
+# umask. SQLite gives its -wal and -shm files the database file's mode.
+PRIVATE_FILE, PRIVATE_DIR = 0o600, 0o700
 
 
 class DatabaseError(Exception):
@@ -49,12 +53,11 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         u = u.set(drivername="postgresql+psycopg")
     if u.get_backend_name() == "sqlite":
         if u.database and u.database != ":memory:":
-            folder = Path(u.database).expanduser().parent
             try:
-                folder.mkdir(parents=True, exist_ok=True)
+                private_sqlite_files(Path(u.database).expanduser())
             except OSError as err:
                 raise DatabaseError(
-                    f"cannot create {folder} for the SQLite database ({err.strerror}); "
+                    f"cannot create {err.filename} for the SQLite database ({err.strerror}); "
                     "set HIRESTREAM_DATA_DIR or HIRESTREAM_DATABASE_URL to a writable place"
                 ) from None
         kwargs.setdefault("connect_args", {"check_same_thread": False, "timeout": 15})
@@ -71,6 +74,24 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     if u.get_backend_name() == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     return engine
+
+
+def private_dir(folder: Path) -> None:
+    """Create `folder` (and parents) owner-only; an existing one is made owner-only too."""
+    folder.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
+    folder.chmod(PRIVATE_DIR)
+
+
+def private_sqlite_files(db: Path) -> None:
+    """The SQLite file created 0600 before SQLite opens it; existing ones (with -wal and -shm)
+    set to 0600 on start. A new folder for it is created 0700."""
+    if not db.parent.exists():
+        private_dir(db.parent)
+    if not db.exists():
+        os.close(os.open(db, os.O_WRONLY | os.O_CREAT, PRIVATE_FILE))
+    for path in (db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")):
+        if path.exists():
+            path.chmod(PRIVATE_FILE)
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 REVIEW_FIELDS = {
     "probation": ("manager_rating", "peer_rating", "task_completion"),
@@ -57,6 +59,32 @@ DEFAULT_RULES: tuple[dict[str, Any], ...] = (
 )
 
 
+NO_NUL = r"^[^\x00]*$"
+Key = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=NO_NUL)]
+Threshold = Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)]
+
+
+class RuleWhen(BaseModel):
+    """Conditions by source: interview competency -> score below; review field -> at or below."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    interview: dict[Key, Threshold] | None = Field(None, min_length=1, max_length=30)
+    probation: dict[Key, Threshold] | None = Field(None, min_length=1, max_length=3)
+    performance: dict[Key, Threshold] | None = Field(None, min_length=1, max_length=1)
+
+
+class FollowUpRule(BaseModel):
+    """A rule's typed shape: only these fields are stored, so a rule cannot carry others."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    id: Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=NO_NUL)]
+    title: Annotated[str, StringConstraints(max_length=200, pattern=NO_NUL)] | None = None
+    course: Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=NO_NUL)]
+    when: RuleWhen
+
+
 @dataclass(frozen=True)
 class Hit:
     rule_id: str
@@ -65,31 +93,35 @@ class Hit:
     evidence: dict[str, Any]
 
 
-def check_rules(rules: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Validate rules given by a person (API, rubric file): clear errors, no surprises."""
+def check_rules(rules: Sequence[Mapping[str, Any] | FollowUpRule]) -> list[dict[str, Any]]:
+    """Validate rules given by a person (API, rubric file): clear errors, no surprises. The
+    result holds exactly id, title, course and when, whatever else a rule carried."""
     out: list[dict[str, Any]] = []
-    for i, r in enumerate(rules):
+    for i, given in enumerate(rules):
         where = f"follow_up_rules[{i}]"
-        if not isinstance(r, Mapping) or not r.get("id") or not r.get("course"):
+        if isinstance(given, FollowUpRule):
+            r = given
+        elif not isinstance(given, Mapping) or not given.get("id") or not given.get("course"):
             raise ValueError(f"{where}: needs 'id', 'course' and 'when'")
-        if any(o["id"] == str(r["id"]) for o in out):
-            raise ValueError(f"{where}: the id {r['id']!r} is used twice")
-        when = r.get("when")
-        if not isinstance(when, Mapping) or not when:
+        else:
+            try:
+                r = FollowUpRule.model_validate(given)
+            except ValidationError as err:
+                first = err.errors()[0]
+                at = ".".join(str(x) for x in first["loc"])
+                raise ValueError(f"{where}.{at}: {first['msg']}") from None
+        if any(o["id"] == r.id for o in out):
+            raise ValueError(f"{where}: the id {r.id!r} is used twice")
+        when = r.when.model_dump(exclude_none=True)
+        if not when:
             raise ValueError(f"{where}.when: conditions by source (interview, probation...)")
         for source, conds in when.items():
-            if source != "interview" and source not in REVIEW_FIELDS:
-                raise ValueError(f"{where}.when: unknown source {source!r}")
-            if not isinstance(conds, Mapping) or not conds:
-                raise ValueError(f"{where}.when.{source}: field -> threshold")
-            for field, limit in conds.items():
+            for field in conds:
                 if source in REVIEW_FIELDS and field not in REVIEW_FIELDS[source]:
                     raise ValueError(f"{where}.when.{source}: unknown field {field!r}")
-                if not isinstance(limit, int | float):
-                    raise ValueError(f"{where}.when.{source}.{field}: a number")
         if set(when) == {"interview"}:
             raise ValueError(f"{where}: needs a probation or performance condition too")
-        out.append({"id": str(r["id"]), "title": str(r.get("title") or r["id"]), **r})
+        out.append({"id": r.id, "title": r.title or r.id, "course": r.course, "when": when})
     return out
 
 

@@ -1,7 +1,8 @@
 """Candidate profiles (from resume data) and their match against a requisition's requirements.
 
 Profile: {"education": [{"degree", "field", "school", "year"}], "experience": [{"title",
-"company", "years"}], "skills": {"python": 60, ...} (level 0-100), "certificates": [...]}.
+"company", "years"}], "skills": {"python": 60, ...} (level 0-100), "certificates": [...],
+"facts": {"past_sales_results": 150, ...} (the HR system's own units)}: the Profile model.
 Requirements: {"skills": {"python": 75}, "min_years": 3, "certificates": ["ITIL"]}.
 """
 
@@ -12,12 +13,53 @@ import io
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
+from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
+from pydantic import Field as Bound
 from sqlalchemy import JSON, Column, Engine
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from hr_bridge.models import UTCDateTime, utcnow
+
+# Text a person or an HR system typed: no NUL (PostgreSQL text cannot hold it), bounded.
+NO_NUL = r"^[^\x00]*$"
+Name = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=NO_NUL)]
+Label = Annotated[str, StringConstraints(max_length=200, pattern=NO_NUL)]
+Level = Annotated[float, Bound(ge=0, le=100, allow_inf_nan=False)]
+Fact = Annotated[float, Bound(ge=-1e12, le=1e12, allow_inf_nan=False)]
+
+
+class Education(BaseModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    degree: Label | None = None
+    field: Label | None = None
+    school: Label | None = None
+    year: int | None = Bound(None, ge=1900, le=2100)
+
+
+class Experience(BaseModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    title: Label | None = None
+    company: Label | None = None
+    years: float = Bound(0, ge=0, le=80, allow_inf_nan=False)
+
+
+class Profile(BaseModel):
+    """The profile's shape, checked wherever one comes in (API, files), so `match` and the
+    interviewer's background page can rely on it."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    education: list[Education] = Bound(default_factory=list, max_length=50)
+    experience: list[Experience] = Bound(default_factory=list, max_length=100)
+    skills: dict[Name, Level] = Bound(default_factory=dict, max_length=200)  # level 0-100
+    certificates: list[Label] = Bound(default_factory=list, max_length=100)
+    # HR-system facts in their own units (e.g. past sales results), read by hr_bridge.matching.
+    facts: dict[Name, Fact] = Bound(default_factory=dict, max_length=200)
+    synthetic: bool | None = None  # set on generated demo candidates
 
 
 class Candidate(SQLModel, table=True):
@@ -134,11 +176,17 @@ def parse_candidates(path: Path) -> list[dict[str, Any]]:
 def _check(c: Any, where: int) -> dict[str, Any]:
     if not isinstance(c, dict) or not c.get("ref") or not c.get("name"):
         raise ValueError(f"candidate {where}: needs at least 'ref' and 'name'")
+    try:
+        profile = Profile.model_validate(c.get("profile") or {})
+    except ValidationError as err:
+        first = err.errors()[0]
+        at = ".".join(str(x) for x in first["loc"])
+        raise ValueError(f"candidate {where}: profile.{at}: {first['msg']}") from None
     return {
         "ref": str(c["ref"]),
         "name": str(c["name"]),
         "email": c.get("email"),
-        "profile": c.get("profile") or {},
+        "profile": profile.model_dump(exclude_none=True),
     }
 
 

@@ -1,178 +1,53 @@
-"""The interview REST API, signaling and the live WebSocket (contract in openapi.py)."""
+"""The interview REST API: requisitions, candidates, interviews, consent, finish, reports
+(each operation declared in OPERATIONS; models in server/schemas.py)."""
 
 from __future__ import annotations
 
 import asyncio
-import json
-import logging
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Any
 
 from aiohttp import web
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import ValidationError
 
-from hr_bridge import followups, profiles
 from hr_bridge import interviews as db
+from hr_bridge import profiles
 from hr_bridge.interviews import Conflict
 from server.app_keys import AUTH_KEY, INTERVIEWS_KEY
 from server.auth import Auth, AuthError
+from server.contract import Inputs, Operation, Reply, Scheme, add
+from server.report_html import render
+from server.schemas import (
+    BackgroundOut,
+    CandidateIn,
+    ConsentIn,
+    ConsentOut,
+    Created,
+    DataQuery,
+    FinishOut,
+    IdPath,
+    ImportOut,
+    InterviewCreated,
+    InterviewIn,
+    InterviewOut,
+    InterviewRow,
+    Json,
+    ReportQuery,
+    RequisitionIn,
+    ViewerQuery,
+)
 from server.settings import Settings
 from server.web_util import (
     SYNTHETIC_FILTER,
     admin_or,
-    data_choice,
     engine_of,
     error,
     interview_or_404,
-    read_body,
-    require_admin,
+    json_response,
     settings_of,
-    token_claims,
 )
 
-log = logging.getLogger(__name__)
-
-
-# Request bodies (validated at the edge)
-
-
-class Competency(BaseModel):
-    name: str = Field(min_length=1, max_length=100)
-    weight: float = Field(1.0, ge=0, le=100)
-
-
-class Concept(BaseModel):
-    name: str = Field(min_length=1, max_length=100)
-    synonyms: list[str] = Field(default_factory=list, max_length=20)
-
-
-class Question(BaseModel):
-    text: str = Field(min_length=1, max_length=2000)
-    time_limit_s: int = Field(120, ge=10, le=1800)
-    targets: list[str] = Field(default_factory=list, max_length=10)  # competencies it probes
-    concepts: list[str | Concept] = Field(default_factory=list, max_length=30)  # expected
-
-
-class Requirements(BaseModel):
-    skills: dict[str, float] = Field(default_factory=dict)  # name -> level 0-100
-    min_years: float | None = Field(None, ge=0, le=60)
-    certificates: list[str] = Field(default_factory=list, max_length=30)
-
-
-class CandidateIn(BaseModel):
-    ref: str = Field(min_length=1, max_length=200)
-    name: str = Field(min_length=1, max_length=200)
-    email: str | None = Field(None, max_length=320)
-    profile: dict[str, Any] = Field(default_factory=dict)
-
-
-class MatchPart(BaseModel):
-    kind: Literal["competency", "fact", "requirements"]
-    name: str | None = Field(None, min_length=1, max_length=100)
-    label: str | None = Field(None, max_length=100)
-    weight: float = Field(ge=0, le=100)
-    required: float | None = Field(None, ge=0, le=100)  # on the 0-100 scale
-    scale: tuple[float, float] | None = None  # a fact's own units -> 0-100
-
-    @model_validator(mode="after")
-    def _named(self) -> MatchPart:
-        if self.kind != "requirements" and not self.name:
-            raise ValueError(f"a {self.kind} part needs a name")
-        if self.scale is not None and not self.scale[0] < self.scale[1]:
-            raise ValueError("scale: [low, high] with low < high")
-        return self
-
-
-class MatchBands(BaseModel):
-    high: float = Field(75, ge=0, le=100)
-    medium: float = Field(55, ge=0, le=100)
-
-    @model_validator(mode="after")
-    def _ordered(self) -> MatchBands:
-        if self.medium > self.high:
-            raise ValueError("bands: medium must not be above high")
-        return self
-
-
-class MatchConfig(BaseModel):
-    parts: list[MatchPart] = Field(min_length=1, max_length=30)
-    bands: MatchBands = Field(default_factory=MatchBands)
-
-    @model_validator(mode="after")
-    def _weighted(self) -> MatchConfig:
-        if sum(p.weight for p in self.parts) <= 0:
-            raise ValueError("parts: the weights must not all be zero")
-        return self
-
-
-class SalaryBand(BaseModel):
-    min: float = Field(ge=0)
-    max: float = Field(ge=0)
-    currency: str = Field("EUR", pattern=r"^[A-Z]{3}$")
-
-    @model_validator(mode="after")
-    def _ordered(self) -> SalaryBand:
-        if self.min > self.max:
-            raise ValueError("salary_band: min must not be above max")
-        return self
-
-
-class RequisitionIn(BaseModel):
-    title: str = Field(min_length=1, max_length=200)
-    language: Literal["en", "zh"] = "en"
-    # Names (equal weights) or {"name", "weight"}; default: the five standard competencies.
-    competencies: list[str | Competency] = Field(default_factory=list, max_length=30)
-    questions: list[Question] = Field(min_length=1, max_length=50)
-    requirements: Requirements | None = None
-    family: str = Field("general", min_length=1, max_length=100)  # analysed together
-    match: MatchConfig | None = None  # composite match weights; default: the rubric's
-    salary_band: SalaryBand | None = None
-    probation_months: int = Field(6, ge=0, le=24)
-    follow_up_rules: list[dict[str, Any]] | None = Field(None, max_length=50)
-
-    @field_validator("follow_up_rules")
-    @classmethod
-    def _rules(cls, v: list[dict[str, Any]] | None) -> list[dict[str, Any]] | None:
-        return None if v is None else followups.check_rules(v)
-
-    def fields(self) -> dict[str, Any]:
-        """Keyword arguments for hr_bridge.interviews.create_requisition."""
-        return {
-            "title": self.title,
-            "language": self.language,
-            "competencies": [
-                c if isinstance(c, str) else c.model_dump() for c in self.competencies
-            ],
-            "questions": [q.model_dump() for q in self.questions],
-            "requirements": self.requirements.model_dump() if self.requirements else None,
-            "family": self.family.strip().lower(),
-            "match_config": self.match.model_dump() if self.match else None,
-            "salary_band": self.salary_band.model_dump() if self.salary_band else None,
-            "probation_months": self.probation_months,
-            "follow_up_rules": self.follow_up_rules,
-        }
-
-
-class InterviewIn(BaseModel):
-    requisition_id: str = Field(min_length=1, max_length=32)
-    candidate_name: str | None = Field(None, min_length=1, max_length=200)
-    candidate_ref: str | None = Field(None, max_length=200)  # a candidate in the store
-    affect_allowed: bool = False  # the interview's analysis policy: facial expressions
-    interviewers: int = Field(1, ge=1, le=10)
-
-
-class ConsentIn(BaseModel):
-    accepted: bool
-    notice_version: str = Field(min_length=1, max_length=32)
-
-
-class OfferIn(BaseModel):
-    sdp: str = Field(min_length=1)
-    type: Literal["offer"] = "offer"
-
-
-class QuestionIn(BaseModel):
-    index: int = Field(ge=0)
+MAX_IMPORT_BYTES = 1 << 20  # one request of candidates: the app's body cap
 
 
 def _view(iv: db.Interview, req: db.Requisition | None) -> dict[str, Any]:
@@ -200,11 +75,12 @@ def _view(iv: db.Interview, req: db.Requisition | None) -> dict[str, Any]:
 # Handlers
 
 
-async def create_requisition(request: web.Request) -> web.Response:
-    require_admin(request)
-    body: RequisitionIn = await read_body(request, RequisitionIn)
-    req = await asyncio.to_thread(db.create_requisition, engine_of(request), **body.fields())
-    return web.json_response({"id": req.id, "title": req.title}, status=201)
+async def create_requisition(
+    request: web.Request, inp: Inputs[RequisitionIn, None, None]
+) -> web.Response:
+    fields = inp.body.fields()
+    req = await asyncio.to_thread(db.create_requisition, engine_of(request), **fields)
+    return json_response({"id": req.id, "title": req.title}, status=201)
 
 
 def interview_links(settings: Settings, auth: Auth, iv: db.Interview, n: int) -> dict[str, Any]:
@@ -221,9 +97,10 @@ def interview_links(settings: Settings, auth: Auth, iv: db.Interview, n: int) ->
     }
 
 
-async def create_interview(request: web.Request) -> web.Response:
-    require_admin(request)
-    body: InterviewIn = await read_body(request, InterviewIn)
+async def create_interview(
+    request: web.Request, inp: Inputs[InterviewIn, None, None]
+) -> web.Response:
+    body = inp.body
     engine = engine_of(request)
     req = await asyncio.to_thread(db.get_requisition, engine, body.requisition_id)
     if req is None:
@@ -247,15 +124,18 @@ async def create_interview(request: web.Request) -> web.Response:
         affect_allowed=body.affect_allowed,
     )
     links = interview_links(settings_of(request), request.app[AUTH_KEY], iv, body.interviewers)
-    return web.json_response({"id": iv.id, "state": iv.state, **links}, status=201)
+    return json_response({"id": iv.id, "state": iv.state, **links}, status=201)
 
 
-async def get_interview(request: web.Request) -> web.Response:
-    admin_or(request, "candidate" if request.query.get("as") == "candidate" else "interviewer")
+async def get_interview(
+    request: web.Request, inp: Inputs[None, ViewerQuery, IdPath]
+) -> web.Response:
+    if inp.claims is not None and inp.claims.role != inp.query.as_:  # ?as=candidate for them
+        raise error(web.HTTPUnauthorized, f"this token is not a {inp.query.as_} token")
     iv = await interview_or_404(request)
     req = await asyncio.to_thread(db.get_requisition, engine_of(request), iv.requisition_id)
     settings = settings_of(request)
-    return web.json_response(
+    return json_response(
         _view(iv, req)
         | {
             "notice_version": iv.notice_version or settings.notice_version,
@@ -271,9 +151,8 @@ async def get_interview(request: web.Request) -> web.Response:
     )
 
 
-async def consent(request: web.Request) -> web.Response:
-    claims = token_claims(request, "candidate")
-    body: ConsentIn = await read_body(request, ConsentIn)
+async def consent(request: web.Request, inp: Inputs[ConsentIn, None, IdPath]) -> web.Response:
+    claims, body = inp.token, inp.body
     settings = settings_of(request)
     if not body.accepted:
         raise error(web.HTTPBadRequest, "no analysis without consent: accepted must be true")
@@ -283,12 +162,12 @@ async def consent(request: web.Request) -> web.Response:
         iv = await request.app[INTERVIEWS_KEY].consent(claims.interview, body.notice_version)
     except Conflict as err:
         raise error(web.HTTPConflict, str(err)) from None
-    return web.json_response(
+    return json_response(
         {"state": iv.state, "consent_at": iv.consent_at.isoformat() if iv.consent_at else None}
     )
 
 
-async def finish(request: web.Request) -> web.Response:
+async def finish(request: web.Request, _inp: Inputs[None, None, IdPath]) -> web.Response:
     admin_or(request, "candidate")
     iv = await interview_or_404(request)
     try:
@@ -300,33 +179,37 @@ async def finish(request: web.Request) -> web.Response:
     return web.json_response({"state": iv.state, "id": iv.id})
 
 
-async def report(request: web.Request) -> web.StreamResponse:
+async def report(
+    request: web.Request, inp: Inputs[None, ReportQuery, IdPath]
+) -> web.StreamResponse:
     """The finalized report: JSON, or a printable HTML page with ?format=html."""
-    admin_or(request, "interviewer")
-    row = await asyncio.to_thread(db.get_report, engine_of(request), request.match_info["id"])
+    row = await asyncio.to_thread(db.get_report, engine_of(request), inp.path.id)
     if row is None:
         raise error(web.HTTPNotFound, "no report yet: it is made when the interview finishes")
-    if request.query.get("format") == "html":
-        from server.report_html import render
-
+    if inp.query.format == "html":
         return web.Response(text=render(row.body), content_type="text/html")
-    return web.json_response(row.body, dumps=lambda o: json.dumps(o, ensure_ascii=False))
+    return json_response(row.body)
 
 
-async def import_candidates(request: web.Request) -> web.Response:
-    require_admin(request)
-    raw = await request.read()
-    try:
-        rows = [CandidateIn.model_validate(c).model_dump() for c in json.loads(raw or b"null")]
-    except (ValueError, TypeError) as err:
-        raise error(web.HTTPBadRequest, f"expected a JSON list of candidates: {err}") from None
+async def import_candidates(
+    request: web.Request, inp: Inputs[list[CandidateIn], None, None]
+) -> web.Response:
+    rows = [c.model_dump() for c in inp.body]
     new, updated = await asyncio.to_thread(profiles.upsert_candidates, engine_of(request), rows)
-    return web.json_response({"created": new, "updated": updated})
+    return json_response({"created": new, "updated": updated})
 
 
-async def background(request: web.Request) -> web.Response:
+def _stored_profile(data: Any) -> dict[str, Any]:
+    """A profile stored before profiles were checked may not fit the shape: shown as empty
+    rather than breaking the interviewer's page."""
+    try:
+        return profiles.Profile.model_validate(data).model_dump(exclude_none=True)
+    except ValidationError:
+        return {}
+
+
+async def background(request: web.Request, _inp: Inputs[None, None, IdPath]) -> web.Response:
     """What interviewers see before the interview: the profile and its match to requirements."""
-    admin_or(request, "interviewer")
     iv = await interview_or_404(request)
     engine = engine_of(request)
     req = await asyncio.to_thread(db.get_requisition, engine, iv.requisition_id)
@@ -336,24 +219,24 @@ async def background(request: web.Request) -> web.Response:
         else None
     )
     if cand is None:
-        return web.json_response({"candidate": {"name": iv.candidate_name}, "match": None})
-    lines, overall = profiles.match(cand.profile, (req.requirements if req else None) or {})
-    return web.json_response(
+        return json_response({"candidate": {"name": iv.candidate_name}, "match": None})
+    profile = _stored_profile(cand.profile)
+    lines, overall = profiles.match(profile, (req.requirements if req else None) or {})
+    return json_response(
         {
-            "candidate": {"name": cand.name, "ref": cand.ref, **cand.profile},
+            "candidate": {**profile, "name": cand.name, "ref": cand.ref},
             "match": {"overall": overall, "lines": [vars(x) for x in lines]},
         }
     )
 
 
-async def list_interviews(request: web.Request) -> web.Response:
-    require_admin(request)
+async def list_interviews(request: web.Request, inp: Inputs[None, DataQuery, None]) -> web.Response:
     engine = engine_of(request)
-    synthetic = SYNTHETIC_FILTER[data_choice(request)]
+    synthetic = SYNTHETIC_FILTER[inp.query.data]
     rows, overall, generated = await asyncio.to_thread(
         db.list_interviews_with_reports, engine, 100, synthetic
     )
-    return web.json_response(
+    return json_response(
         [
             {
                 "id": iv.id,
@@ -369,14 +252,104 @@ async def list_interviews(request: web.Request) -> web.Response:
     )
 
 
+ADMIN: tuple[Scheme, ...] = ("admin",)
+
+OPERATIONS: tuple[Operation[Any, Any, Any], ...] = (
+    Operation(
+        "POST",
+        "/api/requisitions",
+        create_requisition,
+        "Create a job requisition with its questions",
+        ADMIN,
+        {201: Reply("created", Created)},
+        body=RequisitionIn,
+    ),
+    Operation(
+        "GET",
+        "/api/interviews",
+        list_interviews,
+        "The newest 100 interviews with state, overall score and whether synthetic",
+        ADMIN,
+        {200: Reply("OK", list[InterviewRow])},
+        query=DataQuery,
+    ),
+    Operation(
+        "POST",
+        "/api/interviews",
+        create_interview,
+        "Schedule an interview; returns the candidate invite and interviewer URLs",
+        ADMIN,
+        {
+            201: Reply("scheduled", InterviewCreated),
+            400: "invalid body, or no such requisition or candidate",
+        },
+        body=InterviewIn,
+    ),
+    Operation(
+        "POST",
+        "/api/candidates",
+        import_candidates,
+        "Add or update candidates (by ref); body: a JSON list",
+        ADMIN,
+        {200: Reply("OK", ImportOut)},
+        body=list[CandidateIn],
+        body_limit=MAX_IMPORT_BYTES,
+    ),
+    Operation(
+        "GET",
+        "/api/interviews/{id}",
+        get_interview,
+        "Interview state and questions",
+        ("admin", "interviewer", "candidate"),
+        {200: Reply("OK", InterviewOut), 404: "no such interview"},
+        query=ViewerQuery,
+        params=IdPath,
+        description="A candidate's token needs ?as=candidate.",
+    ),
+    Operation(
+        "GET",
+        "/api/interviews/{id}/background",
+        background,
+        "The candidate's profile and match with the requirements",
+        ("admin", "interviewer"),
+        {200: Reply("OK", BackgroundOut), 404: "no such interview"},
+        params=IdPath,
+    ),
+    Operation(
+        "POST",
+        "/api/interviews/{id}/consent",
+        consent,
+        "Record the candidate's consent (time and notice version)",
+        ("candidate",),
+        {
+            200: Reply("OK", ConsentOut),
+            400: "consent not accepted",
+            409: "wrong state or notice",
+        },
+        body=ConsentIn,
+        params=IdPath,
+    ),
+    Operation(
+        "POST",
+        "/api/interviews/{id}/finish",
+        finish,
+        "End the interview (idempotent)",
+        ("admin", "candidate"),
+        {200: Reply("OK", FinishOut), 404: "no such interview"},
+        params=IdPath,
+    ),
+    Operation(
+        "GET",
+        "/api/interviews/{id}/report",
+        report,
+        "The finalized report",
+        ("admin", "interviewer"),
+        {200: Reply("OK", Json, media=("text/html",)), 404: "no report"},
+        query=ReportQuery,
+        params=IdPath,
+    ),
+)
+
+
 def add_routes(app: web.Application) -> None:
-    r = app.router
-    r.add_post("/api/requisitions", create_requisition)
-    r.add_post("/api/interviews", create_interview)
-    r.add_get("/api/interviews", list_interviews)
-    r.add_post("/api/candidates", import_candidates)
-    r.add_get("/api/interviews/{id}/background", background)
-    r.add_get("/api/interviews/{id}", get_interview)
-    r.add_post("/api/interviews/{id}/consent", consent)
-    r.add_post("/api/interviews/{id}/finish", finish)
-    r.add_get("/api/interviews/{id}/report", report)
+    add(app, OPERATIONS)

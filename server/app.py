@@ -1,8 +1,10 @@
-"""The aiohttp application: pages, health endpoints; later the API, signaling and live views."""
+"""The aiohttp application: pages, health endpoints, the API (its OpenAPI document generated
+from the declared operations), signaling and live views."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -13,9 +15,8 @@ from aiohttp import web
 from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 
-from hr_bridge.db import migration_status
-from server import __version__, hr_api, signaling
-from server.api import add_routes
+from hr_bridge.db import migration_status, private_dir
+from server import __version__, api, contract, hr_api, signaling
 from server.app_keys import (
     AUTH_KEY,
     INTERVIEWS_KEY,
@@ -26,7 +27,6 @@ from server.app_keys import (
 )
 from server.auth import Auth
 from server.interview_service import InterviewService, SharedModels
-from server.openapi import OPENAPI
 from server.resources import Resources, open_resources
 from server.settings import Settings
 from server.webhooks import WebhookWorker
@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent.parent / "web_client" / "static"
 READY_TIMEOUT_S = 2.0
 MAX_BODY_BYTES = 1 << 20  # 1 MiB; SDP and JSON bodies are far smaller
+MAX_STATIC_PATH = 512  # our files' paths are short; the OS refuses long ones (ENAMETOOLONG)
 
 
 async def healthz(_request: web.Request) -> web.Response:
@@ -93,8 +94,31 @@ def page(name: str) -> Any:
     return handler
 
 
-async def openapi_json(_request: web.Request) -> web.Response:
-    return web.json_response(OPENAPI)
+@web.middleware
+async def json_errors(request: web.Request, handler: Any) -> web.StreamResponse:
+    """API refusals raised outside our handlers (unknown route, wrong method, aiohttp's own body
+    cap) are JSON too, like every other: {"error", "field": null}."""
+    try:
+        response: web.StreamResponse = await handler(request)
+        return response
+    except web.HTTPException as exc:
+        if (
+            exc.status >= 400
+            and request.path.startswith("/api/")
+            and exc.content_type != "application/json"
+        ):
+            message = exc.text if exc.text and exc.content_type == "text/plain" else exc.reason
+            exc.content_type = "application/json"
+            exc.text = json.dumps({"error": message, "field": None})
+        raise
+
+
+@web.middleware
+async def bounded_static(request: web.Request, handler: Any) -> web.StreamResponse:
+    if request.path.startswith("/static/") and len(request.path) > MAX_STATIC_PATH:
+        raise web.HTTPNotFound()
+    response: web.StreamResponse = await handler(request)
+    return response
 
 
 @web.middleware
@@ -107,10 +131,14 @@ async def security_headers(request: web.Request, handler: Any) -> web.StreamResp
 
 
 def create_app(settings: Settings) -> web.Application:
-    app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[security_headers])
+    app = web.Application(
+        client_max_size=MAX_BODY_BYTES,
+        middlewares=[security_headers, json_errors, bounded_static],
+    )
     app[SETTINGS_KEY] = settings
 
     async def resources_ctx(app: web.Application) -> AsyncIterator[None]:
+        await asyncio.to_thread(private_dir, settings.data_dir)  # keys, database: owner only
         async with open_resources(settings) as res:
             app[RESOURCES_KEY] = res
             app[AUTH_KEY] = await asyncio.to_thread(Auth, settings)
@@ -129,10 +157,11 @@ def create_app(settings: Settings) -> web.Application:
                 await worker.aclose()
 
     app.cleanup_ctx.append(resources_ctx)
-    add_routes(app)
+    api.add_routes(app)
     signaling.add_routes(app)
     hr_api.add_routes(app)
-    app.router.add_get("/api/openapi.json", openapi_json)
+    # Generated from the operations just registered: the contract the server enforces.
+    app.router.add_get("/api/openapi.json", contract.openapi_handler(app, __version__))
     app.router.add_get("/interview/{id}", page("candidate.html"))
     app.router.add_get("/live/{id}", page("live.html"))
     app.router.add_get("/hr", page("hr.html"))

@@ -15,6 +15,7 @@ import json
 import os
 import secrets
 import time
+from collections import OrderedDict, deque
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -44,12 +45,43 @@ def _stored_secret(path: Path) -> str:
     """Read a secret from `path`, creating it (600) on first use."""
     if path.is_file():
         return path.read_text().strip()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     value = secrets.token_urlsafe(32)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as f:
         f.write(value + "\n")
     return value
+
+
+class FailureThrottle:
+    """Bad credentials per client address: after `limit` failures within `window_s`, that
+    address waits until the oldest of them is `window_s` old. In-process state: each server
+    process counts on its own (and a restart forgets)."""
+
+    def __init__(self, limit: int, window_s: float, max_clients: int = 10_000) -> None:
+        self.limit, self.window_s, self._max = limit, window_s, max_clients
+        self._failures: OrderedDict[str, deque[float]] = OrderedDict()
+
+    def retry_after(self, client: str, now: float | None = None) -> float:
+        """Seconds this client must wait before trying credentials again (0: go ahead)."""
+        now = time.monotonic() if now is None else now
+        seen = self._failures.get(client)
+        if seen is None:
+            return 0.0
+        while seen and seen[0] <= now - self.window_s:
+            seen.popleft()
+        if not seen:
+            del self._failures[client]
+            return 0.0
+        return seen[0] + self.window_s - now if len(seen) >= self.limit else 0.0
+
+    def failed(self, client: str, now: float | None = None) -> None:
+        now = time.monotonic() if now is None else now
+        seen = self._failures.setdefault(client, deque(maxlen=self.limit))
+        seen.append(now)
+        self._failures.move_to_end(client)
+        while len(self._failures) > self._max:  # bounded memory: forget the quietest
+            self._failures.popitem(last=False)
 
 
 @dataclass(frozen=True)
@@ -72,6 +104,7 @@ class Auth:
             if settings.admin_api_key
             else _stored_secret(settings.data_dir / "admin.key")
         )
+        self.throttle = FailureThrottle(settings.auth_failure_limit, settings.auth_failure_window_s)
 
     def check_admin(self, authorization: str | None) -> None:
         if not authorization or not authorization.startswith("Bearer "):
@@ -93,7 +126,7 @@ class Auth:
         return f"{_b64(payload)}.{_b64(sig)}"
 
     def verify(self, token: str | None, interview: str, role: Role) -> Claims:
-        if not token or token.count(".") != 1 or len(token) > 1024:
+        if not isinstance(token, str) or token.count(".") != 1 or len(token) > 1024:
             raise AuthError("missing or malformed token")
         body, sig = token.split(".")
         try:
@@ -103,8 +136,11 @@ class Auth:
             raise AuthError("malformed token") from None
         if not hmac.compare_digest(hmac.new(self._key, payload, hashlib.sha256).digest(), given):
             raise AuthError("invalid token")
-        data = json.loads(payload)
-        claims = Claims(data["i"], data["r"], float(data["e"]), data["j"])
+        try:
+            data = json.loads(payload)
+            claims = Claims(data["i"], data["r"], float(data["e"]), data["j"])
+        except (ValueError, TypeError, KeyError):  # signed by us, so only if the key leaked
+            raise AuthError("malformed token") from None
         if claims.interview != interview or claims.role != role:
             raise AuthError(f"this token is not a {role} token for this interview")
         if claims.exp < time.time():

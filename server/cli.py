@@ -128,8 +128,8 @@ def _import_requisition(settings: Settings, path: Path) -> int:
 
     from hr_bridge import interviews as db
     from pipeline.scoring.rubric import read_mapping, rubric_from_dict
-    from server.api import RequisitionIn
     from server.resources import open_database
+    from server.schemas import RequisitionIn
 
     try:
         data = read_mapping(path)

@@ -3,7 +3,8 @@ reviews and follow-ups, HR events, and the analytics (predictive validity, adver
 
 A person decides: decisions need a name and a reason; an offer needs a recorded "offer"
 decision; the candidate accepts with their typed name. Self-identification is written by the
-candidate only and read only in aggregate.
+candidate only and read only in aggregate. Each operation is declared in OPERATIONS; models in
+server/schemas.py.
 """
 
 from __future__ import annotations
@@ -12,91 +13,62 @@ import asyncio
 import functools
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
 from aiohttp import web
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
 from hr_bridge import adverse_impact as ai
 from hr_bridge import analytics, audit, employees, events, hiring, ranking, self_id
 from hr_bridge import interviews as db
 from hr_bridge.models import WorkflowConflict
-from server.api import MatchConfig
 from server.app_keys import AUTH_KEY
+from server.contract import Inputs, Operation, Reply, Scheme, add
+from server.schemas import (
+    AnswerIn,
+    CandidateOffer,
+    DecisionIn,
+    DecisionStateOut,
+    EmployeePage,
+    EmployeesQuery,
+    EventsQuery,
+    FollowUpIn,
+    IdPath,
+    ImpactQuery,
+    JobOfferIn,
+    Json,
+    JsonList,
+    LinkOut,
+    MatchConfig,
+    OfferAnswered,
+    OfferCreated,
+    OfferOut,
+    PageQuery,
+    PerformanceIn,
+    PlotQuery,
+    ProbationIn,
+    Recorded,
+    RecordPath,
+    ReviewOut,
+    SelfIdIn,
+    SelfIdOptions,
+    SelfIdStatus,
+    TrainingIn,
+    TrainingStatusIn,
+    ValidityQuery,
+    WithdrawIn,
+)
 from server.web_util import (
     SYNTHETIC_FILTER,
-    admin_or,
-    data_choice,
     engine_of,
     error,
     interview_or_404,
-    read_body,
-    require_admin,
+    json_response,
     settings_of,
-    token_claims,
 )
 
 OFFER_LINK_TTL_S = 30 * 24 * 3600
 T = TypeVar("T")
-
-
-class DecisionIn(BaseModel):
-    decision: Literal["advance", "offer", "hold", "reject"]
-    reason: str = Field(min_length=3, max_length=2000)
-    decided_by: str = Field(min_length=1, max_length=200)
-
-
-class JobOfferIn(BaseModel):
-    salary: float = Field(gt=0)
-    start_date: date
-    probation_months: int | None = Field(None, ge=0, le=24)
-    created_by: str = Field(min_length=1, max_length=200)
-
-
-class WithdrawIn(BaseModel):
-    by: str = Field(min_length=1, max_length=200)
-
-
-class AnswerIn(BaseModel):
-    accept: bool
-    typed_name: str = Field("", max_length=200)
-    text_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
-
-
-class SelfIdIn(BaseModel):
-    sex: str | None = Field(None, max_length=64)
-    race_ethnicity: str | None = Field(None, max_length=64)
-
-
-class ProbationIn(BaseModel):
-    month: int = Field(ge=0, le=24)
-    manager_feedback: str = Field(min_length=1, max_length=4000)
-    manager_rating: float = Field(ge=1, le=5)
-    task_completion: float = Field(ge=0, le=100)
-    peer_rating: float = Field(ge=1, le=5)
-    reviewer: str = Field(min_length=1, max_length=200)
-
-
-class PerformanceIn(BaseModel):
-    period: str = Field(min_length=1, max_length=32)
-    rating: float = Field(ge=1, le=5)
-    reviewer: str = Field(min_length=1, max_length=200)
-    notes: str = Field("", max_length=4000)
-
-
-class TrainingIn(BaseModel):
-    course: str = Field(min_length=1, max_length=200)
-    status: Literal["suggested", "enrolled", "completed", "dismissed"] = "enrolled"
-
-
-class TrainingStatusIn(BaseModel):
-    status: Literal["suggested", "enrolled", "completed", "dismissed"]
-
-
-class FollowUpIn(BaseModel):
-    accept: bool
-    by: str = Field(min_length=1, max_length=200)
 
 
 async def _store(fn: Callable[..., T], *args: Any, missing: str = "no such record") -> T:
@@ -122,55 +94,36 @@ async def _analytics(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     return await loop.run_in_executor(_ANALYTICS, functools.partial(fn, *args, **kwargs))
 
 
-def _int_id(request: web.Request, name: str = "id") -> int:
-    try:
-        return int(request.match_info[name])
-    except ValueError:
-        raise error(web.HTTPNotFound, "no such record") from None
-
-
-def _page(request: web.Request) -> tuple[int, int]:
-    try:
-        limit = min(500, max(1, int(request.query.get("limit", "100"))))
-        offset = max(0, int(request.query.get("offset", "0")))
-    except ValueError:
-        raise error(web.HTTPBadRequest, "limit and offset are whole numbers") from None
-    return limit, offset
-
-
 # Requisitions and ranking
 
 
-async def list_requisitions(request: web.Request) -> web.Response:
-    require_admin(request)
+async def list_requisitions(request: web.Request, _inp: Inputs[None, None, None]) -> web.Response:
     rows = await asyncio.to_thread(db.list_requisitions, engine_of(request))
-    return web.json_response([ranking.requisition_view(r) for r in rows])
+    return json_response([ranking.requisition_view(r) for r in rows])
 
 
-async def requisition_ranking(request: web.Request) -> web.Response:
-    require_admin(request)
-    limit, offset = _page(request)
+async def requisition_ranking(
+    request: web.Request, inp: Inputs[None, PageQuery, IdPath]
+) -> web.Response:
     out = await _store(
         ranking.rank,
         engine_of(request),
-        request.match_info["id"],
-        limit,
-        offset,
+        inp.path.id,
+        inp.query.limit,
+        inp.query.offset,
         missing="no such requisition",
     )
-    return web.json_response(out)
+    return json_response(out)
 
 
-async def set_match(request: web.Request) -> web.Response:
-    require_admin(request)
-    body: MatchConfig = await read_body(request, MatchConfig)
-    rid = request.match_info["id"]
+async def set_match(request: web.Request, inp: Inputs[MatchConfig, None, IdPath]) -> web.Response:
+    rid = inp.path.id
     current = await asyncio.to_thread(db.get_requisition, engine_of(request), rid)
     if current is not None and current.synthetic:
         raise error(web.HTTPConflict, "synthetic requisitions keep their generated settings")
-    update = functools.partial(db.update_requisition, match_config=body.model_dump())
+    update = functools.partial(db.update_requisition, match_config=inp.body.model_dump())
     req = await _store(update, engine_of(request), rid, missing="no such requisition")
-    return web.json_response(ranking.requisition_view(req))
+    return json_response(ranking.requisition_view(req))
 
 
 # Decision and offer
@@ -192,16 +145,15 @@ def _offer_view(o: hiring.JobOffer) -> dict[str, Any]:
     }
 
 
-async def decision_state(request: web.Request) -> web.Response:
+async def decision_state(request: web.Request, _inp: Inputs[None, None, IdPath]) -> web.Response:
     """The recommendation, every recorded decision and the current offer."""
-    require_admin(request)
     iv = await interview_or_404(request)
     engine = engine_of(request)
     rec = await asyncio.to_thread(ranking.recommendation, engine, iv.id)
     rows = await asyncio.to_thread(hiring.decisions_for, engine, iv.id)
     offer = await asyncio.to_thread(hiring.current_offer, engine, iv.id)
     employee = await asyncio.to_thread(employees.employee_for_interview, engine, iv.id)
-    return web.json_response(
+    return json_response(
         {
             "interview_id": iv.id,
             "state": iv.state,
@@ -213,9 +165,10 @@ async def decision_state(request: web.Request) -> web.Response:
     )
 
 
-async def record_decision(request: web.Request) -> web.Response:
-    require_admin(request)
-    body: DecisionIn = await read_body(request, DecisionIn)
+async def record_decision(
+    request: web.Request, inp: Inputs[DecisionIn, None, IdPath]
+) -> web.Response:
+    body = inp.body
     iv = await interview_or_404(request)
     engine = engine_of(request)
     rec = await asyncio.to_thread(ranking.recommendation, engine, iv.id)
@@ -228,12 +181,13 @@ async def record_decision(request: web.Request) -> web.Response:
         body.decided_by,
         rec.as_dict() if rec else None,
     )
-    return web.json_response(row.model_dump(mode="json"), status=201)
+    return json_response(row.model_dump(mode="json"), status=201)
 
 
-async def create_job_offer(request: web.Request) -> web.Response:
-    require_admin(request)
-    body: JobOfferIn = await read_body(request, JobOfferIn)
+async def create_job_offer(
+    request: web.Request, inp: Inputs[JobOfferIn, None, IdPath]
+) -> web.Response:
+    body = inp.body
     iv = await interview_or_404(request)
     offer = await _store(
         hiring.create_offer,
@@ -244,7 +198,7 @@ async def create_job_offer(request: web.Request) -> web.Response:
         body.created_by,
         body.probation_months,
     )
-    return web.json_response(
+    return json_response(
         _offer_view(offer) | {"candidate_url": _offer_link(request, iv.id)}, status=201
     )
 
@@ -255,33 +209,31 @@ def _offer_link(request: web.Request, iid: str) -> str:
     return f"{settings_of(request).effective_public_url}/interview/{iid}#token={token}"
 
 
-async def job_offer_link(request: web.Request) -> web.Response:
+async def job_offer_link(request: web.Request, _inp: Inputs[None, None, IdPath]) -> web.Response:
     """A new candidate link for the open offer (links are not stored, so they can be lost)."""
-    require_admin(request)
     iv = await interview_or_404(request)
     offer = await asyncio.to_thread(hiring.current_offer, engine_of(request), iv.id)
     if offer is None or offer.state != hiring.OfferState.SENT:  # never for synthetic ones
         raise error(web.HTTPConflict, "no open offer")
-    return web.json_response({"candidate_url": _offer_link(request, iv.id)})
+    return json_response({"candidate_url": _offer_link(request, iv.id)})
 
 
-async def withdraw_job_offer(request: web.Request) -> web.Response:
-    require_admin(request)
-    body: WithdrawIn = await read_body(request, WithdrawIn)
+async def withdraw_job_offer(
+    request: web.Request, inp: Inputs[WithdrawIn, None, IdPath]
+) -> web.Response:
     iv = await interview_or_404(request)
-    offer = await _store(hiring.withdraw_offer, engine_of(request), iv.id, body.by)
-    return web.json_response(_offer_view(offer))
+    offer = await _store(hiring.withdraw_offer, engine_of(request), iv.id, inp.body.by)
+    return json_response(_offer_view(offer))
 
 
-async def get_job_offer(request: web.Request) -> web.Response:
+async def get_job_offer(request: web.Request, _inp: Inputs[None, None, IdPath]) -> web.Response:
     """The offer as the candidate sees it (admin, or the candidate's own token)."""
-    admin_or(request, "candidate")
     iv = await interview_or_404(request)
     offer = await asyncio.to_thread(hiring.current_offer, engine_of(request), iv.id)
     if offer is None:
         raise error(web.HTTPNotFound, "no offer")
     given = await asyncio.to_thread(self_id.status, engine_of(request), iv.id)
-    return web.json_response(
+    return json_response(
         _offer_view(offer)
         | {
             "candidate_name": iv.candidate_name,
@@ -291,9 +243,10 @@ async def get_job_offer(request: web.Request) -> web.Response:
     )
 
 
-async def answer_job_offer(request: web.Request) -> web.Response:
-    claims = token_claims(request, "candidate")
-    body: AnswerIn = await read_body(request, AnswerIn)
+async def answer_job_offer(
+    request: web.Request, inp: Inputs[AnswerIn, None, IdPath]
+) -> web.Response:
+    claims, body = inp.token, inp.body
     offer, employee = await _store(
         hiring.answer_offer,
         engine_of(request),
@@ -302,31 +255,25 @@ async def answer_job_offer(request: web.Request) -> web.Response:
         body.typed_name if body.accept else "",
         body.text_sha256,
     )
-    return web.json_response(
-        _offer_view(offer) | {"employee_id": employee.id if employee else None}
-    )
+    return json_response(_offer_view(offer) | {"employee_id": employee.id if employee else None})
 
 
 # Voluntary self-identification
 
 
-async def self_id_options(_request: web.Request) -> web.Response:
-    return web.json_response(
-        {"sex": list(self_id.SEX), "race_ethnicity": list(self_id.RACE_ETHNICITY)}
-    )
+async def self_id_options(_request: web.Request, _inp: Inputs[None, None, None]) -> web.Response:
+    return json_response({"sex": list(self_id.SEX), "race_ethnicity": list(self_id.RACE_ETHNICITY)})
 
 
-async def self_id_status(request: web.Request) -> web.Response:
+async def self_id_status(request: web.Request, inp: Inputs[None, None, IdPath]) -> web.Response:
     """Whether the candidate answered (never what): the page does not ask twice."""
-    claims = token_claims(request, "candidate")
-    return web.json_response(
-        await asyncio.to_thread(self_id.status, engine_of(request), claims.interview)
+    return json_response(
+        await asyncio.to_thread(self_id.status, engine_of(request), inp.token.interview)
     )
 
 
-async def record_self_id(request: web.Request) -> web.Response:
-    claims = token_claims(request, "candidate")
-    body: SelfIdIn = await read_body(request, SelfIdIn)
+async def record_self_id(request: web.Request, inp: Inputs[SelfIdIn, None, IdPath]) -> web.Response:
+    claims, body = inp.token, inp.body
     iv = await interview_or_404(request)
     if iv.consent_at is None:  # 403, not 409: the page reads 409 as "closed by a decision"
         raise error(web.HTTPForbidden, "the interview notice was not accepted")
@@ -336,215 +283,438 @@ async def record_self_id(request: web.Request) -> web.Response:
     await asyncio.to_thread(
         audit.record, engine_of(request), "candidate", "self_id.recorded", f"interview:{iv.id}"
     )
-    return web.json_response({"recorded": True})
+    return json_response({"recorded": True})
 
 
 # Employees
 
 
-async def list_employees(request: web.Request) -> web.Response:
+async def list_employees(
+    request: web.Request, inp: Inputs[None, EmployeesQuery, None]
+) -> web.Response:
     """A page of employees (?limit, ?offset, ?data): {"total", "employees"}."""
-    require_admin(request)
-    limit, offset = _page(request)
-    synthetic = SYNTHETIC_FILTER[data_choice(request)]
+    q = inp.query
     rows, total = await asyncio.to_thread(
-        employees.list_employees, engine_of(request), limit, offset, synthetic
+        employees.list_employees, engine_of(request), q.limit, q.offset, SYNTHETIC_FILTER[q.data]
     )
-    return web.json_response(
-        {"total": total, "offset": offset, "employees": [e.model_dump(mode="json") for e in rows]}
+    return json_response(
+        {"total": total, "offset": q.offset, "employees": [e.model_dump(mode="json") for e in rows]}
     )
 
 
-async def get_employee(request: web.Request) -> web.Response:
-    require_admin(request)
+async def get_employee(request: web.Request, inp: Inputs[None, None, RecordPath]) -> web.Response:
     view = await _store(
-        employees.employee_view, engine_of(request), _int_id(request), missing="no such employee"
+        employees.employee_view, engine_of(request), inp.path.id, missing="no such employee"
     )
-    return web.json_response(view)
+    return json_response(view)
 
 
-async def _review(request: web.Request, kind: str, model: type[BaseModel]) -> web.Response:
-    require_admin(request)
-    body = await read_body(request, model)
+async def _review(request: web.Request, eid: int, kind: str, body: BaseModel) -> web.Response:
     row, new = await _store(
         employees.add_review,
         engine_of(request),
-        _int_id(request),
+        eid,
         kind,
         body.model_dump(),
         missing="no such employee",
     )
-    return web.json_response(
+    return json_response(
         {"review": row, "follow_ups": [f.model_dump(mode="json") for f in new]}, status=201
     )
 
 
-async def add_probation_review(request: web.Request) -> web.Response:
-    return await _review(request, "probation", ProbationIn)
+async def add_probation_review(
+    request: web.Request, inp: Inputs[ProbationIn, None, RecordPath]
+) -> web.Response:
+    return await _review(request, inp.path.id, "probation", inp.body)
 
 
-async def add_performance_review(request: web.Request) -> web.Response:
-    return await _review(request, "performance", PerformanceIn)
+async def add_performance_review(
+    request: web.Request, inp: Inputs[PerformanceIn, None, RecordPath]
+) -> web.Response:
+    return await _review(request, inp.path.id, "performance", inp.body)
 
 
-async def add_training(request: web.Request) -> web.Response:
-    require_admin(request)
-    body: TrainingIn = await read_body(request, TrainingIn)
+async def add_training(
+    request: web.Request, inp: Inputs[TrainingIn, None, RecordPath]
+) -> web.Response:
     row = await _store(
         employees.add_training,
         engine_of(request),
-        _int_id(request),
-        body.course,
-        body.status,
+        inp.path.id,
+        inp.body.course,
+        inp.body.status,
         missing="no such employee",
     )
-    return web.json_response(row.model_dump(mode="json"), status=201)
+    return json_response(row.model_dump(mode="json"), status=201)
 
 
-async def set_training(request: web.Request) -> web.Response:
-    require_admin(request)
-    body: TrainingStatusIn = await read_body(request, TrainingStatusIn)
+async def set_training(
+    request: web.Request, inp: Inputs[TrainingStatusIn, None, RecordPath]
+) -> web.Response:
     row = await _store(
         employees.set_training_status,
         engine_of(request),
-        _int_id(request),
-        body.status,
+        inp.path.id,
+        inp.body.status,
         missing="no such training record",
     )
-    return web.json_response(row.model_dump(mode="json"))
+    return json_response(row.model_dump(mode="json"))
 
 
-async def decide_follow_up(request: web.Request) -> web.Response:
-    require_admin(request)
-    body: FollowUpIn = await read_body(request, FollowUpIn)
+async def decide_follow_up(
+    request: web.Request, inp: Inputs[FollowUpIn, None, RecordPath]
+) -> web.Response:
     row = await _store(
         employees.decide_follow_up,
         engine_of(request),
-        _int_id(request),
-        body.accept,
-        body.by,
+        inp.path.id,
+        inp.body.accept,
+        inp.body.by,
         missing="no such follow-up",
     )
-    return web.json_response(row.model_dump(mode="json"))
+    return json_response(row.model_dump(mode="json"))
 
 
-async def complete_task(request: web.Request) -> web.Response:
-    require_admin(request)
+async def complete_task(request: web.Request, inp: Inputs[None, None, RecordPath]) -> web.Response:
     row = await _store(
-        employees.complete_task, engine_of(request), _int_id(request), missing="no such task"
+        employees.complete_task, engine_of(request), inp.path.id, missing="no such task"
     )
-    return web.json_response(row.model_dump(mode="json"))
+    return json_response(row.model_dump(mode="json"))
 
 
-async def list_hr_events(request: web.Request) -> web.Response:
-    require_admin(request)
-    try:
-        after = int(request.query.get("after", "0"))
-    except ValueError:
-        raise error(web.HTTPBadRequest, "after: an event id") from None
-    rows = await asyncio.to_thread(events.list_events, engine_of(request), after)
-    return web.json_response([e.model_dump(mode="json") for e in rows])
+async def list_hr_events(
+    request: web.Request, inp: Inputs[None, EventsQuery, None]
+) -> web.Response:
+    rows = await asyncio.to_thread(events.list_events, engine_of(request), inp.query.after)
+    return json_response([e.model_dump(mode="json") for e in rows])
 
 
 # Analytics
 
 
-def _outcome(request: web.Request) -> analytics.Outcome:
-    value = request.query.get("outcome", "performance")
-    if value not in analytics.OUTCOMES:
-        raise error(web.HTTPBadRequest, f"outcome: one of {', '.join(analytics.OUTCOMES)}")
-    return value  # type: ignore[return-value]
+async def validity(request: web.Request, inp: Inputs[None, ValidityQuery, None]) -> web.Response:
+    q = inp.query
+    out = await _analytics(analytics.validity, engine_of(request), q.data, q.outcome, min_n=q.min_n)
+    return json_response(out)
 
 
-def _min_n(request: web.Request) -> int:
-    try:
-        return max(3, int(request.query.get("min_n", "30")))
-    except ValueError:
-        raise error(web.HTTPBadRequest, "min_n: a whole number") from None
-
-
-async def validity(request: web.Request) -> web.Response:
-    require_admin(request)
-    out = await _analytics(
-        analytics.validity,
-        engine_of(request),
-        data_choice(request),
-        _outcome(request),
-        min_n=_min_n(request),
-    )
-    return web.json_response(out)
-
-
-async def validity_plot(request: web.Request) -> web.Response:
-    require_admin(request)
-    family, competency = request.query.get("family"), request.query.get("competency")
-    if not family or not competency:
-        raise error(web.HTTPBadRequest, "family and competency are required")
+async def validity_plot(request: web.Request, inp: Inputs[None, PlotQuery, None]) -> web.Response:
+    q = inp.query
     svg = await _analytics(
         analytics.validity_plot,
         engine_of(request),
-        family,
-        competency,
-        data_choice(request),
-        _outcome(request),
-        _min_n(request),
+        q.family,
+        q.competency,
+        q.data,
+        q.outcome,
+        q.min_n,
     )
     return web.Response(text=svg, content_type="image/svg+xml")
 
 
-async def adverse_impact(request: web.Request) -> web.Response:
-    require_admin(request)
-    try:
-        threshold = float(request.query.get("threshold", "0.8"))
-        min_group = int(request.query.get("min_group", "5"))
-    except ValueError:
-        raise error(web.HTTPBadRequest, "threshold and min_group are numbers") from None
-    if not 0 < threshold <= 1 or min_group < 1:
-        raise error(web.HTTPBadRequest, "threshold in (0, 1], min_group >= 1")
+async def adverse_impact(
+    request: web.Request, inp: Inputs[None, ImpactQuery, None]
+) -> web.Response:
+    q = inp.query
     result, meta = await _analytics(
         analytics.impact,
         engine_of(request),
-        data_choice(request),
-        request.query.get("family") or None,
-        request.query.get("requisition") or None,
-        threshold,
-        min_group,
+        q.data,
+        q.family or None,
+        q.requisition or None,
+        q.threshold,
+        q.min_group,
     )
     synthetic = bool(meta.pop("synthetic"))
     result = ai.suppress_small(result)  # people read this: no group smaller than 5 is shown
-    if request.query.get("format") == "csv":
+    if q.format == "csv":
         return web.Response(
             text=ai.as_csv(result, synthetic=synthetic),
             content_type="text/csv",
             headers={"Content-Disposition": 'attachment; filename="adverse-impact.csv"'},
         )
-    return web.json_response(ai.as_json(result, synthetic=synthetic, meta=meta))
+    return json_response(ai.as_json(result, synthetic=synthetic, meta=meta))
+
+
+ADMIN: tuple[Scheme, ...] = ("admin",)
+CANDIDATE: tuple[Scheme, ...] = ("candidate",)
+NOT_FOUND = "no such record"
+CONFLICT = "not allowed in this state, or synthetic data"
+INVALID = "the store refused a value"
+
+OPERATIONS: tuple[Operation[Any, Any, Any], ...] = (
+    Operation(
+        "GET",
+        "/api/requisitions",
+        list_requisitions,
+        "Requisitions, newest first",
+        ADMIN,
+        {200: Reply("OK", JsonList)},
+    ),
+    Operation(
+        "GET",
+        "/api/requisitions/{id}/ranking",
+        requisition_ranking,
+        "Interviewed candidates ranked by composite match (band first), with reasons",
+        ADMIN,
+        {200: Reply("OK", Json), 404: "no such requisition", 409: CONFLICT},
+        query=PageQuery,
+        params=IdPath,
+    ),
+    Operation(
+        "PUT",
+        "/api/requisitions/{id}/match",
+        set_match,
+        "Set the composite match weights and bands",
+        ADMIN,
+        {
+            200: Reply("OK", Json),
+            400: "invalid weights",
+            404: "no such requisition",
+            409: "synthetic requisition",
+        },
+        body=MatchConfig,
+        params=IdPath,
+    ),
+    Operation(
+        "GET",
+        "/api/interviews/{id}/decision",
+        decision_state,
+        "Recommendation, recorded decisions, the current offer, the employee id",
+        ADMIN,
+        {200: Reply("OK", DecisionStateOut), 404: "no such interview"},
+        params=IdPath,
+    ),
+    Operation(
+        "POST",
+        "/api/interviews/{id}/decision",
+        record_decision,
+        "A person records the decision with a reason (the system never decides)",
+        ADMIN,
+        {
+            201: Reply("recorded", Json),
+            400: "no person's name or no reason",
+            404: "no such interview",
+            409: "not finished, already hired, or synthetic",
+        },
+        body=DecisionIn,
+        params=IdPath,
+    ),
+    Operation(
+        "GET",
+        "/api/interviews/{id}/job-offer",
+        get_job_offer,
+        "The offer as the candidate sees it",
+        ("admin", "candidate"),
+        {200: Reply("OK", CandidateOffer), 404: "no such interview, or no offer"},
+        params=IdPath,
+    ),
+    Operation(
+        "POST",
+        "/api/interviews/{id}/job-offer",
+        create_job_offer,
+        "Draft and send the offer (needs a recorded 'offer' decision); answers a candidate link",
+        ADMIN,
+        {
+            201: Reply("sent", OfferCreated),
+            400: "salary outside the band or not whole, start date in the past",
+            404: "no such interview",
+            409: "no recorded 'offer' decision, an offer already open, or synthetic",
+        },
+        body=JobOfferIn,
+        params=IdPath,
+    ),
+    Operation(
+        "POST",
+        "/api/interviews/{id}/job-offer/withdraw",
+        withdraw_job_offer,
+        "Withdraw the open offer",
+        ADMIN,
+        {
+            200: Reply("withdrawn", OfferOut),
+            400: "invalid body",
+            404: "no such interview",
+            409: "no open offer",
+        },
+        body=WithdrawIn,
+        params=IdPath,
+    ),
+    Operation(
+        "POST",
+        "/api/interviews/{id}/job-offer/link",
+        job_offer_link,
+        "A new candidate link for the open offer",
+        ADMIN,
+        {200: Reply("OK", LinkOut), 404: "no such interview", 409: "no offer"},
+        params=IdPath,
+    ),
+    Operation(
+        "POST",
+        "/api/interviews/{id}/job-offer/answer",
+        answer_job_offer,
+        "The candidate accepts (typed full name; stored with time and the text's "
+        "SHA-256; creates the employee and onboarding tasks) or declines",
+        CANDIDATE,
+        {
+            200: Reply("OK", OfferAnswered),
+            400: "typed name does not match",
+            404: "no such interview or offer",
+            409: "no open offer, decision changed, or text changed",
+        },
+        body=AnswerIn,
+        params=IdPath,
+    ),
+    Operation(
+        "GET",
+        "/api/interviews/{id}/self-id",
+        self_id_status,
+        "Whether the candidate answered (never what) and whether it is open",
+        CANDIDATE,
+        {200: Reply("OK", SelfIdStatus)},
+        params=IdPath,
+    ),
+    Operation(
+        "POST",
+        "/api/interviews/{id}/self-id",
+        record_self_id,
+        "Voluntary self-identification before the first decision, used only in aggregate",
+        CANDIDATE,
+        {
+            200: Reply("OK", Recorded),
+            400: "not one of the options",
+            403: "the interview notice was not accepted",
+            404: "no such interview",
+            409: "a decision was already made",
+        },
+        body=SelfIdIn,
+        params=IdPath,
+    ),
+    Operation(
+        "GET",
+        "/api/self-id/options",
+        self_id_options,
+        "The self-identification options (public)",
+        (),
+        {200: Reply("OK", SelfIdOptions)},
+    ),
+    Operation(
+        "GET",
+        "/api/employees",
+        list_employees,
+        "A page of employees, newest first: total and employees",
+        ADMIN,
+        {200: Reply("OK", EmployeePage)},
+        query=EmployeesQuery,
+    ),
+    Operation(
+        "GET",
+        "/api/employees/{id}",
+        get_employee,
+        "One employee: interview, onboarding, reviews, training, follow-ups",
+        ADMIN,
+        {200: Reply("OK", Json), 400: INVALID, 404: NOT_FOUND, 409: CONFLICT},
+        params=RecordPath,
+    ),
+    Operation(
+        "POST",
+        "/api/employees/{id}/probation-reviews",
+        add_probation_review,
+        "Add a probation review (raises follow-ups)",
+        ADMIN,
+        {201: Reply("added", ReviewOut), 404: NOT_FOUND, 409: CONFLICT},
+        body=ProbationIn,
+        params=RecordPath,
+    ),
+    Operation(
+        "POST",
+        "/api/employees/{id}/performance-reviews",
+        add_performance_review,
+        "Add a performance review (raises follow-ups)",
+        ADMIN,
+        {201: Reply("added", ReviewOut), 404: NOT_FOUND, 409: CONFLICT},
+        body=PerformanceIn,
+        params=RecordPath,
+    ),
+    Operation(
+        "POST",
+        "/api/employees/{id}/training",
+        add_training,
+        "Add a training record",
+        ADMIN,
+        {201: Reply("added", Json), 404: NOT_FOUND, 409: CONFLICT},
+        body=TrainingIn,
+        params=RecordPath,
+    ),
+    Operation(
+        "POST",
+        "/api/training/{id}",
+        set_training,
+        "Change a training record's status",
+        ADMIN,
+        {200: Reply("OK", Json), 404: NOT_FOUND, 409: CONFLICT},
+        body=TrainingStatusIn,
+        params=RecordPath,
+    ),
+    Operation(
+        "POST",
+        "/api/follow-ups/{id}",
+        decide_follow_up,
+        "Accept (enrol) or dismiss an open follow-up",
+        ADMIN,
+        {200: Reply("OK", Json), 404: NOT_FOUND, 409: CONFLICT},
+        body=FollowUpIn,
+        params=RecordPath,
+    ),
+    Operation(
+        "POST",
+        "/api/onboarding-tasks/{id}/done",
+        complete_task,
+        "Mark a task done",
+        ADMIN,
+        {200: Reply("OK", Json), 400: INVALID, 404: NOT_FOUND, 409: CONFLICT},
+        params=RecordPath,
+    ),
+    Operation(
+        "GET",
+        "/api/events",
+        list_hr_events,
+        "Up to 200 HR events after an id (each also a webhook)",
+        ADMIN,
+        {200: Reply("OK", JsonList)},
+        query=EventsQuery,
+    ),
+    Operation(
+        "GET",
+        "/api/analytics/validity",
+        validity,
+        "Per family and competency: n, Pearson and Spearman with p-values and 95% "
+        "bootstrap intervals, small-n flags",
+        ADMIN,
+        {200: Reply("OK", Json)},
+        query=ValidityQuery,
+    ),
+    Operation(
+        "GET",
+        "/api/analytics/validity/plot",
+        validity_plot,
+        "SVG scatter of one competency against the outcome in one family",
+        ADMIN,
+        {200: Reply("an SVG image", media=("image/svg+xml",), json=False)},
+        query=PlotQuery,
+    ),
+    Operation(
+        "GET",
+        "/api/analytics/adverse-impact",
+        adverse_impact,
+        "Selection rates and impact ratios per stage and self-reported group "
+        "(groups under 5 suppressed), four-fifths flags, missing data, pending",
+        ADMIN,
+        {200: Reply("OK", Json, media=("text/csv",))},
+        query=ImpactQuery,
+    ),
+)
 
 
 def add_routes(app: web.Application) -> None:
-    r = app.router
-    r.add_get("/api/requisitions", list_requisitions)
-    r.add_get("/api/requisitions/{id}/ranking", requisition_ranking)
-    r.add_put("/api/requisitions/{id}/match", set_match)
-    r.add_get("/api/interviews/{id}/decision", decision_state)
-    r.add_post("/api/interviews/{id}/decision", record_decision)
-    r.add_get("/api/interviews/{id}/job-offer", get_job_offer)
-    r.add_post("/api/interviews/{id}/job-offer", create_job_offer)
-    r.add_post("/api/interviews/{id}/job-offer/withdraw", withdraw_job_offer)
-    r.add_post("/api/interviews/{id}/job-offer/link", job_offer_link)
-    r.add_post("/api/interviews/{id}/job-offer/answer", answer_job_offer)
-    r.add_get("/api/interviews/{id}/self-id", self_id_status)
-    r.add_post("/api/interviews/{id}/self-id", record_self_id)
-    r.add_get("/api/self-id/options", self_id_options)
-    r.add_get("/api/employees", list_employees)
-    r.add_get("/api/employees/{id}", get_employee)
-    r.add_post("/api/employees/{id}/probation-reviews", add_probation_review)
-    r.add_post("/api/employees/{id}/performance-reviews", add_performance_review)
-    r.add_post("/api/employees/{id}/training", add_training)
-    r.add_post("/api/training/{id}", set_training)
-    r.add_post("/api/follow-ups/{id}", decide_follow_up)
-    r.add_post("/api/onboarding-tasks/{id}/done", complete_task)
-    r.add_get("/api/events", list_hr_events)
-    r.add_get("/api/analytics/validity", validity)
-    r.add_get("/api/analytics/validity/plot", validity_plot)
-    r.add_get("/api/analytics/adverse-impact", adverse_impact)
+    add(app, OPERATIONS)

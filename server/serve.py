@@ -15,11 +15,20 @@ from server.resources import locate_models
 from server.settings import Settings
 
 
+def make_runner(app: web.Application, settings: Settings) -> web.AppRunner:
+    """aiohttp has no header read timeout of its own; its keep-alive timer covers it: it runs
+    from the connection's start (and from each response) until a complete request has arrived,
+    and closes a connection still waiting for one. So a client that trickles headers, or idles
+    between requests, is cut off after `header_timeout_s`; a request being handled (a long
+    upload, a WebSocket) is not."""
+    return web.AppRunner(app, handle_signals=False, keepalive_timeout=settings.header_timeout_s)
+
+
 async def serve(settings: Settings) -> None:
     # Fail fast on missing or altered models before binding a port or starting Redis.
     await asyncio.to_thread(locate_models, settings)
     app = create_app(settings)
-    runner = web.AppRunner(app, handle_signals=False)
+    runner = make_runner(app, settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -16,11 +16,12 @@ from hr_bridge import interviews as db
 from hr_bridge.interviews import Conflict, InterviewState
 from pipeline.clock import MonotonicClock
 from pipeline.score_store import ScoreStore
-from server.api import OfferIn, QuestionIn
 from server.app_keys import AUTH_KEY, LIVE_KEY, RESOURCES_KEY
 from server.auth import Auth, AuthError, Claims, Role
+from server.contract import Operation, Reply, add, plain
 from server.live import MAX_SDP_BYTES, BadOffer, Busy, InUse, TooManyViewers
 from server.live_fanout import LimitReached
+from server.schemas import AnswerSdp, IdPath, OfferIn, QuestionIn, QuestionOut
 from server.web_util import (
     engine_of,
     error,
@@ -194,8 +195,72 @@ async def live_ws(request: web.Request) -> web.WebSocketResponse:
 
 
 def add_routes(app: web.Application) -> None:
-    r = app.router
-    r.add_post("/api/interviews/{id}/offer", offer)
-    r.add_post("/api/interviews/{id}/watch", watch)
-    r.add_post("/api/interviews/{id}/question", set_question)
-    r.add_get("/api/interviews/{id}/live", live_ws)
+    # The handlers read their bodies with the same models (read_body), already checked here.
+    sdp_limit = MAX_SDP_BYTES + 1024
+    add(
+        app,
+        (
+            Operation(
+                "POST",
+                "/api/interviews/{id}/offer",
+                plain(offer),
+                "WebRTC: SDP offer in, SDP answer out; starts the live analysis",
+                ("candidate",),
+                {
+                    200: Reply("OK", AnswerSdp),
+                    400: "malformed SDP, or one that cannot be answered",
+                    404: "no such interview",
+                    409: "no consent yet, or already live",
+                    410: "invite used or expired",
+                    503: "live-interview capacity reached",
+                },
+                body=OfferIn,
+                params=IdPath,
+                body_limit=sdp_limit,
+            ),
+            Operation(
+                "POST",
+                "/api/interviews/{id}/watch",
+                plain(watch),
+                "WebRTC for interviewers: receive the candidate's video",
+                ("interviewer",),
+                {
+                    200: Reply("OK", AnswerSdp),
+                    400: "malformed SDP or not live",
+                    429: "too many viewers for this interview",
+                },
+                body=OfferIn,
+                params=IdPath,
+                body_limit=sdp_limit,
+            ),
+            Operation(
+                "POST",
+                "/api/interviews/{id}/question",
+                plain(set_question),
+                "The candidate moved to question `index`",
+                ("candidate",),
+                {
+                    200: Reply("OK", QuestionOut),
+                    400: "no such question",
+                    404: "no such interview",
+                    409: "not live",
+                },
+                body=QuestionIn,
+                params=IdPath,
+            ),
+            Operation(
+                "GET",
+                "/api/interviews/{id}/live",
+                plain(live_ws),
+                'WebSocket: send {"token": ...} first; receive a snapshot, then '
+                "captions, scores, face indicators, questions and warnings as they happen",
+                (),
+                {
+                    101: Reply("switching protocols", json=False),
+                    400: "not a WebSocket upgrade",
+                    403: "cross-origin WebSocket refused",
+                },
+                params=IdPath,
+            ),
+        ),
+    )

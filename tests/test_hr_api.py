@@ -5,14 +5,20 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import inspect
 import io
+import json
+import re
+import textwrap
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
 
+from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from hr_bridge import interviews as db
+from server import api, contract, hr_api, signaling, web_util
 from server.app import create_app
 from server.app_keys import AUTH_KEY, RESOURCES_KEY
 from server.settings import Settings
@@ -226,16 +232,32 @@ async def test_from_ranking_to_employee_over_http(make_settings: Callable[..., S
         assert (await c.get("/api/analytics/validity")).status == 401
 
 
-def test_openapi_documents_every_api_route(make_settings: Callable[..., Settings]) -> None:
-    from server.openapi import OPENAPI
+def _statuses_raised(fn: Callable[..., Any], seen: set[str]) -> set[int]:
+    """The statuses a handler can answer itself: every web.HTTP* named in its source and in the
+    sources of the server functions it calls (transitively), and its success status."""
+    source = textwrap.dedent(inspect.getsource(fn))
+    named = (getattr(web, name).status_code for name in re.findall(r"web\.(HTTP\w+)", source))
+    found = {code for code in named if code > 0}  # not the HTTPException base
+    found |= {int(code) for code in re.findall(r"status=(\d{3})", source)}
+    for name in set(re.findall(r"\b(\w+)\(", source)) - seen:
+        seen.add(name)
+        for module in (api, hr_api, signaling, web_util):
+            callee = getattr(module, name, None)
+            if inspect.isfunction(callee) and callee.__module__.startswith("server."):
+                found |= _statuses_raised(callee, seen)
+    return found
 
-    app = create_app(make_settings())  # routes are registered here; nothing is started
-    documented = {
-        (path, method.upper())
-        for path, item in OPENAPI["paths"].items()
-        for method in item
-        if method != "parameters"
-    }
+
+async def test_openapi_documents_every_api_route(make_settings: Callable[..., Settings]) -> None:
+    """The served document lists every API route with its path and query parameters and every
+    status it can answer: those its handler raises and those the contract's checks add."""
+    app = create_app(make_settings())
+    ops = {(op.path, op.method): op for op in contract.operations(app)}
+    async with TestClient(TestServer(app)) as c:
+        r = await c.get("/api/openapi.json")
+        assert r.status == 200 and r.content_type == "application/json"
+        doc = await r.json()
+    documented = {(path, method.upper()) for path, item in doc["paths"].items() for method in item}
     served = {
         (route.resource.canonical, route.method)
         for route in app.router.routes()
@@ -244,8 +266,29 @@ def test_openapi_documents_every_api_route(make_settings: Callable[..., Settings
         and route.resource.canonical != "/api/openapi.json"
         and route.method != "HEAD"
     }
-    assert served - documented == set()
-    assert documented - served == set()
-    for path, method in served:
-        op = OPENAPI["paths"][path][method.lower()]
-        assert op.get("summary"), (path, method)
+    assert served == documented == set(ops)
+    for (path, method), op in ops.items():
+        item = doc["paths"][path][method.lower()]
+        where = f"{method} {path}"
+        assert item["summary"] == op.summary and item["responses"], where
+        params = {(p["in"], p["name"]) for p in item["parameters"]}
+        assert {("path", n) for n in re.findall(r"{(\w+)}", path)} == {
+            p for p in params if p[0] == "path"
+        }, where
+        query = {f.alias or n for n, f in op.query.model_fields.items()} if op.query else set()
+        assert {("query", n) for n in query} == {p for p in params if p[0] == "query"}, where
+        codes = {int(s) for s in item["responses"]}
+        raised = _statuses_raised(inspect.unwrap(op.handler), set())
+        if not any(200 <= code < 300 for code in raised):
+            raised.add(101 if path.endswith("/live") else 200)
+        assert raised <= codes, (where, raised - codes)
+        if op.security:
+            assert {401, 429} <= codes, where
+        if op.body is not None:
+            assert {400, 413} <= codes and item["requestBody"]["content"], where
+        if op.params is not None:
+            assert 404 in codes, where
+        if op.query is not None:
+            assert 400 in codes, where
+    refs = set(re.findall(r'"\$ref": "#/components/schemas/(\w+)"', json.dumps(doc)))
+    assert refs and refs <= set(doc["components"]["schemas"])  # nothing dangling
