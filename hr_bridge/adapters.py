@@ -11,11 +11,12 @@ Interview Feedback (see exports.py).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 from sqlalchemy import Engine
 
 from hr_bridge import interviews as db
+from pipeline.scoring.report_model import Report
 
 
 @dataclass(frozen=True)
@@ -25,7 +26,7 @@ class RecordRef:
 
 
 class HRAdapter(Protocol):
-    def submit(self, report: dict[str, Any]) -> RecordRef: ...
+    def submit(self, report: Report) -> RecordRef: ...
 
 
 class LocalStoreAdapter:
@@ -34,7 +35,6 @@ class LocalStoreAdapter:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def submit(self, report: dict[str, Any]) -> RecordRef:
-        iid = report["interview_id"]
-        db.save_report(self.engine, iid, report)
-        return RecordRef("local", iid)
+    def submit(self, report: Report) -> RecordRef:
+        db.save_report(self.engine, report.interview_id, report)
+        return RecordRef("local", report.interview_id)

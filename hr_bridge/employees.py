@@ -19,6 +19,7 @@ from hr_bridge import followups
 from hr_bridge.events import emit
 from hr_bridge.interviews import Report, Requisition
 from hr_bridge.models import UTCDateTime, WorkflowConflict, lock_row, utcnow
+from pipeline.scoring import report_model
 
 
 def add_months(d: date, months: int) -> date:
@@ -150,7 +151,12 @@ def _raise_follow_ups(s: Session, e: Employee) -> list[FollowUp]:
     req = s.get(Requisition, e.requisition_id)
     report = s.get(Report, e.interview_id)
     rules = (req.follow_up_rules if req else None) or list(followups.DEFAULT_RULES)
-    competencies = (report.body.get("competencies") if report else None) or {}
+    typed = report_model.load_report(report.body) if report else None
+    # followups.evaluate takes the report's JSON form: its evidence is stored with the hit.
+    competencies = {
+        name: score.model_dump(mode="json")
+        for name, score in (typed.competencies.items() if typed else ())
+    }
     reviews = {
         "probation": _newest(s, ProbationReview, e.id),
         "performance": _newest(s, PerformanceReview, e.id),
@@ -307,14 +313,13 @@ def employee_view(engine: Engine, eid: int) -> dict[str, Any]:
 
         interview = None
         if report is not None:
+            typed = report_model.load_report(report.body)
             interview = {
                 "id": e.interview_id,
                 "overall": report.overall,
-                "competencies": {
-                    k: v["value"] for k, v in (report.body.get("competencies") or {}).items()
-                },
-                "flags": report.body.get("flags", []),
-                "generated_at": report.body.get("generated_at"),
+                "competencies": typed.scores(),
+                "flags": [f.model_dump(mode="json") for f in typed.flags],
+                "generated_at": report_model.iso_seconds(typed.generated_at),
                 "report_url": f"/api/interviews/{e.interview_id}/report",
             }
         return {

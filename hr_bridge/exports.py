@@ -1,65 +1,75 @@
-"""Report formats for outside HR systems (pure functions over the report dict)."""
+"""Report formats for outside HR systems (pure functions over the typed report).
+
+Each takes a Report or a stored body (validated into one), so a webhook payload built from
+the stored JSON and one built from the report in hand are the same."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
+from pipeline.scoring.report_model import Report, iso_seconds, load_report
 
-def hr_xml_assessment(report: dict[str, Any]) -> dict[str, Any]:
+
+def hr_xml_assessment(report: Report | Mapping[str, Any]) -> dict[str, Any]:
     """An HR-XML (HR Open Standards) style AssessmentReport, as JSON."""
+    r = load_report(report)
     return {
         "AssessmentReport": {
-            "DocumentID": report["interview_id"],
-            "AssessmentSubject": {"PersonName": {"FormattedName": report.get("candidate_name")}},
-            "AssessmentRequisition": report.get("requisition"),
-            "AssessmentStatus": {"Status": "Completed", "StatusDate": report["generated_at"]},
+            "DocumentID": r.interview_id,
+            "AssessmentSubject": {"PersonName": {"FormattedName": r.candidate_name}},
+            "AssessmentRequisition": (
+                r.requisition.model_dump(mode="json") if r.requisition else None
+            ),
+            "AssessmentStatus": {"Status": "Completed", "StatusDate": iso_seconds(r.generated_at)},
             "AssessmentResult": {
-                "Score": {"ScoreValue": report["overall"], "ScoreMinimum": 0, "ScoreMaximum": 100},
+                "Score": {"ScoreValue": r.overall, "ScoreMinimum": 0, "ScoreMaximum": 100},
                 "Competency": [
                     {
                         "CompetencyName": name,
                         "CompetencyEvidence": [
                             {
-                                "EvidenceText": e["text"],
-                                "EvidenceType": e["kind"],
-                                "Start": e["start"],
-                                "End": e["end"],
+                                "EvidenceText": e.text,
+                                "EvidenceType": e.kind,
+                                "Start": e.start,
+                                "End": e.end,
                             }
-                            for e in s["evidence"]
+                            for e in s.evidence
                         ],
-                        "CompetencyWeight": report["weights"].get(name),
-                        "Score": {"ScoreValue": s["value"], "Confidence": s["confidence"]},
+                        "CompetencyWeight": r.weights.get(name),
+                        "Score": {"ScoreValue": s.value, "Confidence": s.confidence},
                     }
-                    for name, s in report["competencies"].items()
+                    for name, s in r.competencies.items()
                 ],
-                "Flags": report["flags"],
+                "Flags": [f.model_dump(mode="json") for f in r.flags],
             },
             "AssessmentMethod": {
                 "Name": "hirestream AI video interview",
-                "RubricVersion": report["rubric_version"],
-                "Models": report["models"],
-                "Note": report["decision"],
+                "RubricVersion": r.rubric_version,
+                "Models": dict(r.models),
+                "Note": r.decision,
             },
         }
     }
 
 
 def frappe_interview_feedback(
-    report: dict[str, Any], interview: str | None = None
+    report: Report | Mapping[str, Any], interview: str | None = None
 ) -> dict[str, Any]:
     """A Frappe HRMS "Interview Feedback" document (ratings are 0-1 in Frappe's Rating field).
 
     `result` is left for a person: Frappe's Cleared/Rejected is a human decision."""
+    r = load_report(report)
     return {
         "doctype": "Interview Feedback",
-        "interview": interview or report["interview_id"],
+        "interview": interview or r.interview_id,
         "skill_assessment": [
-            {"skill": name.replace("_", " ").title(), "rating": round(s["value"] / 100, 3)}
-            for name, s in report["competencies"].items()
+            {"skill": name.replace("_", " ").title(), "rating": round(s.value / 100, 3)}
+            for name, s in r.competencies.items()
         ],
         "feedback": (
-            f"Overall {report['overall']} / 100 (hirestream, rubric {report['rubric_version']}). "
-            + " ".join(f"{f['flag']}." for f in report["flags"])
+            f"Overall {r.overall} / 100 (hirestream, rubric {r.rubric_version}). "
+            + " ".join(f"{f.flag}." for f in r.flags)
         ).strip(),
         "result": None,
     }

@@ -13,6 +13,7 @@ from sqlmodel import Field, Session, SQLModel, col, select
 
 from hr_bridge.events import REPORT_FINALIZED, emit
 from hr_bridge.models import UTCDateTime, utcnow
+from pipeline.scoring import report_model
 
 
 class InterviewState(enum.StrEnum):
@@ -211,7 +212,7 @@ def release_invite(engine: Engine, iid: str) -> None:
             s.commit()
 
 
-def save_report(engine: Engine, iid: str, body: dict[str, Any]) -> Report:
+def save_report(engine: Engine, iid: str, report: report_model.Report) -> Report:
     """Store the report once, with its flat scores and its `interview.report.finalized` event
     (and so its webhook deliveries) in the same transaction; a second call returns the first
     report unchanged and emits nothing."""
@@ -219,18 +220,19 @@ def save_report(engine: Engine, iid: str, body: dict[str, Any]) -> Report:
         existing = s.get(Report, iid)
         if existing is not None:
             return existing
+        body = report.model_dump(mode="json")
         row = Report(
             interview_id=iid,
-            rubric_version=body["rubric_version"],
-            overall=body["overall"],
+            rubric_version=report.rubric_version,
+            overall=report.overall,
             body=body,
         )
         s.add(row)
-        for name, score in (body.get("competencies") or {}).items():
-            s.add(ReportScore(interview_id=iid, competency=name, value=float(score["value"])))
-        if body.get("overall") is not None:
-            s.add(ReportScore(interview_id=iid, competency="overall", value=body["overall"]))
-        facts = {"interview_id": iid, "overall": body.get("overall")}
+        for name, value in report.scores().items():
+            s.add(ReportScore(interview_id=iid, competency=name, value=value))
+        if report.overall is not None:
+            s.add(ReportScore(interview_id=iid, competency="overall", value=report.overall))
+        facts = {"interview_id": iid, "overall": report.overall}
         try:
             s.flush()  # a concurrent finish's report fails here, before the event is written
             emit(s, REPORT_FINALIZED, f"interview:{iid}", facts, body=body, webhook_id=iid)

@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 
 from hr_bridge import matching, profiles
 from hr_bridge.interviews import Interview, Report, Requisition
+from pipeline.scoring import report_model
 
 
 def _iso(value: datetime | str | None) -> str | None:
@@ -70,7 +71,7 @@ def recommendation(engine: Engine, iid: str) -> matching.Match | None:
             if iv.candidate_ref
             else None
         )
-        scores = {k: float(v["value"]) for k, v in (report.body.get("competencies") or {}).items()}
+        scores = report_model.load_report(report.body).scores()
         return _match(req, scores, cand.profile if cand else None)
 
 

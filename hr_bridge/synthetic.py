@@ -45,6 +45,7 @@ from hr_bridge.hiring import Decision, JobOffer, offer_text, sha256
 from hr_bridge.interviews import Interview, Report, ReportScore, Requisition
 from hr_bridge.profiles import Candidate
 from hr_bridge.self_id import RACE_ETHNICITY, SelfId
+from pipeline.scoring import report_model as rm
 
 LABEL = "SYNTHETIC DATA — generated, not real people"
 REVIEWER = "synthetic reviewer (generated)"
@@ -270,7 +271,9 @@ def generate(
                     "created_at": now,
                     "rubric_version": "synthetic",
                     "overall": float(overall[i]),
-                    "body": _report(iids[i], cand_names[i], family[i], comps[i], overall[i]),
+                    "body": _report(
+                        iids[i], cand_names[i], family[i], comps[i], overall[i]
+                    ).model_dump(mode="json"),
                 }
                 for i in range(n)
             ],
@@ -440,29 +443,28 @@ def generate(
     return summary
 
 
-def _report(iid: str, name: str, family: str, comps: np.ndarray, overall: float) -> dict[str, Any]:
-    return {
-        "report_version": 1,
-        "synthetic": True,
-        "label": LABEL,
-        "interview_id": iid,
-        "candidate_name": name,
-        "requisition": {"title": FAMILIES[family]["title"], "family": family},
-        "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "rubric_version": "synthetic",
-        "weights": {c: 0.2 for c in COMPETENCIES},
-        "models": {},
-        "affect_analysed": False,
-        "overall": float(overall),
-        "competencies": {
-            c: {"value": float(comps[k]), "confidence": 1.0, "components": {}, "evidence": []}
+def _report(iid: str, name: str, family: str, comps: np.ndarray, overall: float) -> rm.Report:
+    """Through the same model as a live interview's report, marked synthetic."""
+    return rm.Report(
+        synthetic=True,
+        label=LABEL,
+        interview_id=iid,
+        candidate_name=name,
+        requisition=rm.RequisitionRef(title=FAMILIES[family]["title"], family=family),
+        generated_at=datetime.now(UTC),
+        rubric_version="synthetic",
+        weights={c: 0.2 for c in COMPETENCIES},
+        models={},
+        affect_analysed=False,
+        overall=float(overall),
+        competencies={
+            c: rm.CompetencyScore(value=float(comps[k]), confidence=1.0)
             for k, c in enumerate(COMPETENCIES)
         },
-        "questions": [],
-        "flags": [{"flag": "synthetic", "detail": LABEL}],
-        "candidate_summary": LABEL,
-        "decision": "A person decides. These scores are evidence for that decision, not a verdict.",
-    }
+        questions=[],
+        flags=[rm.Flag(flag="synthetic", detail=LABEL)],
+        candidate_summary=LABEL,
+    )
 
 
 def purge(engine: Engine) -> int:

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import os
 from collections.abc import Callable
@@ -32,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import redis.asyncio as aioredis
+from pydantic import ValidationError
 from redis.exceptions import RedisError
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
@@ -47,6 +47,7 @@ from pipeline.clock import MonotonicClock
 from pipeline.replay import replay
 from pipeline.score_store import ScoreStore, keys, unpack
 from pipeline.scoring.report import SessionFacts, build_report
+from pipeline.scoring.report_model import Flag, Report
 from pipeline.scoring.rubric import Rubric, rubric_from_dict
 from pipeline.scoring.scorer import Scorer
 from pipeline.session import InterviewSession, SessionModels
@@ -238,23 +239,22 @@ class InterviewService:
             iv, req = await self._interview_and_requisition(iid)
         except SQLAlchemyError as err:  # the report still gets made and spooled
             log.error("interview %s: database unavailable at the end (%s)", iid, type(err).__name__)
-        body = session.report(_header(iv, req, iid), models.model_versions(self.settings))
-        if body is None:
+        report = session.report(_header(iv, req, iid), models.model_versions(self.settings))
+        if report is None:
             return
         if reason != FINISHED_REASON:
-            body["flags"].append(
-                {"flag": "interrupted", "detail": f"the live session ended: {reason}"}
-            )
-        await self.store_report(iid, body)
+            detail = f"the live session ended: {reason}"
+            report.flags.append(Flag(flag="interrupted", detail=detail))
+        await self.store_report(iid, report)
 
     # Reports
 
-    async def store_report(self, iid: str, body: dict[str, Any]) -> None:
+    async def store_report(self, iid: str, report: Report) -> None:
         """Store the report (idempotent); spool it to disk if the database is unreachable."""
         try:
-            await asyncio.to_thread(self.adapter.submit, body)
+            await asyncio.to_thread(self.adapter.submit, report)
         except SQLAlchemyError as err:
-            path = await asyncio.to_thread(self._spool, iid, body)
+            path = await asyncio.to_thread(self._spool, iid, report)
             log.error(
                 "interview %s: database unavailable (%s); report spooled to %s, stored when "
                 "the database answers",
@@ -263,13 +263,13 @@ class InterviewService:
                 path,
             )
 
-    def _spool(self, iid: str, body: dict[str, Any]) -> Path:
+    def _spool(self, iid: str, report: Report) -> Path:
         self.spool.mkdir(mode=0o700, parents=True, exist_ok=True)
         path = self.spool / f"report-{iid}.json"
         tmp = path.with_suffix(".tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(body, f, ensure_ascii=False)
+            f.write(report.model_dump_json())
         tmp.replace(path)
         return path
 
@@ -277,9 +277,17 @@ class InterviewService:
         """Blocking: store every spooled report the database now takes; keep the rest."""
         stored = 0
         for path in sorted(self.spool.glob("report-*.json")) if self.spool.is_dir() else []:
-            body = json.loads(path.read_text(encoding="utf-8"))
             try:
-                self.adapter.submit(body)
+                report = Report.model_validate_json(path.read_bytes())
+            except ValidationError as err:
+                # Kept for an operator, out of the sweep's way: one unreadable file must not
+                # hold back the reports after it (nor stop start-up, which stores the spool).
+                rejected = path.with_suffix(".rejected")
+                path.replace(rejected)
+                log.error("spooled report %s is not a report (%s); kept as %s", path, err, rejected)
+                continue
+            try:
+                self.adapter.submit(report)
             except SQLAlchemyError:
                 break  # still down: try again at the next sweep
             path.unlink()
@@ -321,7 +329,7 @@ class InterviewService:
             scorer, facts = Scorer(_rubric(req), affect_allowed=iv.affect_allowed), SessionFacts()
             history = await self._history(iid)
             finals = replay(history or [], scorer, facts)
-            body = build_report(
+            report = build_report(
                 _header(iv, req, iid), scorer, facts, models.model_versions(self.settings)
             )
             detail = (
@@ -332,8 +340,8 @@ class InterviewService:
                 else f"the live session was lost ({reason}) and its live history was not "
                 "available: nothing could be analysed"
             )
-            body["flags"].append({"flag": "interrupted", "detail": detail})
-            await self.store_report(iid, body)
+            report.flags.append(Flag(flag="interrupted", detail=detail))
+            await self.store_report(iid, report)
         with contextlib.suppress(Conflict, KeyError):
             await asyncio.to_thread(
                 lifecycle.move,

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from html import escape
 from typing import Any
+
+from pipeline.scoring.report_model import EvidenceSpan, Report, iso_seconds, load_report
 
 
 def _bar(value: float | None) -> str:
@@ -12,45 +15,52 @@ def _bar(value: float | None) -> str:
     return f'<meter min="0" max="100" value="{value:.0f}"></meter> {value:.0f}'
 
 
-def _evidence(items: list[dict[str, Any]]) -> str:
+def _evidence(items: Sequence[EvidenceSpan]) -> str:
     if not items:
         return ""
     rows = "".join(
-        f"<li><span class=k>{escape(e['kind'])}</span> “{escape(e['text'])}” "
-        f"<span class=t>{e['start']:.1f}–{e['end']:.1f} s</span></li>"
+        f"<li><span class=k>{escape(e.kind)}</span> “{escape(e.text)}” "
+        f"<span class=t>{e.start:.1f}–{e.end:.1f} s</span></li>"
         for e in items[:8]
     )
     return f"<ul class=ev>{rows}</ul>"
 
 
-def render(report: dict[str, Any]) -> str:
-    req = report.get("requisition") or {}
+def render(report: Report | Mapping[str, Any]) -> str:
+    """The page for a Report or a stored body (validated into one)."""
+    r = load_report(report)
+    name = escape(r.candidate_name or "")
+    title = escape((r.requisition.title if r.requisition else None) or "")
     comps = "".join(
-        f"<tr><th>{escape(name.replace('_', ' '))}</th><td>{_bar(s['value'])}</td>"
-        f"<td>{s['confidence']:.2f}</td><td>{_evidence(s['evidence'])}</td></tr>"
-        for name, s in report["competencies"].items()
+        f"<tr><th>{escape(n.replace('_', ' '))}</th><td>{_bar(s.value)}</td>"
+        f"<td>{s.confidence:.2f}</td><td>{_evidence(s.evidence)}</td></tr>"
+        for n, s in r.competencies.items()
     )
     questions = []
-    for q in report["questions"]:
+    for q in r.questions:
         lines = "".join(
-            f"<p><span class=t>{u['start']:.1f}–{u['end']:.1f} s</span> {escape(u['text'])}</p>"
-            for u in q["transcript"]
+            f"<p><span class=t>{u.start:.1f}–{u.end:.1f} s</span> {escape(u.text)}</p>"
+            for u in q.transcript
         )
         scores = "".join(
-            f"<tr><th>{escape(n.replace('_', ' '))}</th><td>{_bar(s['value'])}</td>"
-            f"<td>{_evidence(s['evidence'])}</td></tr>"
-            for n, s in q["scores"].items()
+            f"<tr><th>{escape(n.replace('_', ' '))}</th><td>{_bar(s.value)}</td>"
+            f"<td>{_evidence(s.evidence)}</td></tr>"
+            for n, s in q.scores.items()
         )
         questions.append(
-            f"<section><h3>Question {q['index'] + 1}: {escape(q['question'] or '')}</h3>"
+            f"<section><h3>Question {q.index + 1}: {escape(q.question or '')}</h3>"
             f"{lines or '<p><em>No answer was transcribed.</em></p>'}"
             f"<table>{scores}</table></section>"
         )
-    flags = "".join(f"<li>{escape(str(f))}</li>" for f in report["flags"]) or "<li>none</li>"
-    models = escape(", ".join(f"{k}: {v}" for k, v in report["models"].items()))
+    # Each flag as its JSON object reads (the keys it has), as the page always showed it.
+    flags = (
+        "".join(f"<li>{escape(str(f.model_dump(mode='json')))}</li>" for f in r.flags)
+        or "<li>none</li>"
+    )
+    models = escape(", ".join(f"{k}: {v}" for k, v in r.models.items()))
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
-<title>Interview report · {escape(str(report.get("candidate_name") or ""))}</title>
+<title>Interview report · {name}</title>
 <link rel="stylesheet" href="/static/style.css">
 <style>table{{border-collapse:collapse;width:100%}}th,td{{text-align:left;vertical-align:top;
 padding:.3rem .5rem;border-bottom:1px solid #ddd}}.t{{color:#5b6475;font-size:.85rem}}
@@ -58,16 +68,16 @@ padding:.3rem .5rem;border-bottom:1px solid #ddd}}.t{{color:#5b6475;font-size:.8
 @media print{{body{{background:white}}}}</style></head>
 <body><main>
 <h1>Interview report</h1>
-<p>{escape(str(report.get("candidate_name") or ""))} · {escape(str(req.get("title") or ""))}
-· generated {escape(report["generated_at"])}</p>
-<p><strong>Overall: {_bar(report["overall"])}</strong></p>
-<p class=small>{escape(report["decision"])}</p>
+<p>{name} · {title}
+· generated {escape(iso_seconds(r.generated_at))}</p>
+<p><strong>Overall: {_bar(r.overall)}</strong></p>
+<p class=small>{escape(r.decision)}</p>
 <h2>Competencies</h2><table><tr><th></th><th>score</th><th>confidence</th><th>evidence</th></tr>
 {comps}</table>
 <h2>Answers</h2>{"".join(questions)}
 <h2>Flags</h2><ul>{flags}</ul>
-<h2>What the candidate is told</h2><p>{escape(report["candidate_summary"])}</p>
-<p class=small>Rubric {escape(report["rubric_version"])} · report format
-{report["report_version"]} · models: {models}</p>
+<h2>What the candidate is told</h2><p>{escape(r.candidate_summary)}</p>
+<p class=small>Rubric {escape(r.rubric_version)} · report format
+{r.report_version} · models: {models}</p>
 </main></body></html>
 """

@@ -9,6 +9,7 @@ from sqlalchemy import Engine
 
 from hr_bridge import interviews as db
 from hr_bridge.interviews import InterviewState
+from pipeline.scoring.report_model import CompetencyScore, EvidenceSpan, Report, RequisitionRef
 
 SCORES = {
     "communication": 48.0,
@@ -21,40 +22,35 @@ SCORES = {
 
 def report_body(
     iid: str, scores: dict[str, float], name: str | None = None, title: str | None = None
-) -> dict[str, Any]:
+) -> Report:
     """A small finalized report with everything server/report_html.py reads; each score has
     one evidence span, "um, about <competency>"."""
-    return {
-        "report_version": 1,
-        "interview_id": iid,
-        "candidate_name": name,
-        "requisition": {"title": title} if title else None,
-        "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "rubric_version": "test",
-        "overall": round(sum(scores.values()) / len(scores), 1),
-        "competencies": {
-            k: {
-                "value": v,
-                "confidence": 1.0,
-                "components": {},
-                "evidence": [
-                    {
-                        "kind": "filler",
-                        "text": f"um, about {k}",
-                        "start": 3.0,
-                        "end": 4.5,
-                        "utterance": 0,
-                    }
+    return Report(
+        interview_id=iid,
+        candidate_name=name,
+        requisition=RequisitionRef(title=title) if title else None,
+        generated_at=datetime.now(UTC),
+        rubric_version="test",
+        weights={k: 1 / len(scores) for k in scores},
+        models={"asr": "test"},
+        affect_analysed=False,
+        overall=round(sum(scores.values()) / len(scores), 1),
+        competencies={
+            k: CompetencyScore(
+                value=v,
+                confidence=1.0,
+                evidence=[
+                    EvidenceSpan(
+                        kind="filler", text=f"um, about {k}", start=3.0, end=4.5, utterance=0
+                    )
                 ],
-            }
+            )
             for k, v in scores.items()
         },
-        "questions": [],
-        "flags": [],
-        "models": {"asr": "test"},
-        "candidate_summary": "Thank you for the interview.",
-        "decision": "A person decides. These scores are evidence for that decision, not a verdict.",
-    }
+        questions=[],
+        flags=[],
+        candidate_summary="Thank you for the interview.",
+    )
 
 
 def finished_interview(

@@ -9,6 +9,8 @@ import pytest
 
 from pipeline.events import AffectObservation, FaceObservation, SpeechEnd, TimedWord, Transcript
 from pipeline.scoring.lexicon import stem
+from pipeline.scoring.report import SessionFacts, build_report
+from pipeline.scoring.report_model import Flag, Report, RequisitionRef
 from pipeline.scoring.rubric import load_rubric, rubric_from_dict
 from pipeline.scoring.scorer import Scorer
 
@@ -167,9 +169,7 @@ def test_rubric_files_and_version(tmp_path: Path) -> None:
         rubric_from_dict({"competencies": [{"name": "x", "weight": -1}], "questions": []})
 
 
-def test_report_flags_and_summary() -> None:
-    from pipeline.scoring.report import SessionFacts, build_report
-
+def test_report_of_a_scripted_answer_has_its_competencies_evidence_flags_and_summary() -> None:
     s = score(STAR, faces=30)
     facts = SessionFacts(
         degraded=[{"stage": "face", "t": 3.0, "reason": "face analysis failed: x"}],
@@ -177,11 +177,58 @@ def test_report_flags_and_summary() -> None:
         frames=100,
         absences=[(1.0, 2.0), (10.0, 17.5)],
     )
-    report = build_report({"id": "iv1", "candidate_name": "Ada"}, s, facts, {"vad": "v"})
-    flags = {f["flag"]: f for f in report["flags"]}
-    assert set(flags) == {"several_faces", "long_absence", "stage_degraded"}
-    assert flags["long_absence"]["start"] == 10.0  # the 1 s absence is not flagged
-    assert report["questions"][0]["transcript"][0]["text"] == STAR
-    assert report["overall"] is not None and report["rubric_version"] == RUBRIC.version
-    assert "A person makes every decision" in report["candidate_summary"]
-    assert "facial expressions" not in report["candidate_summary"]  # affect was not analysed
+    header = {"id": "iv1", "candidate_name": "Ada", "requisition": {"id": "r1", "title": "PM"}}
+    report = build_report(header, s, facts, {"vad": "v"})
+    assert isinstance(report, Report)
+    assert report.requisition == RequisitionRef(id="r1", title="PM")
+    assert set(report.competencies) == {
+        "communication",
+        "logical_structure",
+        "job_knowledge",
+        "engagement",
+        "composure",
+    }
+    knowledge = report.competencies["job_knowledge"]
+    assert [(e.kind, e.text, e.utterance) for e in knowledge.evidence] == [
+        ("concept:budget", "budget", 1),
+        ("concept:deadline", "deadline", 1),
+    ]
+    assert all(1.0 <= e.start < e.end <= 18.8 for e in knowledge.evidence)  # within the answer
+    kinds = {e.kind for e in report.competencies["logical_structure"].evidence}
+    assert {"structure:situation", "structure:task", "structure:action"} <= kinds
+    (question,) = report.questions
+    assert question.question == RUBRIC.questions[0].text and question.targets == [
+        "logical_structure"
+    ]
+    assert question.transcript[0].text == STAR and question.transcript[0].utterance == 1
+    assert question.scores["logical_structure"].components["star_parts"] == 4
+    assert question.scores["job_knowledge"].value == pytest.approx(200 / 3, abs=0.1)  # 2 of 3
+    assert report.flags == [
+        Flag(flag="several_faces", detail="10 of 100 analysed frames"),
+        Flag(flag="long_absence", start=10.0, end=17.5),  # the 1 s absence is not flagged
+        Flag(flag="stage_degraded", stage="face", t=3.0, reason="face analysis failed: x"),
+    ]
+    assert report.overall is not None and report.rubric_version == RUBRIC.version
+    assert report.weights == RUBRIC.weights and report.models == {"vad": "v"}
+    assert "A person makes every decision" in report.candidate_summary
+    assert "facial expressions" not in report.candidate_summary  # affect was not analysed
+    # The JSON keeps every flag's own keys only, and the counts as integers.
+    body = report.model_dump(mode="json")
+    assert [list(f) for f in body["flags"]] == [
+        ["flag", "detail"],
+        ["flag", "start", "end"],
+        ["flag", "stage", "t", "reason"],
+    ]
+    assert json.dumps(body["questions"][0]["scores"]["logical_structure"]["components"]) == (
+        '{"star_parts": 4, "connectives": 3}'
+    )
+    assert Report.model_validate(body) == report
+
+
+def test_report_without_speech_is_flagged() -> None:
+    s = Scorer(RUBRIC)
+    s.start_question(0, 0.0)
+    report = build_report({"id": "iv2"}, s, SessionFacts(), {})
+    assert report.flags == [Flag(flag="no_speech", detail="no answer was transcribed")]
+    assert report.candidate_name is None and report.requisition is None
+    assert report.overall is None and report.competencies == {}

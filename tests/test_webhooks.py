@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from hr_bridge.events import PayloadFormat, Subscriber, emit, sync_subscriptions
 from hr_bridge.exports import frappe_interview_feedback, hr_xml_assessment
 from pipeline.events import FaceObservation, SpeechEnd, TimedWord, Transcript
 from pipeline.scoring.report import SessionFacts, build_report
+from pipeline.scoring.report_model import Flag, Report, load_report
 from pipeline.scoring.rubric import rubric_from_dict
 from pipeline.scoring.scorer import Scorer
 from server.settings import Settings
@@ -30,7 +32,7 @@ from server.webhooks import WebhookWorker, sign, subscribers
 SECRET = "whsec_" + base64.b64encode(b"test-secret-0123456789-abcdefghij").decode()
 
 
-def make_report(iid: str) -> dict[str, Any]:
+def make_report(iid: str) -> Report:
     rubric = rubric_from_dict(
         {
             "competencies": ["communication", "engagement"],
@@ -170,24 +172,47 @@ def test_report_and_deliveries_are_one_transaction(
 ) -> None:
     settings = settings_for(make_settings, "http://127.0.0.1:9/hook")
     iid = interview(engine)
-    report = make_report(iid)
-    report["rubric_version"] = None  # violates NOT NULL: the whole transaction fails
+    # Unvalidated on purpose: the model refuses a missing rubric version, the database's
+    # NOT NULL is what fails the whole transaction here.
+    report = make_report(iid).model_copy(update={"rubric_version": None})
     sync_subscriptions(engine, subscribers(settings))
-    with pytest.raises(Exception):  # noqa: B017 - the database's own error type
+    with pytest.raises(Exception), warnings.catch_warnings():  # noqa: B017 - the database's
+        warnings.simplefilter("ignore")  # pydantic warns while dumping the bad value
         db.save_report(engine, iid, report)
     assert db.get_report(engine, iid) is None
     assert outbox.deliveries_for(engine, iid) == []  # no delivery without its report
 
 
-def test_exports() -> None:
-    report = make_report("abc")
+def test_exports_read_the_typed_report_and_the_stored_body_alike(engine: Engine) -> None:
+    iid = interview(engine)
+    report = make_report(iid)
+    report.flags.append(Flag(flag="interrupted", detail="the live session ended: x"))
+    db.save_report(engine, iid, report)
+    row = db.get_report(engine, iid)
+    assert row is not None and load_report(row.body) == report  # the stored JSON round-trips
     hrx = hr_xml_assessment(report)["AssessmentReport"]
-    assert hrx["DocumentID"] == "abc" and hrx["AssessmentResult"]["Score"]["ScoreMaximum"] == 100
-    names = {c["CompetencyName"] for c in hrx["AssessmentResult"]["Competency"]}
-    assert names == set(report["competencies"])
+    assert hr_xml_assessment(row.body) == {"AssessmentReport": hrx}
+    assert hrx["DocumentID"] == iid and hrx["AssessmentResult"]["Score"]["ScoreMaximum"] == 100
+    assert hrx["AssessmentStatus"]["StatusDate"] == row.body["generated_at"]
+    by_name = {c["CompetencyName"]: c for c in hrx["AssessmentResult"]["Competency"]}
+    assert set(by_name) == set(report.competencies)
+    (team,) = by_name["job_knowledge"]["CompetencyEvidence"]
+    assert team == {
+        "EvidenceText": "team",
+        "EvidenceType": "concept:team",
+        "Start": 2.2,
+        "End": 2.45,
+    }
+    assert by_name["communication"]["CompetencyWeight"] == 0.5
+    assert by_name["logical_structure"]["CompetencyWeight"] is None  # scored, not weighted
+    assert hrx["AssessmentResult"]["Flags"] == [
+        {"flag": "interrupted", "detail": "the live session ended: x"}
+    ]
     frappe = frappe_interview_feedback(report)
+    assert frappe == frappe_interview_feedback(row.body)
     assert frappe["doctype"] == "Interview Feedback" and frappe["result"] is None
     assert all(0 <= s["rating"] <= 1 for s in frappe["skill_assessment"])
+    assert frappe["feedback"].endswith("). interrupted.")
 
 
 def test_backoff_doubles_and_dead_after_the_last_attempt(engine: Engine) -> None:

@@ -2,7 +2,8 @@
 
 Everything a recruiter needs to check a score: per question the transcript with times and
 the scores with their evidence; flags; per-competency and overall results; the model and
-rubric versions; and a plain-language summary the candidate may see.
+rubric versions; and a plain-language summary the candidate may see. Its shape is
+pipeline.scoring.report_model.Report.
 """
 
 from __future__ import annotations
@@ -11,9 +12,19 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from pipeline.scoring.report_model import (
+    DECISION_NOTE,
+    REPORT_VERSION,
+    CompetencyScore,
+    EvidenceSpan,
+    Flag,
+    QuestionResult,
+    Report,
+    RequisitionRef,
+    TranscriptLine,
+)
 from pipeline.scoring.scorer import Score, Scorer
 
-REPORT_VERSION = 1
 LONG_ABSENCE_S = 5.0
 
 
@@ -28,76 +39,79 @@ class SessionFacts:
     questions_asked: list[tuple[int, float]] = field(default_factory=list)  # (index, media t)
 
 
-def _score(s: Score) -> dict[str, Any]:
-    return {
-        "value": s.value,
-        "confidence": s.confidence,
-        "components": dict(s.components),
-        "evidence": [
-            {
-                "kind": e.kind,
-                "text": e.text,
-                "start": round(e.t_start, 2),
-                "end": round(e.t_end, 2),
-                "utterance": e.utterance,
-            }
+def _score(s: Score) -> CompetencyScore:
+    return CompetencyScore(
+        value=s.value,
+        confidence=s.confidence,
+        components=dict(s.components),
+        evidence=[
+            EvidenceSpan(
+                kind=e.kind,
+                text=e.text,
+                start=round(e.t_start, 2),
+                end=round(e.t_end, 2),
+                utterance=e.utterance,
+            )
             for e in s.evidence
         ],
-    }
+    )
+
+
+def _flags(facts: SessionFacts, questions: list[QuestionResult]) -> list[Flag]:
+    flags = []
+    if facts.frames and facts.several_faces_frames / facts.frames > 0.05:
+        detail = f"{facts.several_faces_frames} of {facts.frames} analysed frames"
+        flags.append(Flag(flag="several_faces", detail=detail))
+    for start, end in facts.absences:
+        if end - start >= LONG_ABSENCE_S:
+            flags.append(Flag(flag="long_absence", start=round(start, 1), end=round(end, 1)))
+    for d in facts.degraded:
+        flags.append(Flag(flag="stage_degraded", **d))
+    if not any(q.transcript for q in questions):
+        flags.append(Flag(flag="no_speech", detail="no answer was transcribed"))
+    return flags
 
 
 def build_report(
     interview: dict[str, Any], scorer: Scorer, facts: SessionFacts, models: dict[str, str]
-) -> dict[str, Any]:
+) -> Report:
+    """`interview`: its "id", and "candidate_name" and "requisition" ({"id", "title"}) when
+    known."""
     rubric = scorer.rubric
     questions = []
     for index, answer in sorted(scorer.answers.items()):
         q = rubric.questions[index] if index < len(rubric.questions) else None
         questions.append(
-            {
-                "index": index,
-                "question": q.text if q else None,
-                "targets": list(q.targets) if q else [],
-                "transcript": [
-                    {"utterance": u, "start": round(a, 2), "end": round(b, 2), "text": text}
+            QuestionResult(
+                index=index,
+                question=q.text if q else None,
+                targets=list(q.targets) if q else [],
+                transcript=[
+                    TranscriptLine(utterance=u, start=round(a, 2), end=round(b, 2), text=text)
                     for u, a, b, text in answer.text
                 ],
-                "scores": {k: _score(v) for k, v in scorer.answer_scores(index).items()},
-            }
+                scores={k: _score(v) for k, v in scorer.answer_scores(index).items()},
+            )
         )
     per, overall = scorer.overall()
-    flags: list[dict[str, Any]] = []
-    if facts.frames and facts.several_faces_frames / facts.frames > 0.05:
-        flags.append(
-            {
-                "flag": "several_faces",
-                "detail": f"{facts.several_faces_frames} of {facts.frames} analysed frames",
-            }
-        )
-    for start, end in facts.absences:
-        if end - start >= LONG_ABSENCE_S:
-            flags.append({"flag": "long_absence", "start": round(start, 1), "end": round(end, 1)})
-    for d in facts.degraded:
-        flags.append({"flag": "stage_degraded", **d})
-    if not any(q["transcript"] for q in questions):
-        flags.append({"flag": "no_speech", "detail": "no answer was transcribed"})
-    return {
-        "report_version": REPORT_VERSION,
-        "interview_id": interview["id"],
-        "candidate_name": interview.get("candidate_name"),
-        "requisition": interview.get("requisition"),
-        "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "rubric_version": rubric.version,
-        "weights": rubric.weights,
-        "models": models,
-        "affect_analysed": scorer.affect_allowed,
-        "overall": overall,
-        "competencies": {k: _score(v) for k, v in per.items()},
-        "questions": questions,
-        "flags": flags,
-        "candidate_summary": candidate_summary(scorer.language, scorer.affect_allowed),
-        "decision": "A person decides. These scores are evidence for that decision, not a verdict.",
-    }
+    requisition = interview.get("requisition")
+    return Report(
+        report_version=REPORT_VERSION,
+        interview_id=interview["id"],
+        candidate_name=interview.get("candidate_name"),
+        requisition=RequisitionRef.model_validate(requisition) if requisition else None,
+        generated_at=datetime.now(UTC),
+        rubric_version=rubric.version,
+        weights=rubric.weights,
+        models=models,
+        affect_analysed=scorer.affect_allowed,
+        overall=overall,
+        competencies={k: _score(v) for k, v in per.items()},
+        questions=questions,
+        flags=_flags(facts, questions),
+        candidate_summary=candidate_summary(scorer.language, scorer.affect_allowed),
+        decision=DECISION_NOTE,
+    )
 
 
 def candidate_summary(language: str, affect: bool) -> str:

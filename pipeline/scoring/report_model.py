@@ -1,0 +1,144 @@
+"""The finalized interview report as one typed model.
+
+The scorer's reports (pipeline.scoring.report), the synthetic cohort's, the stored bodies,
+the webhook payloads, the JSON download and the exports all have this shape. Its JSON
+(`model_dump(mode="json")`) is a public contract and the bodies stored before this model
+existed validate unchanged: keys keep their order, and keys that only some reports carry
+(the synthetic mark, a flag's detail or times, a requisition's family) are left out, not
+written as null, when absent. Numbers must be finite: NaN or infinity is refused here
+rather than stored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_serializer,
+    field_validator,
+)
+
+REPORT_VERSION = 1
+DECISION_NOTE = "A person decides. These scores are evidence for that decision, not a verdict."
+
+
+def iso_seconds(value: datetime) -> str:
+    """A report's timestamp as its JSON writes it: "2026-11-30T16:51:41+00:00"."""
+    return value.isoformat(timespec="seconds")
+
+
+def _absent(value: object) -> bool:
+    return value is None
+
+
+class _Part(BaseModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+class EvidenceSpan(_Part):
+    """What a score rests on: a phrase or a measurement, with its media times (s)."""
+
+    kind: str  # "filler", "structure:result", "concept:budget", "pace", "face"...
+    text: str
+    start: float
+    end: float
+    utterance: int | None = None  # None: a measurement over the answer, not one utterance
+
+
+class CompetencyScore(_Part):
+    """One competency on 0-100, its confidence in 0-1, what it was computed from (per
+    answer; empty for the interview-level score) and its evidence."""
+
+    value: float
+    confidence: float
+    # Counts stay integers (star_parts: 4), sub-scores floats: the JSON keeps each as it was.
+    components: dict[str, int | float] = Field(default_factory=dict)
+    evidence: list[EvidenceSpan] = Field(default_factory=list)
+
+
+class TranscriptLine(_Part):
+    utterance: int
+    start: float
+    end: float
+    text: str
+
+
+class QuestionResult(_Part):
+    """One answer: the question, the competencies it targets, its transcript and scores."""
+
+    index: int
+    question: str | None  # None: answered past the end of the rubric's questions
+    targets: list[str] = Field(default_factory=list)
+    transcript: list[TranscriptLine] = Field(default_factory=list)
+    scores: dict[str, CompetencyScore] = Field(default_factory=dict)
+
+
+class Flag(_Part):
+    """Something a reviewer should know before trusting the scores. Which fields are set
+    depends on the flag: several_faces, no_speech, interrupted and synthetic have a
+    `detail`; long_absence `start` and `end`; stage_degraded `stage`, `t` and `reason`."""
+
+    flag: str
+    detail: str | None = Field(default=None, exclude_if=_absent)
+    start: float | None = Field(default=None, exclude_if=_absent)
+    end: float | None = Field(default=None, exclude_if=_absent)
+    stage: str | None = Field(default=None, exclude_if=_absent)
+    t: float | None = Field(default=None, exclude_if=_absent)
+    reason: str | None = Field(default=None, exclude_if=_absent)
+
+
+class RequisitionRef(_Part):
+    """The job the interview was for (live reports: id and title; synthetic: title and
+    family)."""
+
+    id: str | None = Field(default=None, exclude_if=_absent)
+    title: str | None = Field(default=None, exclude_if=_absent)
+    family: str | None = Field(default=None, exclude_if=_absent)
+
+
+class Report(_Part):
+    """Everything a recruiter needs to check a score, and what the candidate is told."""
+
+    report_version: int = REPORT_VERSION
+    # Generated demo data only (hr_bridge.synthetic); absent from real reports.
+    synthetic: bool = Field(default=False, exclude_if=lambda v: not v)
+    label: str | None = Field(default=None, exclude_if=_absent)
+    interview_id: str
+    candidate_name: str | None
+    requisition: RequisitionRef | None
+    generated_at: AwareDatetime
+    rubric_version: str
+    weights: dict[str, float]  # competency -> rubric weight (summing to 1)
+    models: dict[str, str]  # model -> version it was scored with
+    affect_analysed: bool
+    overall: float | None  # None: no weighted competency had a value
+    competencies: dict[str, CompetencyScore]
+    questions: list[QuestionResult]
+    flags: list[Flag]
+    candidate_summary: str
+    decision: str = DECISION_NOTE
+
+    @field_validator("generated_at")
+    @classmethod
+    def _whole_seconds(cls, value: datetime) -> datetime:
+        """The JSON keeps whole seconds: a report in hand equals its stored form."""
+        return value.replace(microsecond=0)
+
+    @field_serializer("generated_at")
+    def _seconds(self, value: datetime) -> str:
+        return iso_seconds(value)
+
+    def scores(self) -> dict[str, float]:
+        """Competency -> value (the overall score not included)."""
+        return {name: s.value for name, s in self.competencies.items()}
+
+
+def load_report(body: Report | Mapping[str, Any]) -> Report:
+    """A stored body (or a payload) as a Report; a Report is returned as it is."""
+    return body if isinstance(body, Report) else Report.model_validate(body)
