@@ -35,6 +35,7 @@ from pipeline.events import (
 from pipeline.raw_signals import RawSignals, Signal
 from pipeline.score_store import ScoreStore
 from pipeline.scoring.report import SessionFacts, build_report
+from pipeline.scoring.report_model import Report
 from pipeline.scoring.scorer import Scorer
 from pipeline.vad_stage import VadConfig
 from pipeline.video_pipeline import VideoPipeline
@@ -218,7 +219,7 @@ class InterviewSession:
         if (record := to_record(event)) is not None:
             await self.store.publish(record)
 
-    def report(self, interview: dict[str, Any], models: dict[str, str]) -> dict[str, Any] | None:
+    def report(self, interview: dict[str, Any], models: dict[str, str]) -> Report | None:
         """The finalized report (None without a rubric to score against)."""
         if self.scorer is None:
             return None

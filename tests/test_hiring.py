@@ -80,7 +80,7 @@ def test_migration_0006_upgrades_and_downgrades_a_populated_store(
                     "INSERT INTO report (interview_id, created_at, rubric_version, overall, body)"
                     " VALUES ('i1', CURRENT_TIMESTAMP, 'v', :overall, :body)"
                 ),
-                {"overall": body["overall"], "body": json.dumps(body)},
+                {"overall": body.overall, "body": json.dumps(body.model_dump(mode="json"))},
             )
         assert migrate(eng).up_to_date
         with eng.connect() as conn:
