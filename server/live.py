@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import ipaddress
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -42,6 +43,8 @@ from server.settings import Settings
 log = logging.getLogger(__name__)
 
 MAX_SDP_BYTES = 64 * 1024
+# One SDP line: a type letter, "=", then a value without control characters (tab allowed).
+_SDP_LINE = re.compile(r"[a-z]=[^\x00-\x08\x0a-\x1f\x7f]*")
 
 
 class BadOffer(Exception):
@@ -93,6 +96,16 @@ def _sends(media: sdp.MediaDescription) -> bool:
     return (media.direction or "sendrecv") in ("sendrecv", "sendonly")
 
 
+def _check_lines(sdp_text: str) -> None:
+    """RFC 8866 lines, `<type>=<value>`: aiortc skips anything else, we refuse it."""
+    lines = re.split(r"\r?\n", sdp_text)
+    if lines[-1] == "":
+        lines.pop()
+    for number, line in enumerate(lines, 1):
+        if not _SDP_LINE.fullmatch(line):
+            raise BadOffer(f"SDP line {number} is not <type>=<value> or holds control characters")
+
+
 def _check_description(desc: sdp.SessionDescription, receive_only: bool) -> None:
     """What aiortc accepts but cannot answer or connect: refuse it before anything starts."""
     active = [m for m in desc.media if m.port != 0]
@@ -108,8 +121,14 @@ def _check_description(desc: sdp.SessionDescription, receive_only: bool) -> None
         mids.add(mid)
     by_mid = {m.rtp.muxId: m for m in desc.media}
     bundle = next((g.items for g in desc.group if g.semantic == "BUNDLE" and g.items), [])
+    for item in bundle:
+        if str(item) not in by_mid:
+            raise BadOffer(f"a=group:BUNDLE names mid {item}, which no m= section has")
     for m in active:
         where = f"m={m.kind} (mid {m.rtp.muxId})"
+        secure = "DTLS/SCTP" in m.profile if m.kind == "application" else "SAVP" in m.profile
+        if not secure:
+            raise BadOffer(f"{where} uses {m.profile}; WebRTC needs DTLS-SRTP (UDP/TLS/RTP/SAVPF)")
         if m.ice is None or not m.ice.usernameFragment or not m.ice.password:
             raise BadOffer(f"{where} has no a=ice-ufrag/a=ice-pwd")
         if m.dtls is None:
@@ -143,6 +162,7 @@ def parse_offer(sdp_text: str, receive_only: bool = False) -> RTCSessionDescript
         raise BadOffer(f"SDP offer larger than {MAX_SDP_BYTES} bytes")
     if not sdp_text.startswith("v=0") or "m=" not in sdp_text:
         raise BadOffer("not an SDP offer (it must start with v=0 and hold m= sections)")
+    _check_lines(sdp_text)
     try:  # aiortc's parser raises ValueError, AssertionError, KeyError... on bad lines
         desc = sdp.SessionDescription.parse(sdp_text)
     except Exception as err:

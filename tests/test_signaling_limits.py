@@ -109,6 +109,10 @@ async def test_unanswerable_offers_spend_nothing(
         "no candidates": (without(good, "a=candidate"), "candidate"),
         "no connection data": (without(good, "c="), "c="),
         "no setup": (without(good, "a=setup"), "a=setup"),
+        "plain RTP": (good.replace("UDP/TLS/RTP/SAVPF", "RTP/AVP"), "DTLS-SRTP"),
+        "junk line": (good.replace("a=rtcp-mux", "a=rtcp-mux\r\n%$#junk", 1), "line"),
+        "control bytes": (good.replace("s=-", "s=-\x00\x01", 1), "control"),
+        "unknown bundle mid": (good.replace("BUNDLE 0 1", "BUNDLE 0 1 7"), "BUNDLE"),
     }
     live = c.app[LIVE_KEY]
     for name, (sdp, reason) in refused.items():
