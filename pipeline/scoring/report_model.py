@@ -112,7 +112,9 @@ class Report(_Part):
     interview_id: str
     candidate_name: str | None
     requisition: RequisitionRef | None
-    generated_at: AwareDatetime
+    # Whole seconds, written like "2026-11-30T16:51:41+00:00" (the format also in the
+    # serialization schema, which would otherwise only say string).
+    generated_at: AwareDatetime = Field(json_schema_extra={"format": "date-time"})
     rubric_version: str
     weights: dict[str, float]  # competency -> rubric weight (summing to 1)
     models: dict[str, str]  # model -> version it was scored with
