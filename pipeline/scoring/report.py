@@ -65,8 +65,8 @@ def _flags(facts: SessionFacts, questions: list[QuestionResult]) -> list[Flag]:
     for start, end in facts.absences:
         if end - start >= LONG_ABSENCE_S:
             flags.append(Flag(flag="long_absence", start=round(start, 1), end=round(end, 1)))
-    for d in facts.degraded:
-        flags.append(Flag(flag="stage_degraded", **d))
+    for d in facts.degraded:  # named, so a new key in the facts cannot fail the report
+        flags.append(Flag(flag="stage_degraded", stage=d["stage"], t=d["t"], reason=d["reason"]))
     if not any(q.transcript for q in questions):
         flags.append(Flag(flag="no_speech", detail="no answer was transcribed"))
     return flags
