@@ -5,6 +5,7 @@ store and a session's finish ride out an outage and catch up afterwards."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
@@ -29,7 +30,12 @@ from pipeline.scoring.scorer import Scorer
 from pipeline.session import InterviewSession, SessionModels
 from pipeline.vad_stage import VadConfig
 from server.redis_conn import open_redis, redis_client
-from server.redis_embedded import RESTART_FIRST_S, EmbeddedRedis, redis_server_binary
+from server.redis_embedded import (
+    RESTART_FIRST_S,
+    EmbeddedRedis,
+    redis_server_binary,
+    supervise,
+)
 from server.settings import Settings
 from tests.media import audio_frames
 from tests.pipeline_run import tiny_en, vad_model
@@ -72,11 +78,11 @@ async def test_killed_embedded_redis_restarts_and_the_same_client_answers(
         os.kill(old, signal.SIGKILL)
 
         async def answers_from_a_new_child() -> bool:
-            return server.pid != old and bool(await handle.client.ping())
+            return server.restarts > 0 and bool(await handle.client.ping())
 
         await poll(answers_from_a_new_child)
         new = server.pid
-        assert new is not None and server.restarts == 1
+        assert new is not None and new != old and server.restarts == 1
         assert str(server.socket_path) == sock  # same URL for every client
 
         async def old_reaped() -> bool:
@@ -88,8 +94,43 @@ async def test_killed_embedded_redis_restarts_and_the_same_client_answers(
         assert pids_matching(sock) == [new]
         assert await handle.client.set("k", "v") and await handle.client.get("k") == b"v"
     assert await asyncio.to_thread(wait_gone, new) and pids_matching(sock) == []
-    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    warnings = [
+        r
+        for r in caplog.records
+        if r.name == "server.redis_embedded" and r.levelno >= logging.WARNING
+    ]
     assert len(warnings) == 1 and "killed by SIGKILL" in warnings[0].getMessage()
+
+
+async def kill_and_wait_restart(server: EmbeddedRedis) -> None:
+    pid, restarts = server.pid, server.restarts
+    assert pid is not None
+    os.kill(pid, signal.SIGKILL)
+
+    async def restarted() -> bool:
+        return server.restarts > restarts
+
+    await poll(restarted)
+
+
+@pytest.mark.parametrize(("stable_s", "delays"), [(60.0, [0.1, 0.2, 0.4, 0.4]), (0.0, [0.1] * 4)])
+async def test_restart_backoff_doubles_to_its_cap_and_resets_once_up(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, stable_s: float, delays: list[float]
+) -> None:
+    caplog.set_level(logging.WARNING, logger="server.redis_embedded")
+    server = EmbeddedRedis(tmp_path)
+    await asyncio.to_thread(server.start)
+    task = asyncio.create_task(supervise(server, first_s=0.1, max_s=0.4, stable_s=stable_s))
+    try:
+        for _ in delays:  # each child dies right after it came up (or, stable_s=0, "stayed up")
+            await kill_and_wait_restart(server)
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await asyncio.to_thread(server.stop)
+    logged = [r.getMessage() for r in caplog.records if r.name == "server.redis_embedded"]
+    assert [float(m.rsplit(" in ", 1)[1].split()[0]) for m in logged] == delays, logged
 
 
 async def test_stopped_embedded_redis_is_not_restarted(
@@ -226,7 +267,9 @@ async def test_score_store_rides_out_an_outage_and_catches_up(
 
     await store.publish({"type": "ended"})  # healthy again: straight through
     assert (await stream(client, iid))[-1] == {"type": "ended"}
-    logged = [(r.levelno, r.getMessage()) for r in caplog.records]
+    logged = [
+        (r.levelno, r.getMessage()) for r in caplog.records if r.name == "pipeline.score_store"
+    ]
     assert [lvl for lvl, _ in logged] == [logging.WARNING, logging.INFO], logged
     assert "5 event records replayed, 2 dropped" in logged[1][1]
     await store.delete()
