@@ -263,7 +263,7 @@ async def supervise(
                 if not await asyncio.to_thread(server.restart):
                     return  # stopped meanwhile
                 break
-            except ConfigError as err:
+            except (ConfigError, OSError) as err:  # no answer in time, binary gone, no fork
                 log.error("embedded Redis did not restart (%s); next try in %.1f s", err, delay)
         up_since = time.monotonic()
 
