@@ -234,14 +234,14 @@ class Candidate:
 
 
 async def wait_states(
-    api: Api, ids: list[str], done: set[str], deadline_s: float
+    api: Api, ids: list[str], pending: set[str], deadline_s: float
 ) -> dict[str, str | None]:
-    """Poll the interviews' states until each is in `done` or the deadline passes."""
+    """Poll the interviews' states until none is in `pending` or the deadline passes."""
     loop = asyncio.get_running_loop()
     t0 = loop.time()
     states: dict[str, str | None] = {}
     while True:
         states = {iid: await api.state(iid) for iid in ids}
-        if all(s in done for s in states.values()) or loop.time() - t0 > deadline_s:
+        if not any(s in pending for s in states.values()) or loop.time() - t0 > deadline_s:
             return states
         await asyncio.sleep(0.5)

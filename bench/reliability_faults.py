@@ -53,14 +53,22 @@ async def redis_kill(ctx: Context, res: Result, k: int) -> None:
         if victim is None:
             raise RuntimeError("no redis-server child of the server process")
         ready: list[tuple[float, int]] = []
-        back = asyncio.Event()
+        ready_ms: list[float] = []  # how long each /readyz took to answer
+        redis_back: list[float] = []
+        steady = asyncio.Event()  # /readyz answers 200 (again)
 
         async def poll() -> None:
             while True:
-                ready.append((time.monotonic(), await api.readyz()))
-                if _ready_again(ready) is not None:
-                    back.set()
-                await asyncio.sleep(0.25)
+                t = time.monotonic()
+                ready.append((t, await api.readyz()))
+                ready_ms.append((time.monotonic() - t) * 1000)
+                if ready[-1][1] == 200:
+                    steady.set()
+                else:
+                    steady.clear()
+                if not redis_back and redis_child(server.pid) not in (None, victim):
+                    redis_back.append(time.monotonic())
+                await asyncio.sleep(0.1)
 
         os.kill(victim, signal.SIGKILL)
         t_kill = time.monotonic()
@@ -68,10 +76,12 @@ async def redis_kill(ctx: Context, res: Result, k: int) -> None:
         await asyncio.sleep(TALK_S)  # the interviews go on without Redis
         finish_statuses = Counter([str(await c.finish()) for c in cands])
         ids = [c.iv.id for c in cands]
-        states = await wait_states(api, ids, {"finished"}, 10)
+        states = await wait_states(api, ids, {"live"}, 10)
         reports = sum([await api.has_report(i) for i in ids])
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(back.wait(), max(0.0, deadline_s - (time.monotonic() - t_kill)))
+            await asyncio.wait_for(
+                steady.wait(), max(0.0, deadline_s - (time.monotonic() - t_kill))
+            )
         poller.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await poller
@@ -88,17 +98,19 @@ async def redis_kill(ctx: Context, res: Result, k: int) -> None:
     )
     first_bad = next((t for t, s in ready if s != 200), None)
     back_at = _ready_again(ready)
-    shown = (
-        "never unready"
-        if first_bad is None
-        else (
-            f"{back_at - t_kill:.1f} s"
-            if back_at is not None
-            else f"never (within {deadline_s:.0f} s)"
-        )
-    )
+    if first_bad is None:
+        back_s: float | None = 0.0
+        shown = "0 s (never unready; polled every 0.1 s)"
+    elif back_at is None:
+        back_s, shown = None, f"never (within {deadline_s:.0f} s)"
+    else:
+        back_s = round(back_at - t_kill, 2)
+        shown = f"{back_s:.1f} s"
+    res.add("readyz 200 again after", back_s, shown)
     res.add(
-        "readyz 200 again after", None if back_at is None else round(back_at - t_kill, 2), shown
+        "redis-server back after",
+        round(redis_back[0] - t_kill, 2) if redis_back else None,
+        f"{redis_back[0] - t_kill:.1f} s" if redis_back else "never",
     )
     res.details = {
         "interviews": k,
@@ -108,20 +120,19 @@ async def redis_kill(ctx: Context, res: Result, k: int) -> None:
         "redis_child_after": new_redis,
         "readyz_first_non_200_s": None if first_bad is None else round(first_bad - t_kill, 2),
         "readyz_codes": dict(Counter(str(s) for _, s in ready)),
+        "readyz_slowest_ms": round(max(ready_ms, default=0.0), 1),
         "http": api.tally.as_dict(),
         "server_log": {"tracebacks": server.log_count(r"^Traceback")},
     }
 
 
 def _ready_again(ready: list[tuple[float, int]]) -> float | None:
-    """The first 200 after a non-200 (None while still unready or never unready)."""
-    seen_bad = False
-    for t, s in ready:
-        if s != 200:
-            seen_bad = True
-        elif seen_bad:
-            return t
-    return None
+    """When /readyz turned 200 for good: the first 200 after the last failure (None if it
+    never failed, or if the last answer was not 200)."""
+    bad = [i for i, (_, s) in enumerate(ready) if s != 200]
+    if not bad or bad[-1] == len(ready) - 1:
+        return None
+    return ready[bad[-1] + 1][0]
 
 
 async def server_kill(ctx: Context, res: Result, k: int) -> None:
@@ -143,7 +154,7 @@ async def server_kill(ctx: Context, res: Result, k: int) -> None:
         api2 = Api(http, server.base, server.admin_key())
         ready_s = await api2.wait_ready(30)
         restart_s = time.monotonic() - t0
-        states = await wait_states(api2, ids, {"finished"}, 20)
+        states = await wait_states(api2, ids, {"live"}, 20)
         reports = {i: await api2.has_report(i) for i in ids}
     await server.astop()
 

@@ -40,7 +40,7 @@ async def sdp(ctx: Context, res: Result, n: int) -> None:
     good offer to every interview that only ever refused: 410 means a bad offer spent it."""
     server = ctx.server("sdp")
     await server.astart()
-    pool_size = 10 if n <= 200 else 20
+    pool_size = 20 if n > 200 else min(10, max(2, n // 10))
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as http:
         api = Api(http, server.base, server.admin_key())
         rid = await api.requisition("sdp")
