@@ -111,7 +111,7 @@ async def test_unanswerable_offers_spend_nothing(
         "no setup": (without(good, "a=setup"), "a=setup"),
         "plain RTP": (good.replace("UDP/TLS/RTP/SAVPF", "RTP/AVP"), "DTLS-SRTP"),
         "junk line": (good.replace("a=rtcp-mux", "a=rtcp-mux\r\n%$#junk", 1), "line"),
-        "control bytes": (good.replace("s=-", "s=-\x00\x01", 1), "control"),
+        "control bytes": (good.replace("s=-", "s=-\x01\x7f", 1), "control"),
         "unknown bundle mid": (good.replace("BUNDLE 0 1", "BUNDLE 0 1 7"), "BUNDLE"),
     }
     live = c.app[LIVE_KEY]
