@@ -1,14 +1,20 @@
 from __future__ import annotations
 
+import asyncio
+import os
+import stat
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from hr_bridge.db import head_revision
 from server.app import create_app
 from server.app_keys import RESOURCES_KEY
 from server.errors import ConfigError
+from server.serve import make_runner
 from server.settings import Settings
 from tests.procs import wait_gone
 
@@ -71,8 +77,6 @@ async def test_startup_with_unreachable_redis_fails_and_cleans_up(
 
 
 async def test_oversize_body_is_refused(make_settings: Callable[..., Settings]) -> None:
-    from aiohttp import web
-
     app = create_app(make_settings())
 
     async def echo(request: web.Request) -> web.Response:
@@ -82,3 +86,75 @@ async def test_oversize_body_is_refused(make_settings: Callable[..., Settings]) 
     async with TestClient(TestServer(app)) as client:
         r = await client.post("/echo", data=b"x" * (2 << 20))
         assert r.status == 413
+
+
+async def test_store_files_are_private_whatever_the_umask(
+    make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
+    data = tmp_path / "data"
+    data.mkdir(mode=0o755)
+    old = data / "hirestream.db-wal"
+    old.write_bytes(b"")
+    old.chmod(0o644)  # left by an earlier version
+    mask = os.umask(0)  # the most permissive: modes must not come from the umask
+    try:
+        app = create_app(make_settings(data_dir=data))
+        async with TestClient(TestServer(app)) as client:
+            assert (await client.get("/readyz")).status == 200
+            mode = {p.name: stat.S_IMODE(p.stat().st_mode) for p in data.iterdir()}
+    finally:
+        os.umask(mask)
+    assert stat.S_IMODE(data.stat().st_mode) == 0o700
+    for name in ("hirestream.db", "hirestream.db-wal", "hirestream.db-shm"):
+        assert mode[name] == 0o600, (name, oct(mode[name]))
+    assert mode["admin.key"] == mode["secret.key"] == 0o600
+
+
+async def test_long_static_paths_are_not_found(make_settings: Callable[..., Settings]) -> None:
+    app = create_app(make_settings())
+    async with TestClient(TestServer(app)) as client:
+        assert (await client.get("/static/" + "a" * 5000)).status == 404
+        assert (await client.get("/static/" + "a/" * 400 + "x.js")).status == 404
+        assert (await client.get("/static/common.js")).status == 200
+        assert (await client.get("/healthz")).status == 200
+
+
+async def test_a_client_trickling_headers_is_disconnected(
+    make_settings: Callable[..., Settings],
+) -> None:
+    """Measured on a real socket: one header line every 0.2 s never completes a request; the
+    server closes the connection about header_timeout_s after it opened."""
+    settings = make_settings(header_timeout_s=1.0)
+    runner = make_runner(create_app(settings), settings)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        loop = asyncio.get_running_loop()
+        start, closed_after = loop.time(), None
+        for i in range(100):  # up to 20 s of trickling
+            try:
+                writer.write(f"X-Slow-{i}: y\r\n".encode())
+                await writer.drain()
+            except ConnectionError:
+                closed_after = loop.time() - start
+                break
+            try:
+                if await asyncio.wait_for(reader.read(1), 0.2) == b"":
+                    closed_after = loop.time() - start
+                    break
+            except TimeoutError:
+                continue
+        writer.close()
+        assert closed_after is not None, "still connected after 20 s of trickled headers"
+        assert closed_after < 10
+        # A normal request on a fresh connection is served.
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        assert (await asyncio.wait_for(reader.read(), 10)).startswith(b"HTTP/1.1 200")
+        writer.close()
+    finally:
+        await runner.cleanup()

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 
 import pytest
 
+from server.cli import main
 from server.errors import ConfigError
 from server.settings import load_settings
 
@@ -84,3 +86,40 @@ def test_missing_or_broken_config_file(tmp_path: Path) -> None:
     bad.write_text("port = = 1\n")
     with pytest.raises(ConfigError, match="invalid configuration"):
         load_settings(bad)
+
+
+KEY_32 = base64.b64encode(bytes(range(32))).decode()
+
+
+@pytest.mark.parametrize(
+    "secret",
+    ["whsec_" + KEY_32, "whsec_" + base64.b64encode(b"x" * 24).decode(), "r" * 24],
+)
+def test_webhook_secrets_that_sign(secret: str) -> None:
+    assert load_settings(webhook_secret=secret).webhook_secret is not None
+
+
+@pytest.mark.parametrize(
+    ("secret", "why"),
+    [
+        ("whsec_" + KEY_32.rstrip("="), "padded base64"),  # 44 chars with "=" stripped: 43
+        ("whsec_" + base64.b64encode(b"short-key").decode(), "at least 24 bytes"),
+        ("whsec_not*base64!", "padded base64"),
+        ("too-short", "at least 24 characters"),
+    ],
+)
+def test_webhook_secrets_that_would_fail_every_delivery(secret: str, why: str) -> None:
+    with pytest.raises(ConfigError, match=why) as info:
+        load_settings(webhook_secret=secret)
+    assert "webhook_secret (HIRESTREAM_WEBHOOK_SECRET)" in str(info.value)
+    assert secret not in str(info.value)  # the secret is never echoed
+
+
+def test_bad_webhook_secret_exits_2_before_serving(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("HIRESTREAM_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("HIRESTREAM_WEBHOOK_SECRET", "whsec_" + KEY_32.rstrip("="))
+    assert main(["serve"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("hirestream: error: invalid configuration") and "webhook_secret" in err
