@@ -18,8 +18,11 @@ from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
+from aiohttp.test_utils import TestClient, TestServer
+from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from redis.exceptions import RedisError
 
+from bench.rtc_client import SpeechTrack
 from bench.speech import conversation
 from pipeline.asr_stage import AsrConfig
 from pipeline.clock import MonotonicClock
@@ -29,6 +32,8 @@ from pipeline.scoring.rubric import rubric_from_dict
 from pipeline.scoring.scorer import Scorer
 from pipeline.session import InterviewSession, SessionModels
 from pipeline.vad_stage import VadConfig
+from server.app import create_app
+from server.app_keys import LIVE_KEY, RESOURCES_KEY
 from server.redis_conn import open_redis, redis_client
 from server.redis_embedded import (
     RESTART_FIRST_S,
@@ -40,6 +45,7 @@ from server.settings import Settings
 from tests.media import audio_frames
 from tests.pipeline_run import tiny_en, vad_model
 from tests.procs import pids_matching, wait_gone
+from tests.test_live_webrtc import admin, bearer, offer_sdp, schedule
 from tests.test_video_pipeline import face_model
 
 DEADLINE_S = 20.0
@@ -326,3 +332,65 @@ async def test_session_finishes_with_redis_down(
     assert b"competency:overall" in await client.hkeys(keys(iid)["scores"])
     await store.delete()
     await client.aclose()
+
+
+async def test_finish_over_webrtc_with_redis_down_stores_the_report(
+    make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
+    """The whole path: a live interview whose Redis goes away; finishing it still answers 200
+    and stores the report; Redis back, the same client answers /readyz again."""
+    app = create_app(make_settings(max_live_interviews=1, media_timeout_s=20))
+    async with TestClient(TestServer(app)) as c:
+        iv = await schedule(c)
+        iid, token = iv["id"], iv["candidate_token"]
+        r = await c.post(
+            f"/api/interviews/{iid}/consent",
+            json={"accepted": True, "notice_version": "2026-11"},
+            headers=bearer(token),
+        )
+        assert r.status == 200
+        pcm, _ = await asyncio.to_thread(conversation, [ANSWER], tmp_path, [1.0], "en", 0.5)
+        pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        pc.addTrack(SpeechTrack(pcm))
+        r = await c.post(
+            f"/api/interviews/{iid}/offer",
+            json={"sdp": await offer_sdp(pc), "type": "offer"},
+            headers=bearer(token),
+        )
+        assert r.status == 200, await r.text()
+        await pc.setRemoteDescription(RTCSessionDescription(**(await r.json())))
+        r = await c.post(
+            f"/api/interviews/{iid}/question", json={"index": 0}, headers=bearer(token)
+        )
+        assert r.status == 200
+
+        redis = c.app[RESOURCES_KEY].redis
+        assert redis.embedded is not None
+        await asyncio.to_thread(redis.embedded.stop)  # down for good: stopped, not restarted
+        assert (await c.get("/readyz")).status == 503
+        session = c.app[LIVE_KEY].live[iid].session
+
+        async def answered() -> bool:
+            return session.finals >= 1
+
+        await poll(answered, 40)
+        r = await c.post(f"/api/interviews/{iid}/finish", headers=bearer(token))
+        assert r.status == 200 and (await r.json())["state"] == "finished", await r.text()
+        r = await c.get(f"/api/interviews/{iid}/report", headers=admin(c))
+        report = await r.json()
+        assert r.status == 200, report
+        (answer,) = report["questions"]
+        assert "deadline" in " ".join(u["text"] for u in answer["transcript"]).lower()
+        assert session.store.unreachable  # the live state waits for Redis...
+
+        await asyncio.to_thread(redis.embedded.start)  # ...which comes back on the same socket
+
+        async def caught_up() -> bool:
+            return not session.store.unreachable
+
+        await poll(caught_up)
+        assert (await c.get("/readyz")).status == 200
+        records = await stream(redis.client, iid)
+        assert records[-1] == {"type": "ended"}
+        assert await redis.client.ttl(keys(iid)["events"]) > 0  # the expiry waited too
+        await pc.close()
