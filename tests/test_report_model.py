@@ -205,6 +205,8 @@ def test_what_is_not_a_report_is_refused() -> None:
         Report.model_validate(STORED_LIVE | {"score": 5})
     with pytest.raises(ValidationError, match="extra"):
         Report.model_validate(STORED_LIVE | {"flags": [{"flag": "x", "severity": "high"}]})
+    with pytest.raises(ValidationError, match="Input should be 'several_faces'"):
+        Flag.model_validate({"flag": "resumed"})  # a new kind of flag is a change to the model
     without = {k: v for k, v in STORED_LIVE.items() if k != "interview_id"}
     with pytest.raises(ValidationError, match="interview_id"):
         Report.model_validate(without)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import (
     AwareDatetime,
@@ -26,6 +26,15 @@ from pydantic import (
 
 REPORT_VERSION = 1
 DECISION_NOTE = "A person decides. These scores are evidence for that decision, not a verdict."
+
+FlagKind = Literal[
+    "several_faces",  # another face in more than 5% of the analysed frames
+    "long_absence",  # no face for 5 s or more
+    "stage_degraded",  # an analysis stage failed and did not recover
+    "no_speech",  # no answer was transcribed
+    "interrupted",  # the live session did not end by finish
+    "synthetic",  # generated demo data
+]
 
 
 def iso_seconds(value: datetime) -> str:
@@ -84,7 +93,7 @@ class Flag(_Part):
     depends on the flag: several_faces, no_speech, interrupted and synthetic have a
     `detail`; long_absence `start` and `end`; stage_degraded `stage`, `t` and `reason`."""
 
-    flag: str
+    flag: FlagKind
     detail: str | None = Field(default=None, exclude_if=_absent)
     start: float | None = Field(default=None, exclude_if=_absent)
     end: float | None = Field(default=None, exclude_if=_absent)
