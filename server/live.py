@@ -111,6 +111,10 @@ def _check_description(desc: sdp.SessionDescription, receive_only: bool) -> None
     active = [m for m in desc.media if m.port != 0]
     if not active:
         raise BadOffer("the offer has no active m= sections")
+    for kind in ("audio", "video", "application"):
+        count = sum(1 for m in active if m.kind == kind)
+        if count > 1:  # one microphone, one camera: a second track would be mixed into them
+            raise BadOffer(f"the offer has {count} active m={kind} sections; one is allowed")
     mids: set[str] = set()
     for m in desc.media:
         mid = m.rtp.muxId

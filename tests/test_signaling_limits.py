@@ -100,10 +100,12 @@ async def test_unanswerable_offers_spend_nothing(
     pc, good = await real_offer(("audio", "sendonly"), ("video", "sendonly"))
     video_pc, video_only = await real_offer(("video", "sendonly"))
     recv_pc, receive_only = await real_offer(("audio", "recvonly"))
+    two_pc, two_audio = await real_offer(("audio", "sendonly"), ("audio", "sendonly"))
     refused = {
         "duplicate mid": (good.replace("a=mid:1", "a=mid:0"), "a=mid:0"),
         "video only": (video_only, "no audio"),
         "audio not sent": (receive_only, "no audio"),
+        "two audio sections": (two_audio, "one is allowed"),
         "no fingerprint": (without(good, "a=fingerprint"), "a=fingerprint"),
         "no ICE credentials": (without(good, "a=ice-"), "ice-ufrag"),
         "no candidates": (without(good, "a=candidate"), "candidate"),
@@ -135,7 +137,7 @@ async def test_unanswerable_offers_spend_nothing(
     assert (await r.json())["state"] == "live"
     r = await c.post(f"/api/interviews/{iid}/finish", headers=bearer(iv["candidate_token"]))
     assert r.status == 200, await r.text()
-    for p in (pc, video_pc, recv_pc):
+    for p in (pc, video_pc, recv_pc, two_pc):
         await p.close()
 
 
