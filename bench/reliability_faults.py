@@ -107,6 +107,8 @@ async def redis_kill(ctx: Context, res: Result, k: int) -> None:
         back_s = round(back_at - t_kill, 2)
         shown = f"{back_s:.1f} s"
     res.add("readyz 200 again after", back_s, shown)
+    slowest = round(max(ready_ms, default=0.0), 1)
+    res.add("slowest /readyz", slowest, f"{slowest:.0f} ms")
     res.add(
         "redis-server back after",
         round(redis_back[0] - t_kill, 2) if redis_back else None,
@@ -267,6 +269,7 @@ async def webhooks(ctx: Context, res: Result, k: int, events: int) -> None:
         await server.astart()
         async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as http:
             api = Api(http, server.base, server.admin_key())
+            before = await _last_event(api)  # a shared --pg database has older events
             cands = await start_candidates(api, ctx, k)
             rid = await api.requisition("webhooks")
             made = await _decisions(api, rid, events // 2)
@@ -286,12 +289,12 @@ async def webhooks(ctx: Context, res: Result, k: int, events: int) -> None:
             await api2.wait_ready(30)
             made += await _decisions(api2, rid, events - events // 2)
             t_last_emit = time.monotonic()
-            emitted = await _emitted(api2)
+            emitted = await _emitted(api2, before)
             while time.monotonic() - t_last_emit < drain_deadline_s:
                 if emitted <= set(receiver.accepted):
                     break
                 await asyncio.sleep(0.5)
-                emitted = await _emitted(api2)
+                emitted = await _emitted(api2, before)
             reports = sum([await api2.has_report(c.iv.id) for c in cands])
         await server.astop()
     finally:
@@ -333,11 +336,19 @@ async def webhooks(ctx: Context, res: Result, k: int, events: int) -> None:
     }
 
 
-async def _emitted(api: Api) -> set[str]:
-    """Every webhook id the server owes the receiver: one per HR event ("evt_<id>"; a report
-    keeps its interview id)."""
-    out: set[str] = set()
+async def _last_event(api: Api) -> int:
     after = 0
+    while True:
+        status, rows = await api.call("GET", f"/api/events?after={after}")
+        if status != 200 or not rows:
+            return after
+        after = max(int(e["id"]) for e in rows)
+
+
+async def _emitted(api: Api, after: int) -> set[str]:
+    """Every webhook id the server owes the receiver: one per HR event since `after`
+    ("evt_<id>"; a report keeps its interview id)."""
+    out: set[str] = set()
     while True:
         status, rows = await api.call("GET", f"/api/events?after={after}")
         if status != 200 or not rows:

@@ -187,8 +187,8 @@ async def ws_flood(ctx: Context, res: Result, n: int) -> None:
                 outcomes[f"connect {type(err).__name__}"] += 1
                 return
             sockets.append(ws)
-            await ws.send_json({"token": flooder.token})
-            with contextlib.suppress(TimeoutError):
+            with contextlib.suppress(TimeoutError, aiohttp.ClientError, ConnectionError):
+                await ws.send_json({"token": flooder.token})
                 msg = await asyncio.wait_for(ws.receive(), 10)
                 if msg.type == aiohttp.WSMsgType.TEXT:
                     outcomes["snapshot received"] += 1

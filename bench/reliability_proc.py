@@ -117,7 +117,10 @@ class Server:
 
     @property
     def log_path(self) -> Path:
-        return self.opts.data_dir.parent / f"{self.opts.data_dir.name}-server-{self.starts}.log"
+        return self._log(self.starts)
+
+    def _log(self, start: int) -> Path:
+        return self.opts.data_dir.parent / f"{self.opts.data_dir.name}-server-{start}.log"
 
     def env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("HIRESTREAM_")}
@@ -199,12 +202,14 @@ class Server:
         return " | ".join(text[-lines:])
 
     def log_count(self, pattern: str) -> int:
-        """Lines of this run's log matching a regular expression (tracebacks, errors)."""
-        try:
-            text = self.log_path.read_text(errors="replace")
-        except OSError:
-            return 0
-        return len(re.findall(pattern, text, flags=re.MULTILINE))
+        """Lines matching a regular expression (tracebacks, errors) in the logs of every
+        start of this server."""
+        n = 0
+        for start in range(1, self.starts + 1):
+            with contextlib.suppress(OSError):
+                text = self._log(start).read_text(errors="replace")
+                n += len(re.findall(pattern, text, flags=re.MULTILINE))
+        return n
 
 
 def start_probe(

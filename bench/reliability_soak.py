@@ -59,6 +59,7 @@ async def soak(ctx: Context, res: Result, seconds: float) -> None:
                     rss.append((time.monotonic() - t0, mb))
                 await asyncio.sleep(1)
 
+        rss_start = server.rss_mb()
         sampler = asyncio.create_task(sample())
         await asyncio.gather(*(slot() for _ in range(live_target)))
         sampler.cancel()
@@ -90,6 +91,11 @@ async def soak(ctx: Context, res: Result, seconds: float) -> None:
         None if growth is None else round(growth, 1),
         "n/a" if growth is None else f"{growth:+.1f} MB",
     )
+    res.add(
+        "RSS idle",
+        rss_idle,
+        f"{rss_idle or 0:.0f} MB after the last interview (start {rss_start or 0:.0f} MB)",
+    )
     res.add("5xx", five, str(five))
     res.add(
         "reports",
@@ -106,7 +112,8 @@ async def soak(ctx: Context, res: Result, seconds: float) -> None:
         "interviews_finished": len(finished),
         "offer_statuses": dict(offers),
         "finish_statuses": dict(finishes),
-        "loop_lag_note": "round trip of GET /healthz from a separate process every 100 ms",
+        "loop_lag_note": "round trip of GET /healthz from a separate process every 100 ms; "
+        "the candidates' encoders in the bench process share the same cores",
         "healthz_ms": {
             "n": len(rtt),
             "p50": percentile(rtt, 0.5),
@@ -117,6 +124,7 @@ async def soak(ctx: Context, res: Result, seconds: float) -> None:
         "rss_mb": {
             "growth_note": "mean of the last 10% of the soak minus the mean of its 10-20% window",
             "peak": max((mb for _, mb in rss), default=None),
+            "start": rss_start,
             "idle_after": rss_idle,
             "samples": [[round(t, 1), round(mb, 1)] for t, mb in rss[:: max(1, len(rss) // 60)]],
         },
