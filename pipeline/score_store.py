@@ -6,7 +6,9 @@ Per interview:
 - `hs:iv:{id}:live`    pub/sub channel: every record as it happens
 
 Score updates are coalesced and written at most `max_rate_hz` times a second; captions and
-other events go out at once. Values are msgpack-encoded.
+other events go out at once. Values are msgpack-encoded. A score write carries the changed
+dimensions, and all of them at least every FULL_WRITE_EVERY_S, so the hash heals by itself
+after a Redis restart the client rode over without an error.
 
 Redis is a cache of live state: the writes here (publish, update/flush, expire, aclose) never
 raise into the session. When a write fails the store notes an outage (one WARNING) and stops
@@ -48,6 +50,7 @@ RETRY_MAX_S = 10.0
 CLOSED_RETRY_S = 600.0
 WRITE_TIMEOUT_S = 5.0  # one write (with the client's own retries) gives up after this
 REPLAY_CHUNK = 100  # records per pipeline when replaying the buffer
+FULL_WRITE_EVERY_S = 5.0
 
 # OSError covers socket errors and asyncio's TimeoutError.
 WRITE_ERRORS = (RedisError, OSError)
@@ -91,6 +94,7 @@ class ScoreStore:
         self._backlog: deque[bytes] = deque()  # event records waiting for Redis, oldest first
         self._expire_s: int | None = None  # an expire() that waits for Redis
         self._last_flush = float("-inf")
+        self._last_full = float("-inf")  # clock time of the last write of every dimension
         self._flusher: asyncio.Task[None] | None = None
         self._recovery: asyncio.Task[None] | None = None
         self._down_since: float | None = None  # loop time the outage began
@@ -133,7 +137,9 @@ class ScoreStore:
         if not self._unsent or self._down_since is not None:
             return  # nothing new, or the recovery task writes it
         try:
-            await self._write_scores(everything=False)
+            await self._write_scores(
+                everything=self.clock.now() - self._last_full >= FULL_WRITE_EVERY_S
+            )
         except WRITE_ERRORS as err:
             self._outage(err)
 
@@ -223,8 +229,8 @@ class ScoreStore:
         await asyncio.wait_for(write(), WRITE_TIMEOUT_S)
 
     async def _write_scores(self, everything: bool) -> None:
-        """The hash (changed fields, or all of them after an outage) and a `scores` record of
-        what changed; `_unsent` is restored if the write fails."""
+        """The hash (the changed fields, or all of them) and a `scores` record of what
+        changed; `_unsent` is restored if the write fails."""
         changed, self._unsent = self._unsent, {}
         fields = dict(self._fields) if everything else {k: self._fields[k] for k in changed}
         if not fields:
@@ -244,6 +250,8 @@ class ScoreStore:
             self._unsent = {**changed, **self._unsent}  # newer values win
             raise
         self.writes += 1
+        if everything:
+            self._last_full = self.clock.now()
 
     async def _write_expire(self, seconds: int) -> None:
         async def write() -> None:

@@ -25,9 +25,9 @@ from redis.exceptions import RedisError
 from bench.rtc_client import SpeechTrack
 from bench.speech import conversation
 from pipeline.asr_stage import AsrConfig
-from pipeline.clock import MonotonicClock
+from pipeline.clock import FakeClock, MonotonicClock
 from pipeline.raw_signals import Signal
-from pipeline.score_store import ScoreStore, keys, unpack
+from pipeline.score_store import FULL_WRITE_EVERY_S, ScoreStore, keys, unpack
 from pipeline.scoring.rubric import rubric_from_dict
 from pipeline.scoring.scorer import Scorer
 from pipeline.session import InterviewSession, SessionModels
@@ -282,6 +282,31 @@ async def test_score_store_rides_out_an_outage_and_catches_up(
     await client.aclose()
 
 
+async def test_score_hash_heals_after_a_restart_the_client_rode_over(
+    embedded: EmbeddedRedis, make_settings: Callable[..., Settings]
+) -> None:
+    client = redis_client(embedded.url, make_settings())
+    iid = f"test-{uuid.uuid4().hex[:8]}"
+    clock = FakeClock()
+    store = ScoreStore(client, iid, clock)
+
+    async def write(**values: float) -> set[bytes]:
+        store.update({k: sig(v) for k, v in values.items()})
+        await store.aclose()  # writes now
+        fields: list[bytes] = await client.hkeys(keys(iid)["scores"])  # type: ignore[assignment]
+        return set(fields)
+
+    assert await write(eye_contact=1, pauses=2) == {b"eye_contact", b"pauses"}
+    await client.delete(keys(iid)["scores"])  # as a restarted, empty Redis would be
+    clock.advance(1)
+    assert await write(eye_contact=3) == {b"eye_contact"}  # changes only, between full writes
+    clock.advance(FULL_WRITE_EVERY_S)
+    assert await write(eye_contact=4) == {b"eye_contact", b"pauses"}
+    assert not store.unreachable
+    await store.delete()
+    await client.aclose()
+
+
 RUBRIC = rubric_from_dict(
     {
         "competencies": ["communication", "logical structure"],
@@ -295,7 +320,7 @@ async def test_session_finishes_with_redis_down(
     embedded: EmbeddedRedis, make_settings: Callable[..., Settings], tmp_path: Path
 ) -> None:
     pcm, _ = await asyncio.to_thread(conversation, [ANSWER], tmp_path, [0.2], "en", 0.5)
-    frames = audio_frames(pcm)
+    frames = await asyncio.to_thread(audio_frames, pcm)
     client = redis_client(embedded.url, make_settings())
     iid = f"test-{uuid.uuid4().hex[:8]}"
     clock = MonotonicClock()
@@ -351,7 +376,7 @@ async def test_finish_over_webrtc_with_redis_down_stores_the_report(
         assert r.status == 200
         pcm, _ = await asyncio.to_thread(conversation, [ANSWER], tmp_path, [1.0], "en", 0.5)
         pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
-        pc.addTrack(SpeechTrack(pcm))
+        pc.addTrack(await asyncio.to_thread(SpeechTrack, pcm))
         r = await c.post(
             f"/api/interviews/{iid}/offer",
             json={"sdp": await offer_sdp(pc), "type": "offer"},
