@@ -23,7 +23,6 @@ from typing import Any
 from sqlalchemy import JSON, Column, Engine
 from sqlmodel import Field, Session, SQLModel, col, select
 
-from hr_bridge.exports import frappe_interview_feedback, hr_xml_assessment
 from hr_bridge.models import UTCDateTime, utcnow
 from hr_bridge.outbox import enqueue
 
@@ -31,9 +30,11 @@ REPORT_FINALIZED = "interview.report.finalized"
 
 
 class PayloadFormat(enum.StrEnum):
-    HIRESTREAM = "hirestream"  # {type, timestamp, data}
-    HR_XML = "hr-xml"  # reports as an HR-XML AssessmentReport; other events as hirestream
-    FRAPPE = "frappe"  # reports as a Frappe HRMS Interview Feedback; other events as hirestream
+    """How a subscriber wants reports (other events are always {type, timestamp, data})."""
+
+    HIRESTREAM = "hirestream"  # the report JSON
+    HR_XML = "hr-xml"  # an HR-XML AssessmentReport
+    FRAPPE = "frappe"  # a Frappe HRMS Interview Feedback
 
 
 class HrEvent(SQLModel, table=True):
@@ -96,21 +97,16 @@ def active_subscribers(session: Session) -> list[Subscriber]:
 
 
 def payload(
-    fmt: PayloadFormat,
     type_: str,
     at: datetime,
     subject: str,
     data: Mapping[str, Any],
     body: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """What a subscriber receives. `body` replaces `data` as the content (the report)."""
-    content: Mapping[str, Any] = body if body is not None else {"subject": subject, **data}
-    if body is not None and type_ == REPORT_FINALIZED:
-        if fmt == PayloadFormat.HR_XML:
-            content = hr_xml_assessment(dict(body))
-        elif fmt == PayloadFormat.FRAPPE:
-            content = frappe_interview_feedback(dict(body))
-    return {"type": type_, "timestamp": at.isoformat(timespec="seconds"), "data": dict(content)}
+    """The canonical delivery body; `body` replaces `data` as the content (the report). A
+    subscriber's format (HR-XML, Frappe) is applied when it is sent (integrations)."""
+    content = dict(body) if body is not None else {"subject": subject, **data}
+    return {"type": type_, "timestamp": at.isoformat(timespec="seconds"), "data": content}
 
 
 def emit(
@@ -130,10 +126,11 @@ def emit(
     event = HrEvent(type=type_, subject=subject, data=data)
     session.add(event)
     session.flush()  # the id is the webhook id
+    content = payload(type_, event.at, subject, data, body)
     for sub in active_subscribers(session):
         if sub.wants(type_):
-            content = payload(sub.format, type_, event.at, subject, data, body)
-            enqueue(session, webhook_id or f"evt_{event.id}", type_, sub.url, content)
+            key = webhook_id or f"evt_{event.id}"
+            enqueue(session, key, type_, sub.url, content, sub.format.value)
     return event
 
 

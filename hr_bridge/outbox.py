@@ -41,6 +41,7 @@ class Delivery(SQLModel, table=True):
     webhook_id: str = Field(max_length=64, index=True)  # idempotency key for the receiver
     event_type: str = Field(max_length=64)
     url: str = Field(max_length=2000)
+    format: str = Field(default="hirestream", max_length=16)  # the subscriber's, applied on send
     payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     state: str = Field(default=DeliveryState.PENDING, max_length=16, index=True)
     attempts: int = 0
@@ -55,10 +56,18 @@ class Delivery(SQLModel, table=True):
 
 
 def enqueue(
-    session: Session, webhook_id: str, event_type: str, url: str, payload: dict[str, Any]
+    session: Session,
+    webhook_id: str,
+    event_type: str,
+    url: str,
+    payload: dict[str, Any],
+    format: str = "hirestream",
 ) -> None:
     """Add a delivery inside the caller's transaction (commit is the caller's)."""
-    session.add(Delivery(webhook_id=webhook_id, event_type=event_type, url=url, payload=payload))
+    row = Delivery(
+        webhook_id=webhook_id, event_type=event_type, url=url, payload=payload, format=format
+    )
+    session.add(row)
     session.info[NEW_ROWS] = True
 
 

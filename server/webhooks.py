@@ -17,12 +17,14 @@ import json
 import logging
 import time
 from collections.abc import Callable
+from typing import Any
 
 import aiohttp
 from sqlalchemy import Engine
 
 from hr_bridge import outbox
-from hr_bridge.events import PayloadFormat, Subscriber, sync_subscriptions
+from hr_bridge.events import REPORT_FINALIZED, PayloadFormat, Subscriber, sync_subscriptions
+from hr_bridge.exports import frappe_interview_feedback, hr_xml_assessment
 from server.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -48,6 +50,14 @@ def subscribers(settings: Settings) -> list[Subscriber]:
     if not settings.webhook_url:
         return []
     return [Subscriber(settings.webhook_url, PayloadFormat(settings.webhook_format))]
+
+
+def formatted(d: outbox.Delivery) -> dict[str, Any]:
+    """The body its subscriber receives: a report mapped to the subscriber's format."""
+    if d.event_type != REPORT_FINALIZED or d.format == PayloadFormat.HIRESTREAM:
+        return d.payload
+    mapper = hr_xml_assessment if d.format == PayloadFormat.HR_XML else frappe_interview_feedback
+    return {**d.payload, "data": mapper(d.payload["data"])}
 
 
 class WebhookWorker:
@@ -96,7 +106,7 @@ class WebhookWorker:
 
     async def _deliver(self, http: aiohttp.ClientSession, d: outbox.Delivery) -> None:
         assert d.id is not None
-        body = json.dumps(d.payload, ensure_ascii=False, separators=(",", ":")).encode()
+        body = json.dumps(formatted(d), ensure_ascii=False, separators=(",", ":")).encode()
         ts = int(time.time())
         headers = {
             "content-type": "application/json",

@@ -27,7 +27,7 @@ from pipeline.scoring.report_model import Flag, Report, load_report
 from pipeline.scoring.rubric import rubric_from_dict
 from pipeline.scoring.scorer import Scorer
 from server.settings import Settings
-from server.webhooks import WebhookWorker, sign, subscribers
+from server.webhooks import WebhookWorker, formatted, sign, subscribers
 
 SECRET = "whsec_" + base64.b64encode(b"test-secret-0123456789-abcdefghij").decode()
 
@@ -251,8 +251,10 @@ def test_events_reach_the_configured_subscribers_in_their_format(engine: Engine)
     by_url = {d.url: d for d in outbox.deliveries_for(engine, iid)}
     assert set(by_url) == {"http://127.0.0.1:9/all", "http://127.0.0.1:9/xml"}  # not /offers
     assert by_url["http://127.0.0.1:9/all"].payload["data"]["interview_id"] == iid
-    xml = by_url["http://127.0.0.1:9/xml"].payload["data"]["AssessmentReport"]
-    assert xml["DocumentID"] == iid
+    xml_delivery = by_url["http://127.0.0.1:9/xml"]
+    assert xml_delivery.format == "hr-xml"
+    assert formatted(xml_delivery)["data"]["AssessmentReport"]["DocumentID"] == iid
+    assert formatted(by_url["http://127.0.0.1:9/all"]) == by_url["http://127.0.0.1:9/all"].payload
     with Session(engine) as s:
         emit(s, "offer.sent", f"interview:{iid}", {"offer_id": 7})
         s.commit()
