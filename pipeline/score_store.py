@@ -44,7 +44,7 @@ from pipeline.raw_signals import Signal
 log = logging.getLogger(__name__)
 
 PREFIX = "hs:iv"
-EVENT_BUFFER = 500  # event records kept while Redis is unreachable (a few minutes of captions)
+EVENT_BUFFER = 500  # records kept while Redis is away: about 2 minutes at 4-5 records a second
 RETRY_FIRST_S = 0.5
 RETRY_MAX_S = 10.0
 CLOSED_RETRY_S = 600.0
