@@ -95,7 +95,12 @@ async def test_session_streams_captions_and_scores_into_redis(
     assert len(finals) == 2
     assert wer(" ".join(TEXTS), " ".join(f["text"] for f in finals)) <= 0.2
     assert any(r["type"] == "caption" and not r["final"] for r in received)
-    assert received[0] == {"type": "question", "index": 0, "text": "Tell us about your strengths."}
+    assert received[0] == {
+        "type": "question",
+        "index": 0,
+        "text": "Tell us about your strengths.",
+        "t": 0.0,  # media time of the question: a lost session can be rebuilt from it
+    }
     assert any(r["type"] == "face" and r["eye_contact"] for r in received)
     assert any(r["type"] == "affect" and r["top"] == "happy" for r in received)
 
