@@ -174,11 +174,18 @@ def _body(adapter: TypeAdapter[Any], raw: bytes) -> Any:
 def add(app: web.Application, ops: Iterable[Operation[Any, Any, Any]]) -> None:
     """Register operations on the app's router (the contract is read back from there)."""
     for op in ops:
-        app.router.add_route(op.method, op.path, op.serve)
+        if op.method == "GET":  # with HEAD, as aiohttp's add_get does
+            app.router.add_get(op.path, op.serve)
+        else:
+            app.router.add_route(op.method, op.path, op.serve)
 
 
 def operations(app: web.Application) -> list[Operation[Any, Any, Any]]:
-    found = (getattr(route.handler, "__self__", None) for route in app.router.routes())
+    found = (
+        getattr(route.handler, "__self__", None)
+        for route in app.router.routes()
+        if route.method != "HEAD"
+    )
     return [op for op in found if isinstance(op, Operation)]
 
 

@@ -37,7 +37,7 @@ CHECKS = [
     response_schema_conformance,
 ]
 # Bounded so the whole run takes a minute or two on two cores.
-EXAMPLES_PER_OPERATION = 25
+EXAMPLES_PER_OPERATION = 40
 
 
 class _Server:
