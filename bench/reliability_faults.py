@@ -137,8 +137,12 @@ def _ready_again(ready: list[tuple[float, int]]) -> float | None:
     return ready[bad[-1] + 1][0]
 
 
+FINALIZE_AFTER_S = 5  # how long an interrupted interview may resume before it is finished
+
+
 async def server_kill(ctx: Context, res: Result, k: int) -> None:
-    server = ctx.server("server-kill")
+    env = {"HIRESTREAM_INTERRUPTED_FINALIZE_AFTER_S": str(FINALIZE_AFTER_S)}
+    server = ctx.server("server-kill", env=env)
     await server.astart()
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as http:
         api = Api(http, server.base, server.admin_key())
@@ -157,6 +161,8 @@ async def server_kill(ctx: Context, res: Result, k: int) -> None:
         ready_s = await api2.wait_ready(30)
         restart_s = time.monotonic() - t0
         states = await wait_states(api2, ids, {"live"}, 20)
+        # The sweeper (every 10 s) finishes them once the resume window has passed.
+        finished = await wait_states(api2, ids, {"live", "interrupted"}, FINALIZE_AFTER_S + 30)
         reports = {i: await api2.has_report(i) for i in ids}
     await server.astop()
 
@@ -164,10 +170,17 @@ async def server_kill(ctx: Context, res: Result, k: int) -> None:
     res.add("left live", left_live, f"{left_live}/{k}", "0", left_live == 0)
     res.add("states", states, ", ".join(f"{s}" for s in states.values()))
     n_reports = sum(reports.values())
-    res.add("reports", n_reports, f"{n_reports}/{k}")
+    res.add(
+        "finished with a report after the resume window",
+        n_reports,
+        f"{n_reports}/{k}",
+        f"{k}/{k}",
+        n_reports == k and all(s == "finished" for s in finished.values()),
+    )
     res.details = {
         "interviews": k,
         "states_after_restart": states,
+        "states_after_resume_window": finished,
         "reports": reports,
         "restart_to_ready_s": round(restart_s, 2) if ready_s is not None else None,
         "embedded_redis_outlived_server": redis_orphaned,
