@@ -140,6 +140,14 @@ def _ready_again(ready: list[tuple[float, int]]) -> float | None:
 FINALIZE_AFTER_S = 5  # how long an interrupted interview may resume before it is finished
 
 
+async def transcribed_lines(api: Api, iid: str) -> int:
+    """Transcript lines in the interview's report (0 without one)."""
+    status, body = await api.call("GET", f"/api/interviews/{iid}/report")
+    if status != 200 or not isinstance(body, dict):
+        return 0
+    return sum(len(q.get("transcript", [])) for q in body.get("questions", []))
+
+
 async def server_kill(ctx: Context, res: Result, k: int) -> None:
     env = {"HIRESTREAM_INTERRUPTED_FINALIZE_AFTER_S": str(FINALIZE_AFTER_S)}
     server = ctx.server("server-kill", env=env)
@@ -164,6 +172,7 @@ async def server_kill(ctx: Context, res: Result, k: int) -> None:
         # The sweeper (every 10 s) finishes them once the resume window has passed.
         finished = await wait_states(api2, ids, {"live", "interrupted"}, FINALIZE_AFTER_S + 30)
         reports = {i: await api2.has_report(i) for i in ids}
+        spoken = {i: await transcribed_lines(api2, i) for i in ids}
     await server.astop()
 
     left_live = sum(1 for s in states.values() if s == "live")
@@ -177,11 +186,14 @@ async def server_kill(ctx: Context, res: Result, k: int) -> None:
         f"{k}/{k}",
         n_reports == k and all(s == "finished" for s in finished.values()),
     )
+    rebuilt = sum(1 for n in spoken.values() if n > 0)
+    res.add("reports with the answers heard before the kill", rebuilt, f"{rebuilt}/{k}")
     res.details = {
         "interviews": k,
         "states_after_restart": states,
         "states_after_resume_window": finished,
         "reports": reports,
+        "transcript_lines_per_report": spoken,
         "restart_to_ready_s": round(restart_s, 2) if ready_s is not None else None,
         "embedded_redis_outlived_server": redis_orphaned,
         "http": api.tally.as_dict() | {"after_restart": api2.tally.as_dict()},

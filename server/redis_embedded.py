@@ -145,9 +145,15 @@ class EmbeddedRedis:
             "--unixsocketperm", "700",
             "--dir", str(self.dir),
             "--logfile", str(logfile),
-            # Live state only: durable records live in the SQL store, so no snapshots.
+            # Live state only (durable records live in the SQL store), but kept in an
+            # append-only file, fsynced every second: after a crash of the server (the child
+            # gets SIGTERM and flushes) or of Redis itself, a restarted Redis still has the
+            # interview's live history, and the report of an interrupted interview is
+            # rebuilt from it (server/interview_service.py). Keys expire after the interview.
             "--save", "",
-            "--appendonly", "no",
+            "--appendonly", "yes",
+            "--appendfsync", "everysec",
+            "--appendfilename", "live-state.aof",
             "--daemonize", "no",
         ]  # fmt: skip
         proc = subprocess.Popen(

@@ -51,11 +51,14 @@ def test_broken_binary_is_a_clear_error(tmp_path: Path) -> None:
         EmbeddedRedis(tmp_path / "data", binary=fake).start()
 
 
-def test_embedded_dies_with_its_parent_even_on_sigkill(tmp_path: Path) -> None:
+def test_embedded_dies_with_its_parent_even_on_sigkill_and_keeps_its_data(
+    tmp_path: Path,
+) -> None:
     code = (
-        "import sys, time\n"
+        "import sys, time, redis\n"
         "from server.redis_embedded import EmbeddedRedis\n"
         f"r = EmbeddedRedis({str(tmp_path)!r}); r.start()\n"
+        "redis.Redis.from_url(r.url).xadd('hs:iv:x:events', {'r': b'live record'})\n"
         "print(r.pid, flush=True); time.sleep(60)\n"
     )
     parent = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
@@ -65,6 +68,11 @@ def test_embedded_dies_with_its_parent_even_on_sigkill(tmp_path: Path) -> None:
     os.kill(parent.pid, signal.SIGKILL)
     parent.wait()
     assert wait_gone(redis_pid), "embedded redis-server outlived a killed parent"
+    # The live history survives the crash (append-only file): a lost interview's report is
+    # rebuilt from it after the restart.
+    with EmbeddedRedis(tmp_path) as again:
+        rows = redis.Redis.from_url(again.url).xrange("hs:iv:x:events")
+    assert [fields for _id, fields in rows] == [{b"r": b"live record"}]
 
 
 async def test_open_redis_embedded(make_settings: Callable[..., Settings]) -> None:
