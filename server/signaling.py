@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import WSMsgType, web
@@ -16,7 +15,7 @@ from hr_bridge import interviews as db
 from hr_bridge.interviews import Conflict, InterviewState
 from pipeline.clock import MonotonicClock
 from pipeline.score_store import ScoreStore
-from server.app_keys import AUTH_KEY, LIVE_KEY, RESOURCES_KEY
+from server.app_keys import AUTH_KEY, INTERVIEWS_KEY, LIVE_KEY, RESOURCES_KEY
 from server.auth import Auth, AuthError, Claims, Role
 from server.contract import Operation, Reply, add, plain
 from server.live import MAX_SDP_BYTES, BadOffer, Busy, InUse, TooManyViewers
@@ -67,14 +66,7 @@ async def offer(request: web.Request) -> web.Response:
     finally:
         await live.abandon(negotiated)  # gives the slot back unless it went live
     try:
-        await asyncio.to_thread(
-            db.transition,
-            engine,
-            iv.id,
-            {InterviewState.CONSENTED},
-            InterviewState.LIVE,
-            started_at=datetime.now(UTC),
-        )
+        await request.app[INTERVIEWS_KEY].media_started(iv.id)
     except (Conflict, KeyError) as err:  # changed meanwhile: it never went live, no report
         await live.release(iv.id, "the interview changed while going live", report=False)
         raise error(web.HTTPConflict, str(err)) from None
