@@ -165,28 +165,6 @@ def list_interviews(
         return list(s.exec(stmt))
 
 
-def transition(
-    engine: Engine, iid: str, allowed_from: set[str], to: str, **fields: Any
-) -> Interview:
-    """Move the interview to state `to` if it is in one of `allowed_from` (row-locked)."""
-    with Session(engine) as s:
-        stmt = select(Interview).where(Interview.id == iid).with_for_update()
-        iv = s.exec(stmt).first()
-        if iv is None:
-            raise KeyError(iid)
-        if iv.state not in allowed_from:
-            raise Conflict(
-                f"interview is {iv.state}; this needs it to be {' or '.join(sorted(allowed_from))}"
-            )
-        iv.state = to
-        for k, v in fields.items():
-            setattr(iv, k, v)
-        s.add(iv)
-        s.commit()
-        s.refresh(iv)
-        return iv
-
-
 def use_invite(engine: Engine, iid: str, jti: str) -> Interview:
     """Mark the candidate invite used (single use): the media session starts with it."""
     with Session(engine) as s:

@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from hr_bridge import interviews as db
 from hr_bridge import profiles
 from hr_bridge.interviews import Conflict
+from pipeline.scoring.report_model import Report
 from server.app_keys import AUTH_KEY, INTERVIEWS_KEY
 from server.auth import Auth, AuthError
 from server.contract import Inputs, Operation, Reply, Scheme, add
@@ -31,7 +32,6 @@ from server.schemas import (
     InterviewIn,
     InterviewOut,
     InterviewRow,
-    Json,
     ReportQuery,
     RequisitionIn,
     ViewerQuery,
@@ -344,7 +344,7 @@ OPERATIONS: tuple[Operation[Any, Any, Any], ...] = (
         report,
         "The finalized report",
         ("admin", "interviewer"),
-        {200: Reply("OK", Json, media=("text/html",)), 404: "no report"},
+        {200: Reply("OK", Report, media=("text/html",)), 404: "no report"},
         query=ReportQuery,
         params=IdPath,
     ),

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from hr_bridge import interviews as db
+from hr_bridge import lifecycle
 from hr_bridge.interviews import InterviewState
 from pipeline.scoring.report_model import CompetencyScore, EvidenceSpan, Report, RequisitionRef
 
@@ -70,11 +71,12 @@ def finished_interview(
         **({"salary_band": {"min": 50000, "max": 60000, "currency": "EUR"}} | req_fields),
     )
     iv = db.create_interview(engine, requisition_id=req.id, candidate_name=name, candidate_ref=ref)
-    iv = db.transition(
+    iv = lifecycle.move(
         engine,
         iv.id,
-        {InterviewState.SCHEDULED},
         InterviewState.FINISHED,
+        actor="test",
+        action="interview.finished",
         consent_at=datetime.now(UTC),
         finished_at=datetime.now(UTC),
     )

@@ -22,7 +22,7 @@ from playwright.async_api import Browser, Dialog, Page, async_playwright, expect
 from sqlalchemy import Engine
 
 from hr_bridge import interviews as db
-from hr_bridge import self_id, synthetic
+from hr_bridge import lifecycle, self_id, synthetic
 from hr_bridge.interviews import InterviewState
 from server.app import create_app
 from server.app_keys import AUTH_KEY, RESOURCES_KEY
@@ -125,11 +125,12 @@ def _finish_with_report(
 ) -> None:
     """Blocking: the interview as if it ran (notice accepted, finished) with its report."""
     now = datetime.now(UTC)
-    db.transition(
+    lifecycle.move(
         engine,
         iid,
-        {InterviewState.SCHEDULED},
         InterviewState.FINISHED,
+        actor="test",
+        action="interview.finished",
         consent_at=now,
         notice_version="test",
         started_at=now,

@@ -18,6 +18,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from hr_bridge import interviews as db
+from hr_bridge import lifecycle
 from server import api, contract, hr_api, signaling, web_util
 from server.app import create_app
 from server.app_keys import AUTH_KEY, RESOURCES_KEY
@@ -49,11 +50,12 @@ async def _finish(app: Any, iid: str, scores: dict[str, float]) -> None:
     engine = app[RESOURCES_KEY].engine
 
     def work() -> None:
-        db.transition(
+        lifecycle.move(
             engine,
             iid,
-            {db.InterviewState.SCHEDULED},
             db.InterviewState.FINISHED,
+            actor="test",
+            action="interview.finished",
             consent_at=datetime.now(UTC),
             finished_at=datetime.now(UTC),
         )
