@@ -468,6 +468,9 @@ async def test_candidate_accepts_offer_then_employee_record(
         tasks = page.locator("#onboarding table.tasks tbody tr")
         await expect(tasks).to_have_count(3)
         await tasks.first.get_by_role("button").click()
+        # The page re-renders once the task is stored: wait for that ("Mark done" already
+        # contains "done"), or the form below is filled and then replaced by an empty one.
+        await expect(tasks.first.get_by_role("button")).to_have_count(0)
         await expect(tasks.first).to_contain_text("done")
         await expect(page.locator("#interview")).to_contain_text("communication")
 
