@@ -17,8 +17,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from analytics import adverse_impact, queries, synthetic
 from bench.common import write_json
-from hr_bridge import adverse_impact, analytics, synthetic
 from hr_bridge.db import make_engine, migrate
 
 
@@ -46,11 +46,9 @@ def main() -> None:
         cohort = synthetic.generate(engine, args.candidates, impact={"female": 0.7})
         generate_s = round(time.perf_counter() - t0, 2)
         try:
-            validity_s, validity = _timed(
-                lambda: analytics.validity(engine, "synthetic"), args.runs
-            )
+            validity_s, validity = _timed(lambda: queries.validity(engine, "synthetic"), args.runs)
             impact_s, (impact, _meta) = _timed(
-                lambda: analytics.impact(engine, "synthetic"), args.runs
+                lambda: queries.impact(engine, "synthetic"), args.runs
             )
             export_s, _ = _timed(
                 lambda: (
@@ -61,7 +59,7 @@ def main() -> None:
             )
             fam = validity["families"][0]
             plot_s, svg = _timed(
-                lambda: analytics.validity_plot(
+                lambda: queries.validity_plot(
                     engine, fam["family"], fam["competencies"][0]["competency"], "synthetic"
                 ),
                 args.runs,

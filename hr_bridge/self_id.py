@@ -13,6 +13,7 @@ from datetime import datetime
 from sqlalchemy import Column, Engine
 from sqlmodel import Field, Session, SQLModel, select
 
+from hr_bridge.hiring import Decision
 from hr_bridge.interviews import Interview
 from hr_bridge.models import UTCDateTime, lock_row, utcnow
 
@@ -48,8 +49,6 @@ class Closed(Exception):
 def _decided(s: Session, interview_id: str) -> bool:
     """Answers are open only before any decision: afterwards whether someone answers could
     depend on the outcome, which would bias the adverse-impact rates."""
-    from hr_bridge.hiring import Decision  # hiring imports employees, which import this
-
     stmt = select(Decision.id).where(Decision.interview_id == interview_id).limit(1)
     return s.exec(stmt).first() is not None
 

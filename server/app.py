@@ -16,7 +16,8 @@ from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 
 from hr_bridge.db import migration_status, private_dir
-from server import __version__, api, contract, hr_api, signaling
+from integrations.webhooks import WebhookWorker
+from server import __version__
 from server.app_keys import (
     AUTH_KEY,
     INTERVIEWS_KEY,
@@ -25,11 +26,11 @@ from server.app_keys import (
     SETTINGS_KEY,
     WEBHOOKS_KEY,
 )
-from server.auth import Auth
 from server.interview_service import InterviewService, SharedModels
-from server.resources import Resources, open_resources
+from server.resources import Resources, open_resources, webhook_config
 from server.settings import Settings
-from server.webhooks import WebhookWorker
+from server.web import api, contract, hr_api, signaling
+from server.web.auth import Auth
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +143,7 @@ def create_app(settings: Settings) -> web.Application:
         async with open_resources(settings) as res:
             app[RESOURCES_KEY] = res
             app[AUTH_KEY] = await asyncio.to_thread(Auth, settings)
-            worker = WebhookWorker(settings, res.engine)
+            worker = WebhookWorker(webhook_config(settings), res.engine)
             app[WEBHOOKS_KEY] = worker
             shared = await asyncio.to_thread(SharedModels.load, settings)
             service = InterviewService(settings, res.engine, res.redis.client, shared)

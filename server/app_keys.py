@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from server.auth import Auth
+from integrations.webhooks import WebhookWorker
 from server.interview_service import InterviewService
 from server.live import LiveRegistry
 from server.resources import Resources
 from server.settings import Settings
-from server.webhooks import WebhookWorker
+from server.web.auth import Auth
 
 SETTINGS_KEY = web.AppKey("settings", Settings)
 RESOURCES_KEY = web.AppKey("resources", Resources)

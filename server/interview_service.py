@@ -38,8 +38,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from hr_bridge import interviews as db
 from hr_bridge import lifecycle
-from hr_bridge.adapters import HRAdapter, LocalStoreAdapter
 from hr_bridge.interviews import Conflict, Interview, InterviewState
+from integrations.adapters import HRAdapter, LocalStoreAdapter
 from models_onnx.expression import ExpressionModel
 from models_onnx.face_landmarker import FaceLandmarkerModel
 from models_onnx.vad import SileroVad

@@ -16,6 +16,8 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from hr_bridge.db import DatabaseError, check_connection, make_engine, migrate, redact
+from hr_bridge.events import PayloadFormat, Subscriber
+from integrations.webhooks import WebhookConfig
 from models_onnx.assets import MODEL_NAMES, ModelAssetError, locate
 from server.errors import ConfigError
 from server.models import model_overrides
@@ -67,3 +69,21 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
             yield Resources(settings, models, engine, redis_handle)
     finally:
         await asyncio.to_thread(engine.dispose)
+
+
+def webhook_config(settings: Settings) -> WebhookConfig:
+    """The webhook worker's configuration: one subscriber (every event type, the configured
+    format) when a URL is set."""
+    subs = (
+        (Subscriber(settings.webhook_url, PayloadFormat(settings.webhook_format)),)
+        if settings.webhook_url
+        else ()
+    )
+    secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
+    return WebhookConfig(
+        subs,
+        secret,
+        settings.webhook_max_attempts,
+        settings.webhook_backoff_s,
+        settings.webhook_timeout_s,
+    )

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from hr_bridge.adverse_impact import (
+from analytics.adverse_impact import (
     DIMENSIONS,
     STAGES,
     SYNTHETIC_LABEL,

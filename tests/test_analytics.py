@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from hr_bridge import adverse_impact, analytics, employees, hiring, synthetic
+from analytics import adverse_impact, queries, synthetic
+from hr_bridge import employees, hiring
 from hr_bridge import interviews as db
 from hr_bridge.db import make_engine, migrate
 from hr_bridge.models import WorkflowConflict
@@ -35,7 +36,7 @@ def test_planted_correlations_are_recovered_within_their_intervals(
     cohort: tuple[Engine, synthetic.Summary],
 ) -> None:
     engine, summary = cohort
-    out = analytics.validity(engine, "synthetic")
+    out = queries.validity(engine, "synthetic")
     assert out["synthetic"] is True and out["label"] == synthetic.LABEL
     families = {f["family"]: f for f in out["families"]}
     assert set(families) == set(synthetic.FAMILIES)
@@ -58,7 +59,7 @@ def test_planted_adverse_impact_is_flagged_and_missing_data_counted(
     cohort: tuple[Engine, synthetic.Summary],
 ) -> None:
     engine, summary = cohort
-    result, meta = analytics.impact(engine, "synthetic")
+    result, meta = queries.impact(engine, "synthetic")
     assert meta["synthetic"] is True and meta["applications"] == summary.candidates
     passed_sex = next(
         sd for sd in result if sd.stage == "interview_passed" and sd.dimension == "sex"
@@ -81,10 +82,10 @@ def test_real_data_is_analysed_apart_from_synthetic(
     cohort: tuple[Engine, synthetic.Summary],
 ) -> None:
     engine, _ = cohort
-    records, synthetic_in, pending = analytics.impact_records(engine, "real")
+    records, synthetic_in, pending = queries.impact_records(engine, "real")
     assert records == [] and pending == 1 and synthetic_in is False  # not decided yet
-    assert analytics.validity(engine, "real")["families"] == []
-    everything, synthetic_in, pending = analytics.impact_records(engine, "all")
+    assert queries.validity(engine, "real")["families"] == []
+    everything, synthetic_in, pending = queries.impact_records(engine, "all")
     assert len(everything) == 10_000 and pending == 1 and synthetic_in is True
     assert len(db.list_interviews(engine)) == 1  # HR lists hide generated people by default
     assert len(db.list_interviews(engine, 50, synthetic=True)) == 50
@@ -106,7 +107,7 @@ def test_synthetic_people_take_no_workflow_actions(
 
 def test_plots_are_labelled_synthetic(cohort: tuple[Engine, synthetic.Summary]) -> None:
     engine, _ = cohort
-    svg = analytics.validity_plot(engine, "sales", "communication", "synthetic")
+    svg = queries.validity_plot(engine, "sales", "communication", "synthetic")
     assert svg.startswith("<svg") and "SYNTHETIC DATA" in svg and len(svg) < 100_000
 
 
@@ -114,13 +115,13 @@ def test_small_families_are_flagged(tmp_path: Path) -> None:
     engine = make_engine(f"sqlite:///{tmp_path / 'small.db'}")
     migrate(engine)
     synthetic.generate(engine, 120, seed=2)
-    out = analytics.validity(engine, "synthetic")
+    out = queries.validity(engine, "synthetic")
     for family in out["families"]:
         assert family["employees"] < 30
         for row in family["competencies"]:
             assert row["small_n"] and "too few" in row["note"]
     assert synthetic.purge(engine) == 120
-    assert analytics.impact_records(engine, "all")[0] == []
+    assert queries.impact_records(engine, "all")[0] == []
     engine.dispose()
 
 
@@ -128,10 +129,10 @@ def test_postgres_runs_the_same_queries(postgres_url: str) -> None:
     engine = make_engine(postgres_url)
     migrate(engine)
     summary = synthetic.generate(engine, 1500, seed=5)
-    out = analytics.validity(engine, "synthetic", resamples=500)
+    out = queries.validity(engine, "synthetic", resamples=500)
     assert sum(f["employees"] for f in out["families"]) == summary.hired
     assert all(math.isfinite(r["pearson"]) for f in out["families"] for r in f["competencies"])
-    records, syn, _pending = analytics.impact_records(engine, "synthetic", family="sales")
+    records, syn, _pending = queries.impact_records(engine, "synthetic", family="sales")
     assert syn and len(records) == summary.families["sales"]
     assert synthetic.purge(engine) == 1500
     engine.dispose()
@@ -140,7 +141,7 @@ def test_postgres_runs_the_same_queries(postgres_url: str) -> None:
 def test_cli_writes_and_purges_a_labelled_cohort(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from server.cli import main
+    from server.cli.main import main
 
     monkeypatch.setenv("HIRESTREAM_DATA_DIR", str(tmp_path / "data"))
     assert main(["synthetic-cohort", "--candidates", "300", "--plant-impact", "female=0.5"]) == 0

@@ -13,7 +13,7 @@ import pytest
 
 from bench.speech import Spoken, conversation, tool, write_wav
 from pipeline.text import wer
-from server.analyze_cmd import Progress
+from server.cli.analyze import Progress
 
 TEXTS = [
     "My greatest strength is that I learn quickly and I enjoy working with customers.",

@@ -13,8 +13,8 @@ from aiohttp.test_utils import TestClient, TestServer
 from hr_bridge.db import head_revision
 from server.app import create_app
 from server.app_keys import RESOURCES_KEY
+from server.cli.serve import make_runner
 from server.errors import ConfigError
-from server.serve import make_runner
 from server.settings import Settings
 from tests.procs import wait_gone
 

@@ -9,7 +9,7 @@ from aiohttp.test_utils import TestServer
 from playwright.async_api import async_playwright
 
 from server.app import create_app
-from server.doctor import find_chromium
+from server.cli.doctor import find_chromium
 from server.settings import Settings
 from tests.conftest import ARTIFACTS
 

@@ -21,12 +21,13 @@ from aiohttp.test_utils import TestClient, TestServer
 from playwright.async_api import Browser, Dialog, Page, async_playwright, expect
 from sqlalchemy import Engine
 
+from analytics import synthetic
 from hr_bridge import interviews as db
-from hr_bridge import lifecycle, self_id, synthetic
+from hr_bridge import lifecycle, self_id
 from hr_bridge.interviews import InterviewState
 from server.app import create_app
 from server.app_keys import AUTH_KEY, RESOURCES_KEY
-from server.doctor import find_chromium
+from server.cli.doctor import find_chromium
 from server.settings import Settings
 from tests.conftest import ARTIFACTS
 from tests.hr_fixtures import report_body

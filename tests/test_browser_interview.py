@@ -20,7 +20,7 @@ from playwright.async_api import async_playwright
 from bench.speech import SR, conversation, tool, write_wav
 from server.app import create_app
 from server.app_keys import AUTH_KEY
-from server.doctor import find_chromium
+from server.cli.doctor import find_chromium
 from server.settings import Settings
 from tests.conftest import ARTIFACTS
 from tests.media import face_canvas

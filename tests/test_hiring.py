@@ -15,8 +15,8 @@ from sqlalchemy import Engine, text
 from sqlmodel import Session, SQLModel, select
 
 import hr_bridge.self_id  # noqa: F401  (its table is part of the metadata compared)
+from analytics import queries
 from hr_bridge import (
-    analytics,
     employees,
     events,
     followups,
@@ -231,12 +231,12 @@ def test_stages_only_narrow_and_undecided_applications_are_pending(engine: Engin
     # candidate did pass the interview and was offered; the funnel must not contradict it.
     hiring.record_decision(engine, first.id, "reject", "budget cut", "Dana Lee", None)
     hiring.record_decision(engine, second.id, "hold", "waiting", "Dana Lee", None)
-    records, synthetic_in, pending = analytics.impact_records(engine)
+    records, synthetic_in, pending = queries.impact_records(engine)
     assert records == [
         {"sex": None, "race_ethnicity": None, "passed": True, "offered": True, "hired": False}
     ]
     assert pending == 2 and synthetic_in is False
-    assert analytics.impact(engine)[1]["pending"] == 2
+    assert queries.impact(engine)[1]["pending"] == 2
 
 
 def _race(engine: Engine, iid: str, sha: str) -> list[str]:

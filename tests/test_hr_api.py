@@ -19,10 +19,11 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from hr_bridge import interviews as db
 from hr_bridge import lifecycle
-from server import api, contract, hr_api, signaling, web_util
 from server.app import create_app
 from server.app_keys import AUTH_KEY, RESOURCES_KEY
 from server.settings import Settings
+from server.web import api, contract, hr_api, signaling
+from server.web import util as web_util
 from tests.hr_fixtures import report_body
 
 MATCH = {

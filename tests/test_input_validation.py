@@ -16,9 +16,9 @@ from aiohttp.test_utils import TestClient, TestServer
 from hr_bridge import interviews as db
 from server.app import create_app
 from server.app_keys import RESOURCES_KEY
-from server.auth import FailureThrottle
 from server.settings import Settings
-from server.web_util import dumps
+from server.web.auth import FailureThrottle
+from server.web.util import dumps
 
 KEY = "input-validation-admin-key-0123456789"
 ADMIN = {"Authorization": f"Bearer {KEY}"}

@@ -13,9 +13,9 @@ from sqlalchemy import Engine
 
 from hr_bridge import audit, lifecycle
 from hr_bridge import interviews as db
-from hr_bridge.adapters import LocalStoreAdapter
 from hr_bridge.db import make_engine, migrate
 from hr_bridge.interviews import Conflict, InterviewState
+from integrations.adapters import LocalStoreAdapter
 from pipeline.score_store import keys, pack
 from server.interview_service import InterviewService, SharedModels
 from server.settings import Settings

@@ -16,14 +16,14 @@ from pydantic import ValidationError
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
+from analytics import synthetic
 from hr_bridge import interviews as db
-from hr_bridge import synthetic
 from hr_bridge.db import make_engine, migrate
-from hr_bridge.exports import frappe_interview_feedback, hr_xml_assessment
+from integrations.exports import frappe_interview_feedback, hr_xml_assessment
 from pipeline.scoring.report_model import CompetencyScore, Flag, Report, load_report
 from server.interview_service import InterviewService, SharedModels
-from server.report_html import render
 from server.settings import Settings
+from server.web.report_html import render
 from tests.hr_fixtures import report_body
 
 # Written by the report builder before the model existed (trimmed): every key and every

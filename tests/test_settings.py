@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from server.cli import main
+from server.cli.main import main
 from server.errors import ConfigError
 from server.settings import load_settings
 

@@ -22,7 +22,7 @@ from server.app_keys import AUTH_KEY, LIVE_KEY, RESOURCES_KEY
 from server.live_fanout import Follower, LimitReached, LiveFanout
 from server.redis_embedded import EmbeddedRedis
 from server.settings import Settings
-from server.signaling import live_snapshot
+from server.web.signaling import live_snapshot
 from tests.test_live_webrtc import admin, bearer, schedule
 
 Client = TestClient[Any, Any]

@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 import scipy.stats  # type: ignore[import-untyped]  # no stubs
 
-from hr_bridge import stats
-from hr_bridge.plots import scatter_svg
+from analytics import stats
+from analytics.plots import scatter_svg
 
 
 def _bivariate(n: int, rho: float, seed: int) -> tuple[np.ndarray, np.ndarray]:

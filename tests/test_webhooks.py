@@ -20,14 +20,15 @@ from hr_bridge import interviews as db
 from hr_bridge import outbox
 from hr_bridge.db import make_engine, migrate
 from hr_bridge.events import PayloadFormat, Subscriber, emit, sync_subscriptions
-from hr_bridge.exports import frappe_interview_feedback, hr_xml_assessment
+from integrations.exports import frappe_interview_feedback, hr_xml_assessment
+from integrations.webhooks import WebhookWorker, formatted, sign
 from pipeline.events import FaceObservation, SpeechEnd, TimedWord, Transcript
 from pipeline.scoring.report import SessionFacts, build_report
 from pipeline.scoring.report_model import Flag, Report, load_report
 from pipeline.scoring.rubric import rubric_from_dict
 from pipeline.scoring.scorer import Scorer
+from server.resources import webhook_config
 from server.settings import Settings
-from server.webhooks import WebhookWorker, formatted, sign, subscribers
 
 SECRET = "whsec_" + base64.b64encode(b"test-secret-0123456789-abcdefghij").decode()
 
@@ -119,10 +120,10 @@ async def test_fails_times_out_then_recovers_with_one_processed_delivery(
     settings = settings_for(make_settings, str(server.make_url("/hook")))
     iid = await asyncio.to_thread(interview, engine)
     report = make_report(iid)
-    await asyncio.to_thread(sync_subscriptions, engine, subscribers(settings))
+    await asyncio.to_thread(sync_subscriptions, engine, webhook_config(settings).subscribers)
     await asyncio.to_thread(db.save_report, engine, iid, report)
     await asyncio.to_thread(db.save_report, engine, iid, report)  # stored once, delivered once
-    worker = WebhookWorker(settings, engine)
+    worker = WebhookWorker(webhook_config(settings), engine)
     await worker.start()
     try:
         d = await wait_state(engine, iid, "delivered")
@@ -147,9 +148,9 @@ async def test_survives_a_restart_and_an_hr_system_that_is_down(
     settings = settings_for(make_settings, url, webhook_max_attempts=3)
     iid = await asyncio.to_thread(interview, engine)
     report = make_report(iid)
-    await asyncio.to_thread(sync_subscriptions, engine, subscribers(settings))
+    await asyncio.to_thread(sync_subscriptions, engine, webhook_config(settings).subscribers)
     await asyncio.to_thread(db.save_report, engine, iid, report)
-    first = WebhookWorker(settings, engine)
+    first = WebhookWorker(webhook_config(settings), engine)
     await first.start()
     d = await wait_state(engine, iid, "dead")  # gave up after 3 attempts, kept for an operator
     await first.aclose()  # the server restarts
@@ -157,7 +158,7 @@ async def test_survives_a_restart_and_an_hr_system_that_is_down(
     assert d.id is not None
     await asyncio.to_thread(outbox.retry_dead, engine, d.id)
     server = await receiver.start(port)  # the HR system is back
-    second = WebhookWorker(settings, engine)
+    second = WebhookWorker(webhook_config(settings), engine)
     await second.start()
     try:
         await wait_state(engine, iid, "delivered")
@@ -175,7 +176,7 @@ def test_report_and_deliveries_are_one_transaction(
     # Unvalidated on purpose: the model refuses a missing rubric version, the database's
     # NOT NULL is what fails the whole transaction here.
     report = make_report(iid).model_copy(update={"rubric_version": None})
-    sync_subscriptions(engine, subscribers(settings))
+    sync_subscriptions(engine, webhook_config(settings).subscribers)
     with pytest.raises(Exception), warnings.catch_warnings():  # noqa: B017 - the database's
         warnings.simplefilter("ignore")  # pydantic warns while dumping the bad value
         db.save_report(engine, iid, report)

@@ -115,7 +115,7 @@ class Report(_Part):
     """Everything a recruiter needs to check a score, and what the candidate is told."""
 
     report_version: int = REPORT_VERSION
-    # Generated demo data only (hr_bridge.synthetic); absent from real reports.
+    # Generated demo data only (analytics.synthetic); absent from real reports.
     synthetic: bool = Field(default=False, exclude_if=lambda v: not v)
     label: str | None = Field(default=None, exclude_if=_absent)
     interview_id: str

@@ -12,7 +12,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from hr_bridge import analytics, followups
+from analytics import queries
+from hr_bridge import followups
 from hr_bridge.profiles import NO_NUL, Profile
 
 MAX_ID = 2**31 - 1  # ids are INTEGER on PostgreSQL
@@ -85,7 +86,7 @@ class EventsQuery(Schema):
 
 class ValidityQuery(Schema):
     data: Data = "real"
-    outcome: analytics.Outcome = "performance"
+    outcome: queries.Outcome = "performance"
     min_n: int = Field(30, ge=3, le=100_000)
 
 

@@ -16,12 +16,12 @@ from hr_bridge.interviews import Conflict, InterviewState
 from pipeline.clock import MonotonicClock
 from pipeline.score_store import ScoreStore
 from server.app_keys import AUTH_KEY, INTERVIEWS_KEY, LIVE_KEY, RESOURCES_KEY
-from server.auth import Auth, AuthError, Claims, Role
-from server.contract import Operation, Reply, add, plain
 from server.live import MAX_SDP_BYTES, BadOffer, Busy, InUse, TooManyViewers
 from server.live_fanout import LimitReached
-from server.schemas import AnswerSdp, IdPath, OfferIn, QuestionIn, QuestionOut
-from server.web_util import (
+from server.web.auth import Auth, AuthError, Claims, Role
+from server.web.contract import Operation, Reply, add, plain
+from server.web.schemas import AnswerSdp, IdPath, OfferIn, QuestionIn, QuestionOut
+from server.web.util import (
     engine_of,
     error,
     interview_or_404,

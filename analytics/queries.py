@@ -1,7 +1,7 @@
 """Analytics over the HR record store: predictive validity of interview competencies, and
 adverse impact of the hiring stages. Reads flat rows in a few queries (report_score, reviews,
-decisions, offers, employees, self-identification) and hands them to hr_bridge.stats and
-hr_bridge.adverse_impact. Blocking: call from a worker thread.
+decisions, offers, employees, self-identification) and hands them to analytics.stats and
+analytics.adverse_impact. Blocking: call from a worker thread.
 
 `data` chooses the population: "real" (default: synthetic rows left out), "synthetic" (only
 the generated cohort) or "all". Every result says whether synthetic data is in it.
@@ -17,7 +17,8 @@ from typing import Any, Literal
 import numpy as np
 from sqlalchemy import Engine, text
 
-from hr_bridge import adverse_impact, hiring, plots, stats
+from analytics import adverse_impact, plots, stats
+from hr_bridge import hiring
 
 DataChoice = Literal["real", "synthetic", "all"]
 Outcome = Literal["performance", "probation"]

@@ -23,9 +23,9 @@ from aiohttp import web
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from server.app_keys import AUTH_KEY
-from server.auth import AuthError, Claims, Expired, Role
-from server.schemas import ErrorOut
-from server.web_util import JSON_DEPTH, bearer, error, invalid, read_raw, too_deep
+from server.web.auth import AuthError, Claims, Expired, Role
+from server.web.schemas import ErrorOut
+from server.web.util import JSON_DEPTH, bearer, error, invalid, read_raw, too_deep
 
 Scheme = Literal["admin", "candidate", "interviewer"]
 B = TypeVar("B")

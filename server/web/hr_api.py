@@ -4,7 +4,7 @@ reviews and follow-ups, HR events, and the analytics (predictive validity, adver
 A person decides: decisions need a name and a reason; an offer needs a recorded "offer"
 decision; the candidate accepts with their typed name. Self-identification is written by the
 candidate only and read only in aggregate. Each operation is declared in OPERATIONS; models in
-server/schemas.py.
+server/web/schemas.py.
 """
 
 from __future__ import annotations
@@ -18,13 +18,14 @@ from typing import Any, TypeVar
 from aiohttp import web
 from pydantic import BaseModel
 
-from hr_bridge import adverse_impact as ai
-from hr_bridge import analytics, audit, employees, events, hiring, ranking, self_id
+from analytics import adverse_impact as ai
+from analytics import queries
+from hr_bridge import audit, employees, events, hiring, ranking, self_id
 from hr_bridge import interviews as db
 from hr_bridge.models import WorkflowConflict
 from server.app_keys import AUTH_KEY
-from server.contract import Inputs, Operation, Reply, Scheme, add
-from server.schemas import (
+from server.web.contract import Inputs, Operation, Reply, Scheme, add
+from server.web.schemas import (
     AnswerIn,
     CandidateOffer,
     DecisionIn,
@@ -58,7 +59,7 @@ from server.schemas import (
     ValidityQuery,
     WithdrawIn,
 )
-from server.web_util import (
+from server.web.util import (
     SYNTHETIC_FILTER,
     engine_of,
     error,
@@ -395,14 +396,14 @@ async def list_hr_events(
 
 async def validity(request: web.Request, inp: Inputs[None, ValidityQuery, None]) -> web.Response:
     q = inp.query
-    out = await _analytics(analytics.validity, engine_of(request), q.data, q.outcome, min_n=q.min_n)
+    out = await _analytics(queries.validity, engine_of(request), q.data, q.outcome, min_n=q.min_n)
     return json_response(out)
 
 
 async def validity_plot(request: web.Request, inp: Inputs[None, PlotQuery, None]) -> web.Response:
     q = inp.query
     svg = await _analytics(
-        analytics.validity_plot,
+        queries.validity_plot,
         engine_of(request),
         q.family,
         q.competency,
@@ -418,7 +419,7 @@ async def adverse_impact(
 ) -> web.Response:
     q = inp.query
     result, meta = await _analytics(
-        analytics.impact,
+        queries.impact,
         engine_of(request),
         q.data,
         q.family or None,

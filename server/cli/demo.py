@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 from hr_bridge import interviews as db
-from server.api import interview_links
-from server.auth import Auth
 from server.resources import open_database
 from server.settings import Settings
+from server.web.api import interview_links
+from server.web.auth import Auth
 
 SAMPLE = {
     "en": {

@@ -16,8 +16,8 @@ from sqlalchemy import Engine
 
 from hr_bridge import interviews as db
 from server.app_keys import AUTH_KEY, RESOURCES_KEY, SETTINGS_KEY
-from server.auth import AuthError, Claims, Expired, Role
 from server.settings import Settings
+from server.web.auth import AuthError, Claims, Expired, Role
 
 # Request bodies nest far less than this (a profile is four levels); deeper is refused before
 # parsing, so no parser recursion limit is ever reached.

@@ -15,7 +15,7 @@ n = 10,000 with 2,000 resamples well under half a second.
 
 Timing (prints the median of 5 runs of correlate() at n = 10,000, 2,000 resamples)::
 
-    .venv/bin/python -m hr_bridge.stats
+    .venv/bin/python -m analytics.stats
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """The interview REST API: requisitions, candidates, interviews, consent, finish, reports
-(each operation declared in OPERATIONS; models in server/schemas.py)."""
+(each operation declared in OPERATIONS; models in server/web/schemas.py)."""
 
 from __future__ import annotations
 
@@ -15,10 +15,11 @@ from hr_bridge import profiles
 from hr_bridge.interviews import Conflict
 from pipeline.scoring.report_model import Report
 from server.app_keys import AUTH_KEY, INTERVIEWS_KEY
-from server.auth import Auth, AuthError
-from server.contract import Inputs, Operation, Reply, Scheme, add
-from server.report_html import render
-from server.schemas import (
+from server.settings import Settings
+from server.web.auth import Auth, AuthError
+from server.web.contract import Inputs, Operation, Reply, Scheme, add
+from server.web.report_html import render
+from server.web.schemas import (
     BackgroundOut,
     CandidateIn,
     ConsentIn,
@@ -36,8 +37,7 @@ from server.schemas import (
     RequisitionIn,
     ViewerQuery,
 )
-from server.settings import Settings
-from server.web_util import (
+from server.web.util import (
     SYNTHETIC_FILTER,
     admin_or,
     engine_of,

@@ -1,4 +1,8 @@
-"""The `hirestream` command: serve, doctor, migrate."""
+"""The `hirestream` command: serve, doctor, migrate, imports, synthetic cohort, demo, analyze.
+
+Each subcommand imports what it needs when it runs (a function-level import, not a cycle):
+`hirestream --help` and `migrate` then start in a fraction of a second instead of loading
+aiortc, the model runtimes and the analytics."""
 
 from __future__ import annotations
 
@@ -31,7 +35,7 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--port", type=int, help="override HIRESTREAM_PORT (0: any free port)")
 
     d = sub.add_parser("doctor", help="check models, Redis, database, codecs and Chromium")
-    from server.doctor import SECTIONS
+    from server.cli.doctor import SECTIONS
 
     d.add_argument(
         "--skip", action="append", choices=SECTIONS, default=[], help="leave a section out"
@@ -90,7 +94,7 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _doctor(settings: Settings, skip: list[str]) -> int:
-    from server.doctor import format_table, run_doctor
+    from server.cli.doctor import format_table, run_doctor
 
     rows = run_doctor(settings, set(skip))
     print(format_table(rows))
@@ -129,7 +133,7 @@ def _import_requisition(settings: Settings, path: Path) -> int:
     from hr_bridge import interviews as db
     from pipeline.scoring.rubric import read_mapping, rubric_from_dict
     from server.resources import open_database
-    from server.schemas import RequisitionIn
+    from server.web.schemas import RequisitionIn
 
     try:
         data = read_mapping(path)
@@ -148,7 +152,7 @@ def _import_requisition(settings: Settings, path: Path) -> int:
 
 
 def _synthetic_cohort(settings: Settings, args: argparse.Namespace) -> int:
-    from hr_bridge import synthetic
+    from analytics import synthetic
     from server.resources import open_database
 
     impact: dict[str, float] = {}
@@ -217,7 +221,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         quiet = args.command in ("doctor", "analyze", "demo") and settings.log_level == "INFO"
         configure_logging("WARNING" if quiet else settings.log_level)
         if args.command == "serve":
-            from server.serve import serve
+            from server.cli.serve import serve
 
             asyncio.run(serve(settings))
             return 0
@@ -230,11 +234,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "synthetic-cohort":
             return _synthetic_cohort(settings, args)
         if args.command == "demo":
-            from server.demo import run_demo
+            from server.cli.demo import run_demo
 
             return run_demo(settings, args.language, args.json, args.affect)
         if args.command == "analyze":
-            from server.analyze_cmd import run_analyze
+            from server.cli.analyze import run_analyze
 
             return run_analyze(settings, args)
         return _migrate(settings)

@@ -17,6 +17,7 @@ import json
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
@@ -24,8 +25,7 @@ from sqlalchemy import Engine
 
 from hr_bridge import outbox
 from hr_bridge.events import REPORT_FINALIZED, PayloadFormat, Subscriber, sync_subscriptions
-from hr_bridge.exports import frappe_interview_feedback, hr_xml_assessment
-from server.settings import Settings
+from integrations.exports import frappe_interview_feedback, hr_xml_assessment
 
 log = logging.getLogger(__name__)
 
@@ -44,12 +44,15 @@ def sign(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
     return "v1," + base64.b64encode(digest).decode()
 
 
-def subscribers(settings: Settings) -> list[Subscriber]:
-    """The configured webhook subscribers (none without a URL): every event type, in the
-    configured format."""
-    if not settings.webhook_url:
-        return []
-    return [Subscriber(settings.webhook_url, PayloadFormat(settings.webhook_format))]
+@dataclass(frozen=True)
+class WebhookConfig:
+    """What the worker needs from configuration (built from Settings by the server)."""
+
+    subscribers: tuple[Subscriber, ...]
+    secret: str | None = None  # "whsec_<base64>" or raw; None: unsigned
+    max_attempts: int = 10
+    backoff_s: float = outbox.BACKOFF_BASE_S
+    timeout_s: float = 10.0
 
 
 def formatted(d: outbox.Delivery) -> dict[str, Any]:
@@ -61,8 +64,8 @@ def formatted(d: outbox.Delivery) -> dict[str, Any]:
 
 
 class WebhookWorker:
-    def __init__(self, settings: Settings, engine: Engine) -> None:
-        self.settings = settings
+    def __init__(self, config: WebhookConfig, engine: Engine) -> None:
+        self.config = config
         self.engine = engine
         self._task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
@@ -71,7 +74,7 @@ class WebhookWorker:
     async def start(self) -> None:
         """Write the configured subscribers, listen for commits that enqueue deliveries, and
         start sending (also what a previous run left pending)."""
-        await asyncio.to_thread(sync_subscriptions, self.engine, subscribers(self.settings))
+        await asyncio.to_thread(sync_subscriptions, self.engine, self.config.subscribers)
         if self._task is None:
             loop = asyncio.get_running_loop()
 
@@ -92,7 +95,7 @@ class WebhookWorker:
             self._task = None
 
     async def _run(self) -> None:
-        timeout = aiohttp.ClientTimeout(total=self.settings.webhook_timeout_s)
+        timeout = aiohttp.ClientTimeout(total=self.config.timeout_s)
         async with aiohttp.ClientSession(timeout=timeout) as http:
             while True:
                 try:
@@ -113,10 +116,8 @@ class WebhookWorker:
             "webhook-id": d.webhook_id,
             "webhook-timestamp": str(ts),
         }
-        if self.settings.webhook_secret is not None:
-            headers["webhook-signature"] = sign(
-                self.settings.webhook_secret.get_secret_value(), d.webhook_id, ts, body
-            )
+        if self.config.secret is not None:
+            headers["webhook-signature"] = sign(self.config.secret, d.webhook_id, ts, body)
         try:
             async with http.post(d.url, data=body, headers=headers) as r:
                 ok, error = 200 <= r.status < 300, f"HTTP {r.status}"
@@ -131,8 +132,8 @@ class WebhookWorker:
             self.engine,
             d.id,
             error,
-            self.settings.webhook_max_attempts,
-            self.settings.webhook_backoff_s,
+            self.config.max_attempts,
+            self.config.backoff_s,
         )
         if after is not None and after.state == outbox.DeliveryState.DEAD:
             log.error(

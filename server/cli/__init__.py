@@ -1,0 +1,1 @@
+"""The `hirestream` command and its subcommands (serve, doctor, demo, analyze, imports)."""
