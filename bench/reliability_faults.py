@@ -156,7 +156,7 @@ async def server_kill(ctx: Context, res: Result, k: int) -> None:
         api = Api(http, server.base, server.admin_key())
         cands = await start_candidates(api, ctx, k)
         ids = [c.iv.id for c in cands]
-        await asyncio.sleep(TALK_S)
+        await asyncio.sleep(TALK_S + 4)  # every candidate's first answer finalized
         redis_pid = redis_child(server.pid)
         server.kill9()
         await asyncio.sleep(2)

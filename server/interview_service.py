@@ -178,17 +178,7 @@ class InterviewService:
         if iv.state == S.INTERRUPTED:
             await self.finalize_interrupted(iid, f"finished by {actor} while interrupted")
         elif iv.state in (S.SCHEDULED, S.CONSENTED):
-            with contextlib.suppress(Conflict):  # a concurrent finish got there first
-                await asyncio.to_thread(
-                    lifecycle.move,
-                    self.engine,
-                    iid,
-                    S.FINISHED,
-                    actor=actor,
-                    action="interview.finished",
-                    detail={"reason": "finished before any media"},
-                    finished_at=datetime.now(UTC),
-                )
+            await self._finished(iid, {S.SCHEDULED, S.CONSENTED}, "before any media", actor)
         found = await asyncio.to_thread(db.get_interview, self.engine, iid)
         assert found is not None
         return found
@@ -224,18 +214,7 @@ class InterviewService:
         iv: Interview | None = None
         req: db.Requisition | None = None
         try:
-            with contextlib.suppress(Conflict, KeyError):  # finished already
-                await asyncio.to_thread(
-                    lifecycle.move,
-                    self.engine,
-                    iid,
-                    S.FINISHED,
-                    actor="system",
-                    action="interview.finished",
-                    only_from=frozenset({S.LIVE}),
-                    detail={"reason": reason},
-                    finished_at=datetime.now(UTC),
-                )
+            await self._finished(iid, {S.LIVE}, reason)
             iv, req = await self._interview_and_requisition(iid)
         except SQLAlchemyError as err:  # the report still gets made and spooled
             log.error("interview %s: database unavailable at the end (%s)", iid, type(err).__name__)
@@ -342,15 +321,22 @@ class InterviewService:
             )
             report.flags.append(Flag(flag="interrupted", detail=detail))
             await self.store_report(iid, report)
+        await self._finished(iid, {S.INTERRUPTED}, reason)
+
+    async def _finished(
+        self, iid: str, only_from: set[InterviewState], reason: str, actor: str = "system"
+    ) -> None:
+        """Move to finished from one of `only_from`; a no-op when it is finished already (or
+        gone), since a finish and a hang-up may race to it."""
         with contextlib.suppress(Conflict, KeyError):
             await asyncio.to_thread(
                 lifecycle.move,
                 self.engine,
                 iid,
                 S.FINISHED,
-                actor="system",
+                actor=actor,
                 action="interview.finished",
-                only_from=frozenset({S.INTERRUPTED}),
+                only_from=frozenset(only_from),
                 detail={"reason": reason},
                 finished_at=datetime.now(UTC),
             )

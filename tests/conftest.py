@@ -1,5 +1,6 @@
 """Shared fixtures: settings in a temp data dir, external services (skipped visibly when
-unreachable), a guard that fails async tests which block the event loop."""
+unreachable), a migrated HR store on both backends, a guard that fails async tests which
+block the event loop."""
 
 from __future__ import annotations
 
@@ -15,7 +16,9 @@ from typing import Any
 
 import psycopg
 import pytest
+from sqlalchemy import Engine
 
+from hr_bridge.db import make_engine, migrate
 from server.settings import Settings, load_settings
 
 EXTERNAL_REDIS = os.environ.get("HIRESTREAM_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
@@ -66,6 +69,19 @@ def postgres_url() -> Iterator[str]:
     finally:
         with psycopg.connect(EXTERNAL_PG, autocommit=True) as conn:
             conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Engine:
+    """A migrated HR store, once on SQLite and once on PostgreSQL (its own schema)."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'hs.db'}"
+    else:
+        url = request.getfixturevalue("postgres_url")
+    eng = make_engine(url)
+    migrate(eng)
+    request.addfinalizer(eng.dispose)
+    return eng
 
 
 # Code that is not ours but shares the test's loop. Playwright's client parses the browser's

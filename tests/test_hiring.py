@@ -34,18 +34,6 @@ from tests.hr_fixtures import SCORES, finished_interview, report_body
 START = date(date.today().year + 1, 1, 31)  # offers must start today or later
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Engine:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'hs.db'}"
-    else:
-        url = request.getfixturevalue("postgres_url")
-    eng = make_engine(url)
-    migrate(eng)
-    request.addfinalizer(eng.dispose)
-    return eng
-
-
 def test_migrations_match_the_models(engine: Engine) -> None:
     with engine.connect() as conn:
         ctx = MigrationContext.configure(conn, opts={"compare_type": True})

@@ -4,7 +4,6 @@ survive a database outage."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,7 +12,7 @@ from sqlalchemy import Engine
 
 from hr_bridge import audit, lifecycle
 from hr_bridge import interviews as db
-from hr_bridge.db import make_engine, migrate
+from hr_bridge.db import make_engine
 from hr_bridge.interviews import Conflict, InterviewState
 from integrations.adapters import LocalStoreAdapter
 from pipeline.score_store import keys, pack
@@ -22,13 +21,6 @@ from server.settings import Settings
 
 S = InterviewState
 ANSWER = "In my last role I led the team and as a result we closed the largest deal"
-
-
-@pytest.fixture
-def engine(tmp_path: Path) -> Engine:
-    eng = make_engine(f"sqlite:///{tmp_path / 'hr.db'}")
-    migrate(eng)
-    return eng
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import AsyncIterator, Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,7 +17,6 @@ from sqlmodel import Session, select
 
 from analytics import synthetic
 from hr_bridge import interviews as db
-from hr_bridge.db import make_engine, migrate
 from integrations.exports import frappe_interview_feedback, hr_xml_assessment
 from pipeline.scoring.report_model import CompetencyScore, Flag, Report, load_report
 from server.interview_service import InterviewService, SharedModels
@@ -133,13 +131,6 @@ STORED_SYNTHETIC: dict[str, Any] = {
     "candidate_summary": "SYNTHETIC DATA — generated, not real people",
     "decision": "A person decides. These scores are evidence for that decision, not a verdict.",
 }
-
-
-@pytest.fixture
-def engine(tmp_path: Path) -> Engine:
-    eng = make_engine(f"sqlite:///{tmp_path / 'hr.db'}")
-    migrate(eng)
-    return eng
 
 
 @pytest.mark.parametrize("stored", [STORED_LIVE, STORED_SYNTHETIC], ids=["live", "synthetic"])

@@ -7,7 +7,6 @@ import base64
 import json
 import warnings
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,7 +17,6 @@ from sqlmodel import Session
 
 from hr_bridge import interviews as db
 from hr_bridge import outbox
-from hr_bridge.db import make_engine, migrate
 from hr_bridge.events import PayloadFormat, Subscriber, emit, sync_subscriptions
 from integrations.exports import frappe_interview_feedback, hr_xml_assessment
 from integrations.webhooks import WebhookWorker, formatted, sign
@@ -51,13 +49,6 @@ def make_report(iid: str) -> Report:
     for i in range(20):
         s.fold(FaceObservation(i / 10, faces=1, eye_contact=True))
     return build_report({"id": iid, "candidate_name": "Ada"}, s, SessionFacts(), {"m": "v"})
-
-
-@pytest.fixture
-def engine(tmp_path: Path) -> Engine:
-    eng = make_engine(f"sqlite:///{tmp_path / 'hr.db'}")
-    migrate(eng)
-    return eng
 
 
 def interview(engine: Engine) -> str:
