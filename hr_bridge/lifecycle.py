@@ -5,7 +5,7 @@
         |                      |                  +--server lost it--> interrupted
         |                      |                                          |
         +----------------------+--(finish before any media)--> finished  +--resume--> live
-        +----------------------+--(expired, withdrawn)-------> abandoned +--finalize--> finished
+        +----------------------+--(invite expired)-----------> abandoned +--finalize--> finished
 
 `interrupted` means the media session was lost (a server restart while live; later also a
 dropped connection) and the interview may resume; an interrupted interview that does not
@@ -16,6 +16,7 @@ row-locked and audited in the same transaction, so the trail never disagrees wit
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine
@@ -76,3 +77,14 @@ def in_state(engine: Engine, state: InterviewState) -> list[Interview]:
     with Session(engine) as s:
         stmt = select(Interview).where(Interview.state == state)
         return list(s.exec(stmt.order_by(col(Interview.created_at))))
+
+
+def waiting_since_before(engine: Engine, before: datetime) -> list[str]:
+    """Interviews still waiting for the candidate (scheduled or consented, no media yet) that
+    were created before `before`: their invite has expired."""
+    with Session(engine) as s:
+        stmt = select(Interview.id).where(
+            col(Interview.state).in_([S.SCHEDULED, S.CONSENTED]),
+            col(Interview.created_at) < before,
+        )
+        return list(s.exec(stmt))

@@ -149,9 +149,9 @@ def create_app(settings: Settings) -> web.Application:
             service = InterviewService(settings, res.engine, res.redis.client, shared)
             app[INTERVIEWS_KEY] = service
             app[LIVE_KEY] = service.live
-            await worker.start()  # also resumes deliveries left pending by a previous run
-            await service.start()  # interviews a crash left live become interrupted
             try:
+                await worker.start()  # also resumes deliveries left pending by a previous run
+                await service.start()  # interviews a crash left live become interrupted
                 yield
             finally:
                 await service.aclose()

@@ -13,7 +13,9 @@ store:
 - the server died while interviews were live: at start-up they become `interrupted`
   (resumable); one that has not resumed after `interrupted_finalize_after_s` is finished
   with a report rebuilt from its live history in Redis (pipeline.replay), flagged as such,
-  or, if that history is gone too, a report that says so.
+  or, if that history is gone too, a report that says so;
+- an interview whose invite expired before any media is `abandoned` (no report: nothing was
+  analysed).
 
 Redis is a cache of live state here: nothing in the report depends on reaching it.
 """
@@ -361,12 +363,27 @@ class InterviewService:
         return iv, await asyncio.to_thread(db.get_requisition, self.engine, iv.requisition_id)
 
     async def sweep(self) -> None:
-        """Finish interrupted interviews whose resume window passed; store spooled reports."""
-        cutoff = datetime.now(UTC) - timedelta(seconds=self.settings.interrupted_finalize_after_s)
+        """Finish interrupted interviews whose resume window passed; abandon interviews whose
+        invite expired before any media; store spooled reports."""
+        now = datetime.now(UTC)
+        cutoff = now - timedelta(seconds=self.settings.interrupted_finalize_after_s)
         for iv in await asyncio.to_thread(lifecycle.in_state, self.engine, S.INTERRUPTED):
             since = iv.interrupted_at or iv.started_at
             if since is None or since <= cutoff:
                 await self.finalize_interrupted(iv.id, "it did not resume in time")
+        expired = now - timedelta(seconds=self.settings.invite_ttl_s)
+        for iid in await asyncio.to_thread(lifecycle.waiting_since_before, self.engine, expired):
+            with contextlib.suppress(Conflict, KeyError):  # the candidate got in meanwhile
+                await asyncio.to_thread(
+                    lifecycle.move,
+                    self.engine,
+                    iid,
+                    S.ABANDONED,
+                    actor="system",
+                    action="interview.abandoned",
+                    only_from=frozenset({S.SCHEDULED, S.CONSENTED}),
+                    detail={"reason": "the invite expired before the interview took place"},
+                )
         await asyncio.to_thread(self._store_spooled)
 
     async def _sweep_forever(self) -> None:

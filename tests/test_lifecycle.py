@@ -1,14 +1,16 @@
 """The interview lifecycle: one audited transition, recovery after a crash, reports that
-survive a database outage."""
+survive a database outage, invites that expire."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
 from sqlalchemy import Engine
+from sqlmodel import Session
 
 from hr_bridge import audit, lifecycle
 from hr_bridge import interviews as db
@@ -159,3 +161,37 @@ async def test_a_report_waits_in_the_spool_while_the_database_is_down(
     row = db.get_report(engine, iid)
     assert row is not None and row.body["questions"][0]["transcript"][0]["text"] == ANSWER
     assert list((settings.data_dir / "spool").glob("report-*.json")) == []
+
+
+async def test_an_interview_whose_invite_expired_is_abandoned(
+    engine: Engine,
+    redis_client: aioredis.Redis,
+    make_settings: Callable[..., Settings],
+) -> None:
+    req = db.create_requisition(engine, title="Support", questions=[{"text": "Why?"}])
+    old, fresh = (
+        db.create_interview(engine, requisition_id=req.id, candidate_name=n).id
+        for n in ("Old", "Fresh")
+    )
+    lifecycle.move(engine, old, S.CONSENTED, actor="candidate", action="consent.given")
+    with Session(engine) as s:  # created 8 days ago: its 7-day invite has expired
+        row = s.get(db.Interview, old)
+        assert row is not None
+        row.created_at = datetime.now(UTC) - timedelta(days=8)
+        s.add(row)
+        s.commit()
+    svc = service(make_settings(invite_ttl_s=7 * 24 * 3600), engine, redis_client)
+    try:
+        await svc.sweep()
+    finally:
+        await svc.aclose()
+    assert db.get_interview(engine, old).state == S.ABANDONED  # type: ignore[union-attr]
+    assert db.get_interview(engine, fresh).state == S.SCHEDULED  # type: ignore[union-attr]
+    (entry,) = [
+        e for e in audit.events_for(engine, f"interview:{old}") if e.action.endswith("abandoned")
+    ]
+    assert entry.detail == {
+        "from": "consented",
+        "reason": "the invite expired before the interview took place",
+    }
+    assert db.get_report(engine, old) is None  # nothing was analysed: nothing to report
