@@ -325,3 +325,23 @@ async def test_snapshot_with_redis_down_is_empty_and_flagged(tmp_path: Path) -> 
     finally:
         await dead.aclose()
     assert snap == {"type": "snapshot", "scores": {}, "events": [], "unavailable": True}
+
+
+async def test_bad_socket_tokens_count_against_the_address(
+    clients: list[Client], make_settings: Callable[..., Settings]
+) -> None:
+    c = await make_client(make_settings(auth_failure_limit=3))
+    clients.append(c)
+    iv = await schedule(c)
+    for bad in ("forged", 123, None):
+        ws, msg = await ws_open(c, iv["id"], bad)
+        assert msg.type == WSMsgType.CLOSE and msg.data == 4401, (bad, msg)
+        await ws.close()
+    # Over the limit: refused before the token is read, even a good one, and the HTTP API
+    # shares the budget.
+    ws = await c.ws_connect(f"/api/interviews/{iv['id']}/live")
+    msg = await ws.receive(timeout=10)
+    assert msg.type == WSMsgType.CLOSE and msg.data == 4429, msg
+    await ws.close()
+    r = await c.get(f"/api/interviews/{iv['id']}", headers=bearer(iv["viewer_token"]))
+    assert r.status == 429 and "Retry-After" in r.headers

@@ -126,9 +126,10 @@ async def live_snapshot(store: ScoreStore) -> dict[str, Any]:
 async def live_ws(request: web.Request) -> web.WebSocketResponse:
     """Interviewers (and the candidate, for their own captions) follow an interview live.
 
-    Auth is the first message, {"token": ...}, so tokens stay out of URLs and logs. Sockets
-    share one Redis subscription per interview (server/live_fanout.py); beyond the caps per
-    token and per interview a socket is closed with 4429."""
+    Auth is the first message, {"token": ...}, so tokens stay out of URLs and logs; a bad one
+    counts against the address like a bad credential on the HTTP API (4429 once over the
+    limit). Sockets share one Redis subscription per interview (server/live_fanout.py);
+    beyond the caps per token and per interview a socket is closed with 4429."""
     settings = settings_of(request)
     origin = request.headers.get("Origin")
     if origin is not None and origin.rstrip("/") != settings.effective_public_url:
@@ -136,13 +137,19 @@ async def live_ws(request: web.Request) -> web.WebSocketResponse:
     ws = web.WebSocketResponse(max_msg_size=WS_MAX_MESSAGE, heartbeat=20)
     await ws.prepare(request)
     iid = request.match_info["id"]
+    auth = request.app[AUTH_KEY]
+    client = request.remote or "unknown"
+    if auth.throttle.retry_after(client) > 0:  # the same budget as the HTTP API's
+        await ws.close(code=4429, message=b"too many bad credentials from this address")
+        return ws
     try:
         msg = await asyncio.wait_for(ws.receive(), WS_AUTH_TIMEOUT_S)
         token = json.loads(msg.data).get("token") if msg.type == WSMsgType.TEXT else None
     except (TimeoutError, ValueError, AttributeError):
         token = None
-    claims = _ws_claims(request.app[AUTH_KEY], token, iid)
+    claims = _ws_claims(auth, token, iid)
     if claims is None:
+        auth.throttle.failed(client)
         await ws.close(code=4401, message=b"unauthorized")
         return ws
     redis = request.app[RESOURCES_KEY].redis.client
