@@ -10,13 +10,15 @@ import io
 import json
 import re
 import textwrap
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime
 from typing import Any
 
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
+from pydantic import TypeAdapter, ValidationError
 
+from analytics import synthetic
 from hr_bridge import interviews as db
 from hr_bridge import lifecycle
 from server.app import create_app
@@ -65,8 +67,53 @@ async def _finish(app: Any, iid: str, scores: dict[str, float]) -> None:
     await asyncio.to_thread(work)
 
 
+class _Conformance:
+    """A middleware that holds every JSON success body the app sends against the model its
+    operation declares: the body validates, and the model given back the body (unset keys left
+    out) is the body itself, so the model names every key the server sends, null or absent."""
+
+    def __init__(self) -> None:
+        self.checked: set[str] = set()
+        self.problems: list[str] = []
+
+    @web.middleware
+    async def check(
+        self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    ) -> web.StreamResponse:
+        response = await handler(request)
+        op = getattr(request.match_info.route.handler, "__self__", None)
+        if not isinstance(op, contract.Operation) or not isinstance(response, web.Response):
+            return response
+        reply = op.responses.get(response.status)
+        if not isinstance(reply, contract.Reply) or reply.model is None:
+            return response
+        if response.content_type != "application/json":
+            return response
+        where = f"{op.method} {op.path} {response.status}"
+        self.checked.add(f"{op.method} {op.path}")
+        assert isinstance(response.body, bytes)
+        sent = json.loads(response.body)
+        adapter: TypeAdapter[Any] = TypeAdapter(reply.model)
+        try:
+            typed = adapter.validate_python(sent)
+        except ValidationError as err:
+            self.problems.append(f"{where}: {err}")
+            return response
+        again = adapter.dump_python(typed, mode="json", exclude_unset=True)
+        if again != sent:
+            self.problems.append(f"{where}: the model reads {sent!r} as {again!r}")
+        return response
+
+
+def _checked_app(settings: Settings) -> tuple[web.Application, _Conformance]:
+    app = create_app(settings)
+    conformance = _Conformance()
+    app.middlewares.append(conformance.check)
+    return app, conformance
+
+
 async def test_from_ranking_to_employee_over_http(make_settings: Callable[..., Settings]) -> None:
-    app = create_app(make_settings())
+    app, conformance = _checked_app(make_settings())
     async with TestClient(TestServer(app)) as c:
         admin = _bearer(app[AUTH_KEY].admin_key)
         bad = dict(MATCH, bands={"high": 40, "medium": 60})
@@ -86,6 +133,16 @@ async def test_from_ranking_to_employee_over_http(make_settings: Callable[..., S
                 "match": MATCH,
                 "salary_band": {"min": 50000, "max": 60000, "currency": "EUR"},
                 "probation_months": 3,
+                "follow_up_rules": [
+                    {
+                        "id": "ramp-up",
+                        "course": "Selling under pressure",
+                        "when": {
+                            "interview": {"composure": 80},
+                            "probation": {"task_completion": 95},
+                        },
+                    }
+                ],
             },
         )
         rid = (await r.json())["id"]
@@ -207,6 +264,41 @@ async def test_from_ranking_to_employee_over_http(make_settings: Callable[..., S
             json={"period": "2027", "rating": 4.2, "reviewer": "Bo"},
         )
         assert r.status == 201
+        r = await c.post(
+            f"/api/employees/{eid}/probation-reviews",
+            headers=admin,
+            json={
+                "month": 1,
+                "manager_feedback": "Good start",
+                "manager_rating": 4,
+                "task_completion": 90,
+                "peer_rating": 4,
+                "reviewer": "Bo",
+            },
+        )
+        added = await r.json()
+        assert r.status == 201 and [f["rule_id"] for f in added["follow_ups"]] == ["ramp-up"]
+        fid = added["follow_ups"][0]["id"]
+        r = await c.post(f"/api/follow-ups/{fid}", headers=admin, json={"accept": True, "by": "Bo"})
+        assert r.status == 200 and (await r.json())["state"] == "accepted"
+        r = await c.post(
+            f"/api/employees/{eid}/training", headers=admin, json={"course": "Negotiation"}
+        )
+        training = await r.json()
+        assert r.status == 201 and training["status"] == "enrolled"
+        r = await c.post(
+            f"/api/training/{training['id']}", headers=admin, json={"status": "completed"}
+        )
+        assert r.status == 200 and (await r.json())["completed_at"]
+        task = view["onboarding"][0]["id"]
+        r = await c.post(f"/api/onboarding-tasks/{task}/done", headers=admin)
+        assert r.status == 200 and (await r.json())["done_at"]
+        view = await (await c.get(f"/api/employees/{eid}", headers=admin)).json()
+        assert len(view["follow_ups"]) == 1 and len(view["training"]) == 2
+        r = await c.put(f"/api/requisitions/{rid}/match", headers=admin, json=MATCH)
+        assert r.status == 200 and (await r.json())["match_configured"] is True
+        listed_reqs = await (await c.get("/api/requisitions", headers=admin)).json()
+        assert [x["id"] for x in listed_reqs] == [rid]
         types = [e["type"] for e in await (await c.get("/api/events", headers=admin)).json()]
         assert "employee.created" in types and "performance_review.added" in types
 
@@ -233,6 +325,22 @@ async def test_from_ranking_to_employee_over_http(make_settings: Callable[..., S
         assert all(len(x["groups"]) == 0 for x in report["stages"])
         assert (await c.get("/api/analytics/adverse-impact?data=nope", headers=admin)).status == 400
         assert (await c.get("/api/analytics/validity")).status == 401
+        iid_b = ids["b"]
+        r = await c.post(f"/api/interviews/{iid_b}/decision", headers=admin, json=decision)
+        assert r.status == 201
+        r = await c.post(f"/api/interviews/{iid_b}/job-offer", headers=admin, json=offer_body)
+        assert r.status == 201
+        r = await c.post(
+            f"/api/interviews/{iid_b}/job-offer/withdraw", headers=admin, json={"by": "Ana Ruiz"}
+        )
+        assert r.status == 200 and (await r.json())["state"] == "withdrawn"
+    assert not conformance.problems, "\n".join(conformance.problems)
+    typed = {
+        f"{op.method} {op.path}"
+        for op in hr_api.OPERATIONS
+        if any(isinstance(x, contract.Reply) and x.json for x in op.responses.values())
+    }
+    assert typed - conformance.checked == set()  # every JSON answer was held to its model
 
 
 def _statuses_raised(fn: Callable[..., Any], seen: set[str]) -> set[int]:
@@ -300,3 +408,41 @@ async def test_openapi_documents_every_api_route(make_settings: Callable[..., Se
     await asyncio.to_thread(_check_operations, doc, ops)
     refs = set(re.findall(r'"\$ref": "#/components/schemas/(\w+)"', json.dumps(doc)))
     assert refs and refs <= set(doc["components"]["schemas"])  # nothing dangling
+
+
+async def test_synthetic_cohort_reads_keep_their_declared_shapes(
+    make_settings: Callable[..., Settings],
+) -> None:
+    """A synthetic cohort (default and configured match weights, decisions with their
+    recommendation, reviews, follow-ups, analytics under the synthetic label) is read in the
+    shapes the operations declare."""
+    app, conformance = _checked_app(make_settings())
+    async with TestClient(TestServer(app)) as c:
+        admin = _bearer(app[AUTH_KEY].admin_key)
+        engine = app[RESOURCES_KEY].engine
+        await asyncio.to_thread(synthetic.generate, engine, 200, seed=3, impact={"female": 0.6})
+        reqs = await (await c.get("/api/requisitions", headers=admin)).json()
+        assert {x["match_configured"] for x in reqs} == {True, False}
+        decided = 0
+        for req in reqs:
+            url = f"/api/requisitions/{req['id']}/ranking?limit=10"
+            ranked = await (await c.get(url, headers=admin)).json()
+            assert ranked["total"] > 0 and ranked["requisition"]["synthetic"] is True
+            for cand in ranked["candidates"]:
+                url = f"/api/interviews/{cand['interview_id']}/decision"
+                state = await (await c.get(url, headers=admin)).json()
+                decided += len(state["decisions"])
+        assert decided > 0
+        page = await (await c.get("/api/employees?data=synthetic&limit=30", headers=admin)).json()
+        assert page["employees"]
+        for row in page["employees"]:
+            view = await (await c.get(f"/api/employees/{row['id']}", headers=admin)).json()
+            assert view["employee"]["synthetic"] is True and view["performance_reviews"]
+        url = "/api/analytics/validity?data=synthetic&min_n=3"
+        v = await (await c.get(url, headers=admin)).json()
+        assert v["label"] and v["families"]
+        url = "/api/analytics/adverse-impact?data=synthetic"
+        impact = await (await c.get(url, headers=admin)).json()
+        assert impact["label"] and any(stage["groups"] for stage in impact["stages"])
+        assert (await c.get("/api/events", headers=admin)).status == 200
+    assert not conformance.problems, "\n".join(conformance.problems)

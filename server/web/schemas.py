@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 from analytics import queries
 from hr_bridge import followups
 from hr_bridge.profiles import NO_NUL, Profile
+from pipeline.scoring.report_model import Flag
 
 MAX_ID = 2**31 - 1  # ids are INTEGER on PostgreSQL
 
@@ -434,12 +435,132 @@ class LinkOut(Schema):
     candidate_url: str
 
 
+# Requisitions, the composite match and the ranking (hr_bridge.ranking, hr_bridge.matching)
+
+
+class CompetencyOut(Schema):
+    name: str
+    weight: float
+
+
+class RequirementsOut(Schema):
+    """As stored (hr_bridge.profiles); a key a script left out stays absent."""
+
+    skills: dict[str, float] = Field(default_factory=dict)
+    min_years: float | None = None
+    certificates: list[str] = Field(default_factory=list)
+
+
+class MatchPartSpecOut(Schema):
+    """A configured part; the default configuration has only kind, name and weight."""
+
+    kind: Literal["competency", "fact", "requirements"]
+    name: str | None = None
+    label: str | None = None
+    weight: float
+    required: float | None = None
+    scale: tuple[float, float] | None = None
+
+
+class MatchBandsOut(Schema):
+    high: float
+    medium: float
+
+
+class MatchConfigOut(Schema):
+    parts: list[MatchPartSpecOut]
+    bands: MatchBandsOut
+
+
+class SalaryBandOut(Schema):
+    min: float
+    max: float
+    currency: str
+
+
+class FollowUpRuleOut(Schema):
+    id: str
+    title: str
+    course: str
+    when: dict[str, dict[str, float]]  # source -> field -> threshold
+
+
+class RequisitionOut(Schema):
+    id: str
+    title: str
+    language: str
+    family: str
+    competencies: list[str | CompetencyOut]  # names (equal weights) or weighted
+    requirements: RequirementsOut | None
+    salary_band: SalaryBandOut | None
+    probation_months: int
+    match: MatchConfigOut  # the configured one, else the rubric's default
+    match_configured: bool
+    follow_up_rules: list[FollowUpRuleOut] | None  # None: the default rules
+    synthetic: bool
+    created_at: str
+
+
+class MatchPartOut(Schema):
+    kind: str
+    name: str
+    label: str
+    weight: float  # share of the configured weight, 0-1
+    value: float | None  # 0-100, None without data
+    raw: float | None  # in the fact's own units
+    required: float | None
+    met: bool | None
+    points: float | None
+    reason: str
+
+
+class RecommendationOut(Schema):
+    """A composite match with its reasons (hr_bridge.matching.Match)."""
+
+    score: float | None
+    band: Literal["high", "medium", "low", "incomplete"]
+    coverage: float
+    parts: list[MatchPartOut]
+    recommendation: str
+
+
+class RankedOut(Schema):
+    interview_id: str
+    candidate_name: str
+    candidate_ref: str | None
+    finished_at: str | None
+    overall: float | None
+    match: RecommendationOut
+    decision: str | None  # the latest one
+    decided_by: str | None
+    offer: str | None  # the latest offer's state
+    employee_id: int | None
+
+
+class RankingOut(Schema):
+    requisition: RequisitionOut
+    total: int
+    bands: dict[str, int]  # band -> candidates
+    offset: int
+    candidates: list[RankedOut]
+
+
+class DecisionOut(Schema):
+    id: int
+    interview_id: str
+    decision: str
+    reason: str
+    decided_by: str
+    recommendation: RecommendationOut | None  # what the system said when the person decided
+    decided_at: str
+
+
 class DecisionStateOut(Schema):
     interview_id: str
     state: str
     employee_id: int | None
-    recommendation: dict[str, Any] | None
-    decisions: list[dict[str, Any]]
+    recommendation: RecommendationOut | None
+    decisions: list[DecisionOut]
     offer: OfferOut | None
 
 
@@ -457,16 +578,180 @@ class Recorded(Schema):
     recorded: bool
 
 
+# Employees (hr_bridge.employees): rows as stored, dates and times in ISO 8601
+
+
+class EmployeeRowOut(Schema):
+    id: int
+    interview_id: str
+    candidate_ref: str | None
+    name: str
+    requisition_id: str
+    title: str
+    offer_id: int | None
+    start_date: str
+    probation_end: str
+    synthetic: bool
+    created_at: str
+
+
 class EmployeePage(Schema):
     total: int
     offset: int
-    employees: list[dict[str, Any]]
+    employees: list[EmployeeRowOut]
+
+
+class OnboardingTaskOut(Schema):
+    id: int
+    employee_id: int
+    kind: str
+    title: str
+    due_date: str
+    done_at: str | None
+
+
+class ProbationReviewOut(Schema):
+    id: int
+    employee_id: int
+    month: int
+    manager_feedback: str
+    manager_rating: float
+    task_completion: float
+    peer_rating: float
+    reviewer: str
+    at: str
+
+
+class PerformanceReviewOut(Schema):
+    id: int
+    employee_id: int
+    period: str
+    rating: float
+    reviewer: str
+    notes: str
+    at: str
+
+
+class TrainingOut(Schema):
+    id: int
+    employee_id: int
+    course: str
+    status: TrainingStatus
+    follow_up_id: int | None  # the follow-up that suggested it
+    at: str
+    completed_at: str | None
+
+
+class FollowUpOut(Schema):
+    id: int
+    employee_id: int
+    rule_id: str
+    title: str
+    course: str
+    # source -> the conditions that fired; an interview item quotes the report's evidence,
+    # whose shape is the report's (pipeline.scoring.report_model), so the items stay open.
+    evidence: dict[str, list[dict[str, Any]]]
+    state: Literal["open", "accepted", "dismissed"]
+    decided_by: str | None
+    created_at: str
+
+
+class EmployeeInterviewOut(Schema):
+    id: str
+    overall: float | None
+    competencies: dict[str, float]
+    flags: list[Flag]
+    generated_at: str
+    report_url: str
+
+
+class EmployeeOut(Schema):
+    employee: EmployeeRowOut
+    interview: EmployeeInterviewOut | None  # None without a report
+    onboarding: list[OnboardingTaskOut]
+    probation_reviews: list[ProbationReviewOut]
+    performance_reviews: list[PerformanceReviewOut]
+    training: list[TrainingOut]
+    follow_ups: list[FollowUpOut]
 
 
 class ReviewOut(Schema):
-    review: dict[str, Any]
-    follow_ups: list[dict[str, Any]]
+    review: ProbationReviewOut | PerformanceReviewOut
+    follow_ups: list[FollowUpOut]
 
 
-Json = dict[str, Any]
-JsonList = list[dict[str, Any]]
+class HrEventOut(Schema):
+    id: int
+    type: str
+    subject: str  # "interview:<id>", "employee:<id>"
+    data: dict[str, Any]  # each event type has its own payload (ids, states, names)
+    at: str
+
+
+# Analytics (analytics.queries, analytics.adverse_impact)
+
+
+class CorrelationOut(Schema):
+    competency: str
+    n: int
+    pearson: float | None
+    pearson_p: float | None
+    pearson_ci: tuple[float, float] | None
+    spearman: float | None
+    spearman_p: float | None
+    spearman_ci: tuple[float, float] | None
+    small_n: bool
+    note: str
+
+
+class FamilyValidityOut(Schema):
+    family: str
+    employees: int
+    competencies: list[CorrelationOut]
+
+
+class ValidityOut(Schema):
+    data: Data
+    synthetic: bool
+    label: str | None = None  # present only for synthetic data
+    outcome: queries.Outcome
+    outcome_label: str
+    min_n: int
+    resamples: int
+    method: str
+    families: list[FamilyValidityOut]
+
+
+class GroupRateOut(Schema):
+    group: str
+    applicants: int
+    selected: int
+    rate: float | None
+    impact_ratio: float | None
+    four_fifths_flag: bool
+    small_sample: bool
+
+
+class ImpactStageOut(Schema):
+    stage: str
+    dimension: str
+    base: int
+    missing: dict[str, int]  # reason -> people
+    reference_group: str | None
+    suppressed: dict[str, int]  # {"groups", "applicants"} left out for privacy
+    groups: list[GroupRateOut]
+
+
+class ImpactOut(Schema):
+    synthetic: bool
+    label: str | None = None  # present only for synthetic data
+    threshold: float | None  # None when there are no stages
+    min_group: int | None
+    method: str
+    stages: list[ImpactStageOut]
+    data: Data
+    family: str | None
+    requisition_id: str | None
+    applications: int
+    pending: int
+    pending_note: str
