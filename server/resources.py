@@ -72,16 +72,17 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
 
 
 def webhook_config(settings: Settings) -> WebhookConfig:
-    """The webhook worker's configuration: one subscriber (every event type, the configured
-    format) when a URL is set."""
-    subs = (
-        (Subscriber(settings.webhook_url, PayloadFormat(settings.webhook_format)),)
-        if settings.webhook_url
-        else ()
-    )
+    """The webhook worker's configuration: `HIRESTREAM_WEBHOOK_URL` (every event type, in
+    `HIRESTREAM_WEBHOOK_FORMAT`) and each of `HIRESTREAM_WEBHOOK_SUBSCRIBERS`."""
+    subs = [
+        Subscriber(s.url, PayloadFormat(s.format), tuple(s.events))
+        for s in settings.webhook_subscribers
+    ]
+    if settings.webhook_url:
+        subs.insert(0, Subscriber(settings.webhook_url, PayloadFormat(settings.webhook_format)))
     secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
     return WebhookConfig(
-        subs,
+        tuple(subs),
         secret,
         settings.webhook_max_attempts,
         settings.webhook_backoff_s,

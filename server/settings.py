@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -22,6 +22,17 @@ from pydantic_settings import (
 from server.errors import ConfigError
 
 CONFIG_ENV = "HIRESTREAM_CONFIG"
+
+
+class WebhookSubscriber(BaseModel):
+    """One more HR system to deliver to: its URL, the report format it wants and the event
+    types it receives ("*": all; e.g. ["interview.report.finalized", "offer.accepted"])."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: str = Field(min_length=1, max_length=2000, pattern=r"^https?://")
+    format: Literal["hirestream", "hr-xml", "frappe"] = "hirestream"
+    events: list[str] = Field(default_factory=lambda: ["*"], min_length=1, max_length=50)
 
 
 class IceServer(BaseModel):
@@ -141,6 +152,12 @@ class Settings(BaseSettings):
     )
     webhook_format: Literal["hirestream", "hr-xml", "frappe"] = Field(
         "hirestream", description="Report body: native JSON, HR-XML AssessmentReport, Frappe."
+    )
+    webhook_subscribers: list[WebhookSubscriber] = Field(
+        default_factory=list,
+        description='More HR systems, JSON: [{"url": ..., "format": "hr-xml", "events": '
+        '["interview.report.finalized"]}]; each gets its own deliveries, signed with the '
+        "same secret.",
     )
     webhook_max_attempts: int = Field(10, ge=1, le=50, description="Attempts before dead.")
     webhook_backoff_s: float = Field(2.0, gt=0, description="First retry delay; doubles.")

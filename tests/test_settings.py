@@ -7,6 +7,7 @@ import pytest
 
 from server.cli.main import main
 from server.errors import ConfigError
+from server.resources import webhook_config
 from server.settings import load_settings
 
 
@@ -123,3 +124,36 @@ def test_bad_webhook_secret_exits_2_before_serving(
     assert main(["serve"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("hirestream: error: invalid configuration") and "webhook_secret" in err
+
+
+def test_webhook_subscribers_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HIRESTREAM_WEBHOOK_URL", "https://hr.example.com/all")
+    monkeypatch.setenv(
+        "HIRESTREAM_WEBHOOK_SUBSCRIBERS",
+        '[{"url": "https://ats.example.com/hook", "format": "hr-xml",'
+        ' "events": ["interview.report.finalized"]}]',
+    )
+    subs = webhook_config(load_settings()).subscribers
+    assert [(s.url, s.format.value, s.event_types) for s in subs] == [
+        ("https://hr.example.com/all", "hirestream", ("*",)),
+        ("https://ats.example.com/hook", "hr-xml", ("interview.report.finalized",)),
+    ]
+    assert subs[1].wants("interview.report.finalized") and not subs[1].wants("offer.sent")
+
+
+@pytest.mark.parametrize(
+    ("subscribers", "why"),
+    [
+        ('[{"url": "ftp://x"}]', "url"),
+        ('[{"url": "https://x", "format": "xml"}]', "format"),
+        ('[{"url": "https://x", "events": []}]', "events"),
+        ('[{"url": "https://x", "secret": "y"}]', "secret"),
+    ],
+)
+def test_bad_webhook_subscribers_are_refused(
+    monkeypatch: pytest.MonkeyPatch, subscribers: str, why: str
+) -> None:
+    monkeypatch.setenv("HIRESTREAM_WEBHOOK_SUBSCRIBERS", subscribers)
+    with pytest.raises(ConfigError, match="webhook_subscribers") as info:
+        load_settings()
+    assert why in str(info.value)
