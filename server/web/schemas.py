@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from analytics import queries
+from analytics.adverse_impact import GroupRate
 from hr_bridge import followups
 from hr_bridge.profiles import NO_NUL, Profile
 from pipeline.scoring.report_model import Flag
@@ -722,16 +723,6 @@ class ValidityOut(Schema):
     families: list[FamilyValidityOut]
 
 
-class GroupRateOut(Schema):
-    group: str
-    applicants: int
-    selected: int
-    rate: float | None
-    impact_ratio: float | None
-    four_fifths_flag: bool
-    small_sample: bool
-
-
 class ImpactStageOut(Schema):
     stage: str
     dimension: str
@@ -739,7 +730,7 @@ class ImpactStageOut(Schema):
     missing: dict[str, int]  # reason -> people
     reference_group: str | None
     suppressed: dict[str, int]  # {"groups", "applicants"} left out for privacy
-    groups: list[GroupRateOut]
+    groups: list[GroupRate]  # the domain's own dataclass: one definition of a group's row
 
 
 class ImpactOut(Schema):
