@@ -65,16 +65,7 @@ class TooManyViewers(Exception):
 
 def rtc_configuration(settings: Settings) -> RTCConfiguration:
     # An explicit list: aiortc's default reaches out to a public STUN server.
-    return RTCConfiguration(
-        iceServers=[
-            RTCIceServer(
-                urls=s.urls,
-                username=s.username,
-                credential=s.credential.get_secret_value() if s.credential else None,
-            )
-            for s in settings.ice_servers
-        ]
-    )
+    return RTCConfiguration(iceServers=[RTCIceServer(**s.plain()) for s in settings.ice_servers])
 
 
 def _usable(candidate: RTCIceCandidate) -> bool:

@@ -42,6 +42,11 @@ class IceServer(BaseModel):
     username: str | None = None
     credential: SecretStr | None = None
 
+    def plain(self) -> dict[str, Any]:
+        """The browser's and aiortc's shape, credential in clear: for the peers that use it."""
+        secret = self.credential.get_secret_value() if self.credential else None
+        return {"urls": self.urls, "username": self.username, "credential": secret}
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(

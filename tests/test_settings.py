@@ -39,6 +39,11 @@ def test_environment_over_file_over_defaults(
     assert s.effective_public_url == "https://interviews.example.com"
     assert s.ice_servers[0].urls == ["turn:turn.example.com"]
     assert s.ice_servers[0].credential is not None
+    assert s.ice_servers[0].plain() == {
+        "urls": ["turn:turn.example.com"],
+        "username": "u",
+        "credential": "c",  # in clear only where a peer needs it
+    }
     assert "pw" not in repr(s)  # secrets never show in reprs or logs
 
 

@@ -139,14 +139,7 @@ async def get_interview(
         _view(iv, req)
         | {
             "notice_version": iv.notice_version or settings.notice_version,
-            "ice_servers": [
-                {
-                    "urls": s.urls,
-                    "username": s.username,
-                    "credential": s.credential.get_secret_value() if s.credential else None,
-                }
-                for s in settings.ice_servers
-            ],
+            "ice_servers": [s.plain() for s in settings.ice_servers],
         }
     )
 
