@@ -23,10 +23,11 @@ from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Any
 
+from analytics import SYNTHETIC_LABEL
+
 STAGES: tuple[str, ...] = ("interview_passed", "offer", "hire", "overall")
 DIMENSIONS: tuple[str, ...] = ("sex", "race_ethnicity", "sex × race_ethnicity")
 
-SYNTHETIC_LABEL = "SYNTHETIC DATA — generated, not real people"
 CSV_COLUMNS: tuple[str, ...] = (
     "stage",
     "dimension",

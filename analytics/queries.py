@@ -17,12 +17,11 @@ from typing import Any, Literal
 import numpy as np
 from sqlalchemy import Engine, text
 
-from analytics import adverse_impact, plots, stats
+from analytics import SYNTHETIC_LABEL, adverse_impact, plots, stats
 from hr_bridge import hiring
 
 DataChoice = Literal["real", "synthetic", "all"]
 Outcome = Literal["performance", "probation"]
-SYNTHETIC_LABEL = "SYNTHETIC DATA — generated, not real people"
 OUTCOMES: dict[str, str] = {
     "performance": "mean performance-review rating (1-5)",
     "probation": "mean probation manager rating (1-5)",

@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Engine, Table, delete, insert, select, text
 
+from analytics import SYNTHETIC_LABEL
 from hr_bridge.employees import (
     Employee,
     FollowUp,
@@ -47,7 +48,6 @@ from hr_bridge.profiles import Candidate
 from hr_bridge.self_id import RACE_ETHNICITY, SelfId
 from pipeline.scoring import report_model as rm
 
-LABEL = "SYNTHETIC DATA — generated, not real people"
 REVIEWER = "synthetic reviewer (generated)"
 COMPETENCIES = ("communication", "logical_structure", "job_knowledge", "engagement", "composure")
 FAMILIES: dict[str, dict[str, Any]] = {
@@ -119,7 +119,7 @@ class Summary:
     planted: dict[str, dict[str, float]] = field(default_factory=dict)
     impact: dict[str, float] = field(default_factory=dict)
     seconds: float = 0.0
-    label: str = LABEL
+    label: str = SYNTHETIC_LABEL
 
 
 def _t(model: Any) -> Table:
@@ -447,7 +447,7 @@ def _report(iid: str, name: str, family: str, comps: np.ndarray, overall: float)
     """Through the same model as a live interview's report, marked synthetic."""
     return rm.Report(
         synthetic=True,
-        label=LABEL,
+        label=SYNTHETIC_LABEL,
         interview_id=iid,
         candidate_name=name,
         requisition=rm.RequisitionRef(title=FAMILIES[family]["title"], family=family),
@@ -462,8 +462,8 @@ def _report(iid: str, name: str, family: str, comps: np.ndarray, overall: float)
             for k, c in enumerate(COMPETENCIES)
         },
         questions=[],
-        flags=[rm.Flag(flag="synthetic", detail=LABEL)],
-        candidate_summary=LABEL,
+        flags=[rm.Flag(flag="synthetic", detail=SYNTHETIC_LABEL)],
+        candidate_summary=SYNTHETIC_LABEL,
     )
 
 

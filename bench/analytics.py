@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from analytics import adverse_impact, queries, synthetic
+from analytics import SYNTHETIC_LABEL, adverse_impact, queries, synthetic
 from bench.common import write_json
 from hr_bridge.db import make_engine, migrate
 
@@ -74,7 +74,7 @@ def main() -> None:
     ]
     flagged = sum(g.four_fifths_flag for sd in impact for g in sd.groups)
     result = {
-        "label": synthetic.LABEL,
+        "label": SYNTHETIC_LABEL,
         "database": url.split(":")[0],
         "candidates": args.candidates,
         "hired": cohort.hired,
@@ -87,7 +87,7 @@ def main() -> None:
         "four_fifths_flags": flagged,
         "validity": rows,
     }
-    print(synthetic.LABEL)
+    print(SYNTHETIC_LABEL)
     print(
         f"{args.candidates} candidates ({cohort.hired} hired), {url.split(':')[0]}: "
         f"generate {generate_s} s; validity {validity_s} s (all families and competencies, "

@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 
+from analytics import SYNTHETIC_LABEL
 from analytics.adverse_impact import (
     DIMENSIONS,
     STAGES,
-    SYNTHETIC_LABEL,
     GroupRate,
     StageDimension,
     adverse_impact,

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from analytics import adverse_impact, queries, synthetic
+from analytics import SYNTHETIC_LABEL, adverse_impact, queries, synthetic
 from hr_bridge import employees, hiring
 from hr_bridge import interviews as db
 from hr_bridge.db import make_engine, migrate
@@ -37,7 +37,7 @@ def test_planted_correlations_are_recovered_within_their_intervals(
 ) -> None:
     engine, summary = cohort
     out = queries.validity(engine, "synthetic")
-    assert out["synthetic"] is True and out["label"] == synthetic.LABEL
+    assert out["synthetic"] is True and out["label"] == SYNTHETIC_LABEL
     families = {f["family"]: f for f in out["families"]}
     assert set(families) == set(synthetic.FAMILIES)
     checked = 0
@@ -146,7 +146,7 @@ def test_cli_writes_and_purges_a_labelled_cohort(
     monkeypatch.setenv("HIRESTREAM_DATA_DIR", str(tmp_path / "data"))
     assert main(["synthetic-cohort", "--candidates", "300", "--plant-impact", "female=0.5"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith(synthetic.LABEL) and "300 candidates" in out and "female" in out
+    assert out.startswith(SYNTHETIC_LABEL) and "300 candidates" in out and "female" in out
     assert main(["synthetic-cohort", "--plant-impact", "female"]) == 2
     assert "GROUP=FACTOR" in capsys.readouterr().err
     assert main(["synthetic-cohort", "--purge"]) == 0

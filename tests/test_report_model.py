@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from analytics import synthetic
+from analytics import SYNTHETIC_LABEL, synthetic
 from hr_bridge import interviews as db
 from integrations.exports import frappe_interview_feedback, hr_xml_assessment
 from pipeline.scoring.report_model import CompetencyScore, Flag, Report, load_report
@@ -212,7 +212,7 @@ def test_synthetic_reports_are_stored_through_the_model(engine: Engine) -> None:
     assert len(rows) == 60
     for row in rows:
         report = load_report(row.body)
-        assert report.synthetic and report.flags == [Flag(flag="synthetic", detail=synthetic.LABEL)]
+        assert report.synthetic and report.flags == [Flag(flag="synthetic", detail=SYNTHETIC_LABEL)]
         assert report.requisition is not None and report.requisition.family in synthetic.FAMILIES
         assert report.overall == row.overall and set(report.scores()) == set(synthetic.COMPETENCIES)
         assert list(row.body)[:3] == ["report_version", "synthetic", "label"]
