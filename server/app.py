@@ -21,10 +21,8 @@ from server import __version__
 from server.app_keys import (
     AUTH_KEY,
     INTERVIEWS_KEY,
-    LIVE_KEY,
     RESOURCES_KEY,
     SETTINGS_KEY,
-    WEBHOOKS_KEY,
 )
 from server.interview_service import InterviewService, SharedModels
 from server.resources import Resources, open_resources, webhook_config
@@ -144,11 +142,9 @@ def create_app(settings: Settings) -> web.Application:
             app[RESOURCES_KEY] = res
             app[AUTH_KEY] = await asyncio.to_thread(Auth, settings)
             worker = WebhookWorker(webhook_config(settings), res.engine)
-            app[WEBHOOKS_KEY] = worker
             shared = await asyncio.to_thread(SharedModels.load, settings)
             service = InterviewService(settings, res.engine, res.redis.client, shared)
             app[INTERVIEWS_KEY] = service
-            app[LIVE_KEY] = service.live
             try:
                 await worker.start()  # also resumes deliveries left pending by a previous run
                 await service.start()  # interviews a crash left live become interrupted

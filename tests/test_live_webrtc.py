@@ -16,7 +16,7 @@ from bench.speech import conversation
 from pipeline.score_store import keys
 from pipeline.text import wer
 from server.app import create_app
-from server.app_keys import AUTH_KEY, LIVE_KEY, RESOURCES_KEY
+from server.app_keys import AUTH_KEY, INTERVIEWS_KEY, RESOURCES_KEY
 from server.settings import Settings
 from tests.conftest import ARTIFACTS
 
@@ -158,7 +158,7 @@ async def test_candidate_to_interviewer_over_webrtc(client: Client, tmp_path) ->
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     (ARTIFACTS / "report.html").write_text(html)
     assert (await c.get(f"/api/interviews/{iid}/report")).status == 401
-    assert len(c.app[LIVE_KEY]) == 0
+    assert len(c.app[INTERVIEWS_KEY].live) == 0
     for name in ("scores", "events"):  # live state is kept for a while, not forever
         assert 0 < await redis.ttl(keys(iid)[name]) <= 3600
     await ws.close()
@@ -258,10 +258,10 @@ async def test_bad_input_is_refused_clearly(client: Client) -> None:
     assert r.status == 403
     # Network loss: no media arrives, the server releases the interview on its own.
     for _ in range(75):  # the watchdog checks every ~1 s; media timeout is 5 s here
-        if not len(c.app[LIVE_KEY]):
+        if not len(c.app[INTERVIEWS_KEY].live):
             break
         await asyncio.sleep(0.2)
-    assert len(c.app[LIVE_KEY]) == 0
+    assert len(c.app[INTERVIEWS_KEY].live) == 0
     r = await c.get(url, headers=admin(c))
     assert (await r.json())["state"] == "finished"
     await pc.close()

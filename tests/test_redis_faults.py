@@ -33,7 +33,7 @@ from pipeline.scoring.scorer import Scorer
 from pipeline.session import InterviewSession, SessionModels
 from pipeline.vad_stage import VadConfig
 from server.app import create_app
-from server.app_keys import LIVE_KEY, RESOURCES_KEY
+from server.app_keys import INTERVIEWS_KEY, RESOURCES_KEY
 from server.redis_conn import open_redis, redis_client
 from server.redis_embedded import (
     RESTART_FIRST_S,
@@ -396,7 +396,7 @@ async def test_finish_over_webrtc_with_redis_down_stores_the_report(
         assert redis.embedded is not None
         await asyncio.to_thread(redis.embedded.stop)  # down for good: stopped, not restarted
         assert (await c.get("/readyz")).status == 503
-        session = c.app[LIVE_KEY].live[iid].session
+        session = c.app[INTERVIEWS_KEY].live.live[iid].session
 
         async def answered() -> bool:
             return session.finals >= 1

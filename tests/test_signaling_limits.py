@@ -18,7 +18,7 @@ from hr_bridge import interviews as db
 from pipeline.clock import MonotonicClock
 from pipeline.score_store import ScoreStore, keys
 from server.app import create_app
-from server.app_keys import AUTH_KEY, LIVE_KEY, RESOURCES_KEY
+from server.app_keys import AUTH_KEY, INTERVIEWS_KEY, RESOURCES_KEY
 from server.live_fanout import Follower, LimitReached, LiveFanout
 from server.redis_embedded import EmbeddedRedis
 from server.settings import Settings
@@ -116,7 +116,7 @@ async def test_unanswerable_offers_spend_nothing(
         "control bytes": (good.replace("s=-", "s=-\x01\x7f", 1), "control"),
         "unknown bundle mid": (good.replace("BUNDLE 0 1", "BUNDLE 0 1 7"), "BUNDLE"),
     }
-    live = c.app[LIVE_KEY]
+    live = c.app[INTERVIEWS_KEY].live
     for name, (sdp, reason) in refused.items():
         status, body = await post_offer(c, iv, sdp)
         assert status == 400, (name, body)
@@ -152,7 +152,7 @@ async def test_concurrent_offers_do_not_overshoot_capacity(
         *(post_offer(c, iv, sdp) for iv, (_pc, sdp) in zip(ivs, offers, strict=True))
     )
     assert sorted(status for status, _ in results) == [200, 503], results
-    assert len(c.app[LIVE_KEY]) == 1 and not c.app[LIVE_KEY].negotiating
+    assert len(c.app[INTERVIEWS_KEY].live) == 1 and not c.app[INTERVIEWS_KEY].live.negotiating
     refused = ivs[[status for status, _ in results].index(503)]
     assert not await invite_used(c, refused["id"])  # it may try again later
     for p, _ in offers:
@@ -172,7 +172,7 @@ async def test_viewers_are_capped_checked_and_timed_out(
     status, body = await post_offer(c, iv, sdp)
     assert status == 200, body
     await pc.setRemoteDescription(RTCSessionDescription(**body))
-    live = c.app[LIVE_KEY].live[iid]
+    live = c.app[INTERVIEWS_KEY].live.live[iid]
 
     async def watch(offer: str) -> tuple[int, dict[str, Any]]:
         r = await c.post(

@@ -15,7 +15,7 @@ from hr_bridge import interviews as db
 from hr_bridge.interviews import Conflict, InterviewState
 from pipeline.clock import MonotonicClock
 from pipeline.score_store import ScoreStore
-from server.app_keys import AUTH_KEY, INTERVIEWS_KEY, LIVE_KEY, RESOURCES_KEY
+from server.app_keys import AUTH_KEY, INTERVIEWS_KEY, RESOURCES_KEY
 from server.live import MAX_SDP_BYTES, BadOffer, Busy, InUse, TooManyViewers
 from server.live_fanout import LimitReached
 from server.web.auth import Auth, AuthError, Claims, Role
@@ -43,7 +43,7 @@ async def offer(request: web.Request) -> web.Response:
         raise error(web.HTTPGone, "this invite was already used")
     if iv.state != InterviewState.CONSENTED:
         raise error(web.HTTPConflict, f"interview is {iv.state}; media needs consent first")
-    live = request.app[LIVE_KEY]
+    live = request.app[INTERVIEWS_KEY].live
     # The whole negotiation comes first: an offer that cannot be answered spends nothing.
     try:
         negotiated = await live.negotiate(iv.id, body.sdp)
@@ -77,7 +77,7 @@ async def watch(request: web.Request) -> web.Response:
     token_claims(request, "interviewer")
     body: OfferIn = await read_body(request, OfferIn, limit=MAX_SDP_BYTES + 1024)
     try:
-        answer = await request.app[LIVE_KEY].watch(request.match_info["id"], body.sdp)
+        answer = await request.app[INTERVIEWS_KEY].live.watch(request.match_info["id"], body.sdp)
     except BadOffer as err:
         raise error(web.HTTPBadRequest, str(err)) from None
     except TooManyViewers as err:
@@ -93,7 +93,7 @@ async def set_question(request: web.Request) -> web.Response:
     questions = req.questions if req else []
     if body.index >= len(questions):
         raise error(web.HTTPBadRequest, f"index: this interview has {len(questions)} questions")
-    live = request.app[LIVE_KEY].live.get(claims.interview)
+    live = request.app[INTERVIEWS_KEY].live.live.get(claims.interview)
     if live is None:
         raise error(web.HTTPConflict, "the interview is not live")
     await live.session.set_question(body.index, questions[body.index]["text"])
@@ -153,7 +153,7 @@ async def live_ws(request: web.Request) -> web.WebSocketResponse:
         await ws.close(code=4401, message=b"unauthorized")
         return ws
     redis = request.app[RESOURCES_KEY].redis.client
-    fanout = request.app[LIVE_KEY].fanout(redis)
+    fanout = request.app[INTERVIEWS_KEY].live.fanout(redis)
     try:
         follower = fanout.join(iid, claims.jti)
     except LimitReached as err:
