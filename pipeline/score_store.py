@@ -21,8 +21,9 @@ sending; until Redis answers again:
 - an expire() asked for is applied after the replay.
 A background task retries RETRY_FIRST_S after the failure, doubling up to RETRY_MAX_S; the
 outage ends (one INFO) when everything waiting is written. After aclose() it keeps trying for
-CLOSED_RETRY_S, then drops what is left with a WARNING. snapshot() and subscribe() are reads
-for viewers and do raise.
+CLOSED_RETRY_S, then drops what is left with a WARNING. snapshot() is a read for viewers and
+does raise; the live channel is read by the server's fan-out (server/live_fanout.py), one
+subscription per interview.
 """
 
 from __future__ import annotations
@@ -31,7 +32,6 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from collections.abc import AsyncIterator
 from typing import Any
 
 import msgpack
@@ -165,18 +165,6 @@ class ScoreStore:
             "scores": {k.decode(): unpack(v) for k, v in scores.items()},
             "events": [unpack(fields[b"r"]) for _id, fields in reversed(events)],
         }
-
-    async def subscribe(self) -> AsyncIterator[dict[str, Any]]:
-        pubsub = self.client.pubsub()
-        await pubsub.subscribe(self.keys["live"])
-        try:
-            async for message in pubsub.listen():
-                if message["type"] == "message":
-                    yield unpack(message["data"])
-        finally:
-            with contextlib.suppress(Exception):
-                await pubsub.unsubscribe()
-            await pubsub.aclose()  # type: ignore[no-untyped-call]
 
     async def aclose(self) -> None:
         """Write the last scores. If Redis is down, the recovery task goes on trying for

@@ -16,7 +16,7 @@ import redis.asyncio as aioredis
 from bench.speech import conversation
 from pipeline.asr_stage import AsrConfig
 from pipeline.clock import MonotonicClock
-from pipeline.score_store import ScoreStore, keys
+from pipeline.score_store import ScoreStore, keys, unpack
 from pipeline.session import InterviewSession, SessionModels
 from pipeline.text import wer
 from pipeline.vad_stage import VadConfig
@@ -69,11 +69,17 @@ async def test_session_streams_captions_and_scores_into_redis(
     session = InterviewSession(iid, clock, models(affect=True), store)
     received: list[dict[str, Any]] = []
 
-    async def listen() -> None:
-        async for rec in store.subscribe():
-            received.append(rec)
-            if rec["type"] == "ended":
-                return
+    async def listen() -> None:  # what a live viewer receives (server/live_fanout.py reads it)
+        pubsub = redis_client.pubsub()
+        await pubsub.subscribe(keys(iid)["live"])
+        try:
+            async for message in pubsub.listen():
+                if message["type"] == "message":
+                    received.append(rec := unpack(message["data"]))
+                    if rec["type"] == "ended":
+                        return
+        finally:
+            await pubsub.aclose()  # type: ignore[no-untyped-call]
 
     listener = asyncio.create_task(listen())
     await asyncio.sleep(0.2)  # subscribed before anything happens
