@@ -338,3 +338,32 @@ def test_follow_up_rules_are_validated() -> None:
     rule = {"id": "x", "course": "c", "when": {"probation": {"peer_rating": 1}}}
     with pytest.raises(ValueError, match="used twice"):
         followups.check_rules([rule, rule])
+
+
+def test_listening_follow_up_fires_on_probation_feedback(engine: Engine) -> None:
+    # Communication 90 at interview, and the probation feedback (in Chinese) says he interrupts
+    # people: the default rules suggest "Active listening" and keep the sentence as evidence.
+    _req, iv = finished_interview(engine, scores={**SCORES, "communication": 90.0})
+    hiring.record_decision(engine, iv.id, "offer", "good fit", "Ana Ruiz", None)
+    offer = hiring.create_offer(engine, iv.id, 52000, START, "Ana")
+    _, emp = hiring.answer_offer(engine, iv.id, True, "Mei Lin", offer.text_sha256)
+    assert emp is not None and emp.id is not None
+    review = {
+        "month": 2,
+        "manager_feedback": "任务完成得很好。同事反映他开会时经常打断别人。",
+        "manager_rating": 4,
+        "task_completion": 95,
+        "peer_rating": 3,
+        "reviewer": "Bo Chen",
+    }
+    row, new = employees.add_review(engine, emp.id, "probation", review)
+    assert [(f.rule_id, f.course) for f in new] == [("listening", "Active listening")]
+    assert new[0].evidence["interview"][0]["condition"] == {">=": 80.0}
+    assert new[0].evidence["probation"] == [
+        {
+            "review_id": row["id"],
+            "field": "manager_feedback",
+            "mentions": ["打断别人", "经常打断"],
+            "excerpt": "同事反映他开会时经常打断别人。",
+        }
+    ]

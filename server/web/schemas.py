@@ -142,7 +142,7 @@ class CandidateIn(Schema):
 
 
 class MatchPart(Schema):
-    kind: Literal["competency", "fact", "requirements"]
+    kind: Literal["competency", "rating", "fact", "requirements"]
     name: Name | None = None
     label: Label | None = None
     weight: float = Field(ge=0, le=100)
@@ -455,7 +455,7 @@ class RequirementsOut(Schema):
 class MatchPartSpecOut(Schema):
     """A configured part; the default configuration has only kind, name and weight."""
 
-    kind: Literal["competency", "fact", "requirements"]
+    kind: Literal["competency", "rating", "fact", "requirements"]
     name: str | None = None
     label: str | None = None
     weight: float
@@ -483,7 +483,7 @@ class FollowUpRuleOut(Schema):
     id: str
     title: str
     course: str
-    when: dict[str, dict[str, float]]  # source -> field -> threshold
+    when: dict[str, dict[str, followups.Condition]]  # source -> field -> condition
 
 
 class RequisitionOut(Schema):
@@ -523,6 +523,8 @@ class RecommendationOut(Schema):
     coverage: float
     parts: list[MatchPartOut]
     recommendation: str
+    missing: list[str]  # labels of the parts without data
+    possible_bands: list[Literal["high", "medium", "low"]]  # what the missing data allows
 
 
 class RankedOut(Schema):
