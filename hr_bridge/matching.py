@@ -10,13 +10,20 @@ A requisition's `match_config` weighs interview competencies and EHR facts, for 
       - {kind: requirements, weight: 20}        # resume match with the requirements
     bands: {high: 75, medium: 55}
 
-Every part is on a 0-100 scale: competencies are the report's scores; facts come from the
-candidate's profile (`facts`, else `skills`), mapped linearly from `scale` when the HR system
-keeps them in other units (quota attainment 0-150%); `requirements` is the resume match of
-hr_bridge.profiles. The score is the weighted mean over the parts that have data; a part
-without data is left out and named, and when less than half of the weight has data the band
-is "incomplete". The result is a recommendation with its reasons: a person decides, and the
-system never rejects anyone on its own.
+Every part is on a 0-100 scale: competencies are the report's scores (matched by normalised
+name, so "Logical structure" finds `logical_structure`); `rating` parts are the interviewers'
+mean rating of a competency (1-5 mapped to 0-100); facts come from the candidate's profile
+(`facts`, else `skills`), mapped linearly from `scale` when the HR system keeps them in other
+units (quota attainment 0-150%); `requirements` is the resume match of hr_bridge.profiles.
+
+No data is never good news. A part without data (a competency the interview had too little
+evidence for, a fact missing from the HR record) lowers the coverage and is named; it is not
+re-weighted away. The score (the weighted mean over the parts with data) exists only when at
+least MIN_COVERAGE of the weight has data. The band is stated only when the missing parts
+could not change it: with every missing part at 0 and at 100 the weighted sum must fall in
+the same band; otherwise the band is "incomplete" and `possible_bands` says which bands the
+missing data could still lead to. The result is a recommendation with its reasons: a person
+decides, and the system never rejects anyone on its own.
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from pipeline.scoring.catalogue import normalise
 from pipeline.scoring.rubric import DEFAULT_COMPETENCIES
 
 DEFAULT_BANDS = {"high": 75.0, "medium": 55.0}
@@ -35,11 +43,12 @@ RECOMMENDATION = {
     "low": "weak match on these parts: read the reasons and the evidence; a person decides",
     "incomplete": "too little data to recommend: a person decides from the evidence",
 }
+BAND_ORDER = ("low", "medium", "high")
 
 
 @dataclass(frozen=True)
 class Part:
-    kind: str  # competency, fact, requirements
+    kind: str  # competency, rating, fact, requirements
     name: str
     label: str
     weight: float  # share of the configured weight, 0-1
@@ -58,6 +67,8 @@ class Match:
     coverage: float  # share of the weight that had data
     parts: list[Part]
     recommendation: str
+    missing: list[str]  # labels of the parts without data
+    possible_bands: list[str]  # the bands the data (with what is missing) allows
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -87,15 +98,23 @@ def _fact(profile: Mapping[str, Any], name: str) -> float | None:
     return None
 
 
+def _band(score: float, bands: Mapping[str, float]) -> str:
+    return "high" if score >= bands["high"] else "medium" if score >= bands["medium"] else "low"
+
+
 def compute(
     config: Mapping[str, Any] | None,
     requisition: Mapping[str, Any],
     competencies: Mapping[str, float],
     profile: Mapping[str, Any] | None,
     requirements_match: float | None,
+    ratings: Mapping[str, float] | None = None,
 ) -> Match:
-    """The composite score from a report's competency values, the candidate's profile and
-    the resume match (hr_bridge.profiles.match), with a reason for every part."""
+    """The composite score from a report's competency values (those with a value), the
+    interviewers' mean ratings (1-5, by competency key), the candidate's profile and the
+    resume match (hr_bridge.profiles.match), with a reason for every part."""
+    by_key = {normalise(k): v for k, v in competencies.items()}
+    rated = {normalise(k): v for k, v in (ratings or {}).items()}
     cfg = config or default_config(requisition)
     bands = {**DEFAULT_BANDS, **(cfg.get("bands") or {})}
     specs = cfg.get("parts") or []
@@ -108,8 +127,11 @@ def compute(
         required = spec.get("required")
         raw: float | None
         if kind == "competency":
-            raw = competencies.get(name)
+            raw = by_key.get(normalise(name))
             value = raw
+        elif kind == "rating":
+            raw = rated.get(normalise(name))
+            value = None if raw is None else min(100.0, max(0.0, 25 * (raw - 1)))
         elif kind == "fact":
             raw = _fact(profile or {}, name)
             lo, hi = spec.get("scale") or (0.0, 100.0)
@@ -118,20 +140,14 @@ def compute(
             raw = value = requirements_match
         parts.append(_part(kind, name, label, weight, value, raw, required, spec))
     have = sum(p.weight for p in parts if p.value is not None)
-    score = (
-        round(sum(p.weight * p.value for p in parts if p.value is not None) / have, 1)
-        if have
-        else None
-    )
-    if score is None or have < MIN_COVERAGE:
-        band = "incomplete"
-    elif score >= bands["high"]:
-        band = "high"
-    elif score >= bands["medium"]:
-        band = "medium"
-    else:
-        band = "low"
-    return Match(score, band, round(have, 3), parts, RECOMMENDATION[band])
+    points = sum(p.weight * p.value for p in parts if p.value is not None)
+    score = round(points / have, 1) if have and have >= MIN_COVERAGE - 1e-9 else None
+    # The missing weight at 0 and at 100: the bands the full data could still give.
+    lowest, highest = _band(points, bands), _band(points + 100 * (1 - have), bands)
+    possible = list(BAND_ORDER[BAND_ORDER.index(lowest) : BAND_ORDER.index(highest) + 1])
+    band = possible[0] if score is not None and len(possible) == 1 else "incomplete"
+    missing = [p.label for p in parts if p.value is None]
+    return Match(score, band, round(have, 3), parts, RECOMMENDATION[band], missing, possible)
 
 
 def _part(
@@ -146,16 +162,22 @@ def _part(
 ) -> Part:
     share = f"{weight:.0%} of the score"
     if value is None:
-        source = "no interview score" if kind == "competency" else "no data in the HR record"
+        source = {
+            "competency": "not enough interview evidence for a score",
+            "rating": "no interviewer rating yet",
+            "requirements": "no resume data to match",
+        }.get(kind, "no data in the HR record")
         return Part(
             kind, name, label, weight, None, None, required, None, None,
-            f"{label}: {source}; left out ({share})",
+            f"{label}: {source}; coverage lowered by {share}",
         )  # fmt: skip
     shown = f"{value:.0f}"
     if kind == "fact" and spec.get("scale"):
         shown = f"{raw:g} ({value:.0f} on the 0-100 scale)"
     elif kind == "requirements":
         shown = f"{value:.0f}% of the requirements met"
+    elif kind == "rating":
+        shown = f"{raw:.1f} of 5 from interviewers ({value:.0f} on the 0-100 scale)"
     met = None if required is None else value >= float(required)
     if required is None:
         reason = f"{label} {shown} ({share})"

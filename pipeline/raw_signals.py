@@ -22,8 +22,8 @@ FULL_SCALE_WPM = 150.0  # a brisk conversational rate maps to 100
 
 @dataclass
 class Signal:
-    value: float  # 0..100
-    raw: float  # in its own unit (wpm, %)
+    value: float | None  # 0..100; None: no value yet (not enough evidence)
+    raw: float | None  # in its own unit (wpm, %)
     unit: str
     t: float  # media time of the latest evidence
     evidence: dict[str, Any] = field(default_factory=dict)

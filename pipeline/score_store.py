@@ -2,6 +2,7 @@
 
 Per interview:
 - `hs:iv:{id}:scores`  hash: dimension -> msgpack {value, raw, unit, t, trend, evidence}
+  (value null: a competency still collecting evidence; its evidence says what it needs)
 - `hs:iv:{id}:events`  stream (capped): msgpack event records, the history a late viewer reads
 - `hs:iv:{id}:live`    pub/sub channel: every record as it happens
 
@@ -88,7 +89,7 @@ class ScoreStore:
         self.history_maxlen = history_maxlen
         self.buffer_size = buffer_size
         self._pending: dict[str, Signal] = {}  # updates not yet folded by flush()
-        self._last: dict[str, float] = {}
+        self._last: dict[str, float | None] = {}
         self._fields: dict[str, bytes] = {}  # every dimension's current hash value
         self._unsent: dict[str, bytes] = {}  # changed since the last written scores record
         self._backlog: deque[bytes] = deque()  # event records waiting for Redis, oldest first
@@ -148,7 +149,7 @@ class ScoreStore:
         self._last_flush = self.clock.now()
         for name, sig in pending.items():
             prev = self._last.get(name)
-            trend = 0.0 if prev is None else round(sig.value - prev, 1)
+            trend = 0.0 if prev is None or sig.value is None else round(sig.value - prev, 1)
             self._last[name] = sig.value
             self._fields[name] = self._unsent[name] = pack(
                 {"value": sig.value, "raw": sig.raw, "unit": sig.unit, "t": sig.t,

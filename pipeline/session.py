@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +35,7 @@ from pipeline.events import (
 )
 from pipeline.raw_signals import RawSignals, Signal
 from pipeline.score_store import ScoreStore
+from pipeline.scoring.catalogue import CATALOGUE
 from pipeline.scoring.report import SessionFacts, build_report
 from pipeline.scoring.report_model import Report
 from pipeline.scoring.scorer import Scorer
@@ -58,27 +60,48 @@ class SessionModels:
 
 
 def competency_signals(scorer: Scorer) -> dict[str, Signal]:
-    """The interview's competency scores so far, as live-view dimensions (`competency:*`)."""
-    per, total = scorer.overall()
-    out = {
-        f"competency:{name}": Signal(
+    """The interview's competency scores so far, as live-view dimensions (`competency:*`).
+    A competency without enough evidence has no value (the view shows "collecting…") and
+    says what it needs; each carries its formula, the current answer's formula inputs and
+    the evidence that moved it."""
+    per, total, coverage, missing = scorer.overall()
+    current = scorer.answer_scores(scorer.current.index) if scorer.current else {}
+    rubric = {c.key: c for c in scorer.rubric.competencies}
+    out = {}
+    for key, s in per.items():
+        c = rubric.get(key)
+        measure = c.measure if c else key
+        m = CATALOGUE.get(measure or "")
+        answer = current.get(measure or "")
+        out[f"competency:{key}"] = Signal(
             s.value,
             s.value,
             "score",
             max((e.t_end for e in s.evidence), default=0.0),
             {
+                "status": s.status,
+                "label": c.label if c else (m.name(scorer.language) if m else key),
+                "needs": s.needs,
+                "formula": m.formula if m else None,
                 "confidence": s.confidence,
+                "answer_inputs": dict(answer.components) if answer else {},
                 "evidence": [
                     [e.kind, e.text, round(e.t_start, 2), round(e.t_end, 2)] for e in s.evidence[:5]
                 ],
             },
         )
-        for name, s in per.items()
-    }
-    if total is not None:
-        out["competency:overall"] = Signal(
-            total, total, "score", 0.0, {"weights": scorer.rubric.weights}
-        )
+    out["competency:overall"] = Signal(
+        total,
+        total,
+        "score",
+        0.0,
+        {
+            "status": "scored" if total is not None else "incomplete",
+            "coverage": coverage,
+            "missing": missing,
+            "weights": scorer.rubric.weights,
+        },
+    )
     return out
 
 
@@ -147,13 +170,15 @@ class InterviewSession:
         self.video = VideoPipeline(clock, models.face, models.expression, fps=models.video_fps)
         self.signals = RawSignals()
         self.scorer = scorer  # competency scores beside the raw signals, when a rubric is known
+        # The scorer's fold and reads run here, one at a time: matching a final by meaning
+        # costs a sentence-embedding pass, which must not block the event loop.
+        self._scoring = ThreadPoolExecutor(1, thread_name_prefix=f"scoring-{interview_id[:8]}")
         self._tasks: list[asyncio.Task[None]] = []
         self._last_face = float("-inf")
         self._last_affect = float("-inf")
         self.question: str | None = None
         self.finals = 0
         self.facts = SessionFacts()
-        self._absent_since: float | None = None
 
     def start(self) -> None:
         if not self._tasks:
@@ -185,27 +210,16 @@ class InterviewSession:
             except Exception:  # Redis hiccup: the analysis goes on, the view catches up
                 log.exception("interview %s: could not store an event", self.interview_id)
 
-    def _note_facts(self, event: Event) -> None:
-        if isinstance(event, FaceObservation):
-            self.facts.frames += 1
-            self.facts.several_faces_frames += event.faces > 1
-            if not event.present and self._absent_since is None:
-                self._absent_since = event.t
-            elif event.present and self._absent_since is not None:
-                self.facts.absences.append((self._absent_since, event.t))
-                self._absent_since = None
-        elif isinstance(event, StageDegraded) and not event.recovered:
-            self.facts.degraded.append(
-                {"stage": event.stage, "t": round(event.t, 2), "reason": event.reason}
-            )
-
     async def _handle(self, event: Event) -> None:
-        self._note_facts(event)
+        self.facts.note(event)
         changed = self.signals.fold(event)
         if changed:
             self.store.update({k: self.signals.signals[k] for k in changed})
-        if self.scorer is not None and self.scorer.fold(event):
-            self.store.update(competency_signals(self.scorer))
+        if self.scorer is not None:
+            loop = asyncio.get_running_loop()
+            scores = await loop.run_in_executor(self._scoring, self._score, event)
+            if scores:
+                self.store.update(scores)
         if isinstance(event, FaceObservation):
             if event.t - self._last_face < FACE_RECORD_EVERY_S and not event.warnings:
                 return
@@ -219,13 +233,16 @@ class InterviewSession:
         if (record := to_record(event)) is not None:
             await self.store.publish(record)
 
+    def _score(self, event: Event) -> dict[str, Signal] | None:
+        """On the scoring thread: fold, and the live scores when they may have changed."""
+        assert self.scorer is not None
+        return competency_signals(self.scorer) if self.scorer.fold(event) else None
+
     def report(self, interview: dict[str, Any], models: dict[str, str]) -> Report | None:
         """The finalized report (None without a rubric to score against)."""
         if self.scorer is None:
             return None
-        if self._absent_since is not None:  # still away when the interview ended
-            self.facts.absences.append((self._absent_since, self.video.features.last_t))
-            self._absent_since = None
+        self.facts.close(self.video.features.last_t)  # a face still away at the end
         return build_report(interview, self.scorer, self.facts, models)
 
     async def finish(self) -> None:
@@ -234,6 +251,7 @@ class InterviewSession:
         await self.video.end()
         with contextlib.suppress(asyncio.CancelledError):
             await asyncio.gather(*self._tasks)
+        self._scoring.shutdown(wait=False)
         await self.store.aclose()
         await self.store.publish({"type": "ended"})
 
@@ -246,4 +264,5 @@ class InterviewSession:
                 await task
         await self.audio.aclose()
         await self.video.aclose()
+        self._scoring.shutdown(wait=False)
         await self.store.aclose()

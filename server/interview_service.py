@@ -42,6 +42,7 @@ from hr_bridge import interviews as db
 from hr_bridge import lifecycle
 from hr_bridge.interviews import Conflict, Interview, InterviewState
 from integrations.adapters import HRAdapter, LocalStoreAdapter
+from models_onnx.embedder import SentenceEncoder
 from models_onnx.expression import ExpressionModel
 from models_onnx.face_landmarker import FaceLandmarkerModel
 from models_onnx.vad import SileroVad
@@ -75,6 +76,9 @@ class SharedModels:
     face: Callable[[], FaceLandmarkerModel]
     expression: Callable[[], ExpressionModel]
     vad_config: VadConfig
+    # One instance for the whole process (stateless; onnxruntime runs are thread-safe):
+    # every session's scoring thread matches answers by meaning with it.
+    encoder: SentenceEncoder
 
     @classmethod
     def load(cls, settings: Settings) -> SharedModels:
@@ -84,6 +88,7 @@ class SharedModels:
             models.face_factory(settings),
             models.expression_factory(settings),
             models.vad_config(settings),
+            models.sentence_encoder(settings),
         )
 
 
@@ -207,7 +212,9 @@ class InterviewService:
             clock,
             session_models,
             ScoreStore(self.redis, iid, clock),
-            Scorer(_rubric(req), affect_allowed=affect) if req else None,
+            Scorer(_rubric(req), affect_allowed=affect, encoder=self.shared.encoder)
+            if req
+            else None,
         )
 
     async def media_ended(self, iid: str, reason: str, session: InterviewSession) -> None:
@@ -307,11 +314,19 @@ class InterviewService:
         if iv is None or iv.state != S.INTERRUPTED:
             return
         if req is not None:
-            scorer, facts = Scorer(_rubric(req), affect_allowed=iv.affect_allowed), SessionFacts()
+            scorer = Scorer(
+                _rubric(req), affect_allowed=iv.affect_allowed, encoder=self.shared.encoder
+            )
+            facts = SessionFacts()
             history = await self._history(iid)
-            finals = replay(history or [], scorer, facts)
-            report = build_report(
-                _header(iv, req, iid), scorer, facts, models.model_versions(self.settings)
+            # Replaying encodes every final for matching by meaning: off the event loop.
+            finals = await asyncio.to_thread(replay, history or [], scorer, facts)
+            report = await asyncio.to_thread(
+                build_report,
+                _header(iv, req, iid),
+                scorer,
+                facts,
+                models.model_versions(self.settings),
             )
             detail = (
                 f"the live session was lost ({reason}); rebuilt from the stored live history: "

@@ -11,6 +11,7 @@ from functools import partial
 from pathlib import Path
 
 from models_onnx.assets import ModelAssetError, locate, manifest
+from models_onnx.embedder import SentenceEncoder, load_sentence_encoder
 from models_onnx.expression import ExpressionModel
 from models_onnx.face_landmarker import FaceLandmarkerModel
 from models_onnx.vad import SileroVad
@@ -71,7 +72,17 @@ def model_overrides(settings: Settings) -> dict[str, Path | None]:
         "whisper_tiny_en": settings.whisper_model_dir,
         "face_landmarker": settings.face_model_path,
         "expression": settings.expression_model_path,
+        "sentence_encoder": None,  # no setting: always the bundled, sha256-checked file
     }
+
+
+def sentence_encoder(settings: Settings) -> SentenceEncoder:
+    """The sentence-embedding model for matching answers by meaning (sha256-checked;
+    blocking, ~0.4 s). One per process: it holds no state between calls."""
+    try:
+        return load_sentence_encoder(locate("sentence_encoder", None, settings.models_dir))
+    except ModelAssetError as err:
+        raise ConfigError(str(err)) from None
 
 
 def model_versions(settings: Settings) -> dict[str, str]:

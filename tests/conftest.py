@@ -19,6 +19,7 @@ import pytest
 from sqlalchemy import Engine
 
 from hr_bridge.db import make_engine, migrate
+from server.interview_service import SharedModels
 from server.settings import Settings, load_settings
 
 EXTERNAL_REDIS = os.environ.get("HIRESTREAM_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
@@ -47,6 +48,13 @@ def make_settings(tmp_path: Path) -> Callable[..., Settings]:
         return load_settings(**overrides)
 
     return make
+
+
+@pytest.fixture(scope="session")
+def shared_models(tmp_path_factory: pytest.TempPathFactory) -> SharedModels:
+    """The models every session shares, loaded once and outside any test's event loop
+    (loading blocks for about a second)."""
+    return SharedModels.load(load_settings(data_dir=tmp_path_factory.mktemp("models")))
 
 
 @pytest.fixture

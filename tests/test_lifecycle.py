@@ -71,9 +71,13 @@ def history(iid: str) -> list[dict[str, Any]]:
 
 
 def service(
-    settings: Settings, engine: Engine, client: aioredis.Redis, adapter: Any = None
+    settings: Settings,
+    engine: Engine,
+    client: aioredis.Redis,
+    shared: SharedModels,
+    adapter: Any = None,
 ) -> InterviewService:
-    return InterviewService(settings, engine, client, SharedModels.load(settings), adapter)
+    return InterviewService(settings, engine, client, shared, adapter)
 
 
 def test_transitions_are_checked_and_audited_with_the_change(engine: Engine) -> None:
@@ -98,6 +102,7 @@ async def test_a_crash_leaves_no_interview_live_and_its_report_is_rebuilt(
     engine: Engine,
     redis_client: aioredis.Redis,
     make_settings: Callable[..., Settings],
+    shared_models: SharedModels,
 ) -> None:
     iid = live_interview(engine)
     lost = live_interview(engine)  # its live history is gone too (embedded Redis died with it)
@@ -105,7 +110,7 @@ async def test_a_crash_leaves_no_interview_live_and_its_report_is_rebuilt(
     for record in history(iid):
         await redis_client.xadd(events_key, {"r": pack(record)})
     settings = make_settings(interrupted_finalize_after_s=3600)
-    svc = service(settings, engine, redis_client)
+    svc = service(settings, engine, redis_client, shared_models)
     try:
         recovery = await svc.recover()
         assert sorted(recovery.interrupted) == sorted([iid, lost])
@@ -137,12 +142,13 @@ async def test_a_report_waits_in_the_spool_while_the_database_is_down(
     engine: Engine,
     redis_client: aioredis.Redis,
     make_settings: Callable[..., Settings],
+    shared_models: SharedModels,
 ) -> None:
     iid = live_interview(engine)
     lifecycle.move(engine, iid, S.INTERRUPTED, actor="system", action="interview.interrupted")
     settings = make_settings()
     down = make_engine("postgresql+psycopg://postgres@127.0.0.1:1/none?connect_timeout=1")
-    svc = service(settings, engine, redis_client, LocalStoreAdapter(down))
+    svc = service(settings, engine, redis_client, shared_models, LocalStoreAdapter(down))
     key = keys(iid)["events"]
     for record in history(iid):
         await redis_client.xadd(key, {"r": pack(record)})
@@ -167,6 +173,7 @@ async def test_an_interview_whose_invite_expired_is_abandoned(
     engine: Engine,
     redis_client: aioredis.Redis,
     make_settings: Callable[..., Settings],
+    shared_models: SharedModels,
 ) -> None:
     req = db.create_requisition(engine, title="Support", questions=[{"text": "Why?"}])
     old, fresh = (
@@ -180,7 +187,7 @@ async def test_an_interview_whose_invite_expired_is_abandoned(
         row.created_at = datetime.now(UTC) - timedelta(days=8)
         s.add(row)
         s.commit()
-    svc = service(make_settings(invite_ttl_s=7 * 24 * 3600), engine, redis_client)
+    svc = service(make_settings(invite_ttl_s=7 * 24 * 3600), engine, redis_client, shared_models)
     try:
         await svc.sweep()
     finally:

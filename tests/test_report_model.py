@@ -231,6 +231,7 @@ async def test_a_spooled_file_that_is_not_a_report_is_set_aside_not_blocking(
     engine: Engine,
     redis_client: aioredis.Redis,
     make_settings: Callable[..., Settings],
+    shared_models: SharedModels,
 ) -> None:
     settings = make_settings()
     req = db.create_requisition(engine, title="Support", competencies=["communication"])
@@ -241,7 +242,7 @@ async def test_a_spooled_file_that_is_not_a_report_is_set_aside_not_blocking(
     (spool / f"report-{iid}.json").write_text(
         report_body(iid, {"communication": 61.5}).model_dump_json()
     )
-    svc = InterviewService(settings, engine, redis_client, SharedModels.load(settings))
+    svc = InterviewService(settings, engine, redis_client, shared_models)
     try:
         recovery = await svc.recover()
     finally:

@@ -38,6 +38,29 @@ STRUCTURE = {
 
 STAR = ("situation", "task", "action", "result")
 
+# What each part of an answer sounds like, for matching by meaning when no marker word was
+# heard (recognition errors, paraphrases). Short sentences in the register of spoken answers.
+STRUCTURE_PROTOTYPES = {
+    "en": {
+        "situation": ["at my previous job we had a problem", "the situation was that our team",
+                      "a few years ago at my last company"],
+        "task": ["my task was to fix it", "I was responsible for the project",
+                 "my goal was to improve the results"],
+        "action": ["so I decided to talk to the team", "I organized a meeting and built a plan",
+                   "what I did was set up a new process"],
+        "result": ["as a result we cut costs by twenty percent", "in the end the outcome was",
+                   "the result was that sales increased"],
+        "reason": ["because the customers were unhappy", "the reason was that"],
+    },
+    "zh": {
+        "situation": ["在我之前的公司遇到了一个问题", "当时我们团队的情况是"],
+        "task": ["我的任务是解决这个问题", "我负责这个项目"],
+        "action": ["于是我决定和团队沟通", "我组织了会议并制定了计划"],
+        "result": ["结果我们把成本降低了百分之二十", "最后销售额提高了"],
+        "reason": ["因为客户不满意", "原因是"],
+    },
+}  # fmt: skip
+
 _SUFFIXES = [
     ("ational", "ate"), ("ization", "ize"), ("fulness", "ful"), ("iveness", "ive"),
     ("ments", ""), ("ment", ""), ("ings", ""), ("ing", ""), ("ies", "y"), ("ied", "y"),

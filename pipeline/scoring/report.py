@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from pipeline.events import Event, FaceObservation, StageDegraded
+from pipeline.scoring.catalogue import CATALOGUE
 from pipeline.scoring.report_model import (
     DECISION_NOTE,
     REPORT_VERSION,
@@ -30,19 +32,47 @@ LONG_ABSENCE_S = 5.0
 
 @dataclass
 class SessionFacts:
-    """What the session saw besides the scores (filled by InterviewSession)."""
+    """What the session saw besides the scores (filled by InterviewSession, or offline by
+    pipeline.rescore, through `note`)."""
 
     degraded: list[dict[str, Any]] = field(default_factory=list)
     several_faces_frames: int = 0
     frames: int = 0
     absences: list[tuple[float, float]] = field(default_factory=list)  # (start, end) media time
     questions_asked: list[tuple[int, float]] = field(default_factory=list)  # (index, media t)
+    absent_since: float | None = None  # media time the face left, while it is away
+
+    def note(self, event: Event) -> None:
+        if isinstance(event, FaceObservation):
+            self.frames += 1
+            self.several_faces_frames += event.faces > 1
+            if not event.present and self.absent_since is None:
+                self.absent_since = event.t
+            elif event.present and self.absent_since is not None:
+                self.absences.append((self.absent_since, event.t))
+                self.absent_since = None
+        elif isinstance(event, StageDegraded) and not event.recovered:
+            self.degraded.append(
+                {"stage": event.stage, "t": round(event.t, 2), "reason": event.reason}
+            )
+
+    def close(self, t: float) -> None:
+        """The media ended at `t`: a face still away is an absence up to then."""
+        if self.absent_since is not None:
+            self.absences.append((self.absent_since, t))
+            self.absent_since = None
 
 
-def _score(s: Score) -> CompetencyScore:
+def _score(s: Score, measure: str | None = None, label: str | None = None) -> CompetencyScore:
+    m = CATALOGUE.get(measure or s.name)
     return CompetencyScore(
         value=s.value,
         confidence=s.confidence,
+        status=s.status,
+        label=label,
+        measure=m.id if m else None,
+        formula=m.formula if m else None,
+        needs=s.needs,
         components=dict(s.components),
         evidence=[
             EvidenceSpan(
@@ -51,13 +81,31 @@ def _score(s: Score) -> CompetencyScore:
                 start=round(e.t_start, 2),
                 end=round(e.t_end, 2),
                 utterance=e.utterance,
+                route=e.route,
+                similarity=e.similarity,
+                matched=e.matched,
             )
             for e in s.evidence
         ],
     )
 
 
-def _flags(facts: SessionFacts, questions: list[QuestionResult]) -> list[Flag]:
+def _scorer_flags(scorer: Scorer) -> list[Flag]:
+    flags = [
+        Flag(flag=d.reason, question=d.question, start=round(d.t_start, 1),
+             end=round(d.t_end, 1), detail=d.detail)
+        for d in scorer.dropped
+    ]  # fmt: skip
+    unmeasured = [c.label for c in scorer.rubric.competencies if c.measure is None]
+    if unmeasured:
+        flags.append(Flag(flag="interviewer_only", detail=", ".join(unmeasured)))
+    if not scorer.usable_speech():
+        dropped = f"; {len(scorer.dropped)} transcript(s) dropped" if scorer.dropped else ""
+        flags.append(Flag(flag="no_speech", detail=f"no usable answer was transcribed{dropped}"))
+    return flags
+
+
+def _flags(facts: SessionFacts) -> list[Flag]:
     flags = []
     if facts.frames and facts.several_faces_frames / facts.frames > 0.05:
         detail = f"{facts.several_faces_frames} of {facts.frames} analysed frames"
@@ -67,8 +115,6 @@ def _flags(facts: SessionFacts, questions: list[QuestionResult]) -> list[Flag]:
             flags.append(Flag(flag="long_absence", start=round(start, 1), end=round(end, 1)))
     for d in facts.degraded:  # named, so a new key in the facts cannot fail the report
         flags.append(Flag(flag="stage_degraded", stage=d["stage"], t=d["t"], reason=d["reason"]))
-    if not any(q.transcript for q in questions):
-        flags.append(Flag(flag="no_speech", detail="no answer was transcribed"))
     return flags
 
 
@@ -86,14 +132,33 @@ def build_report(
                 index=index,
                 question=q.text if q else None,
                 targets=list(q.targets) if q else [],
-                transcript=[
-                    TranscriptLine(utterance=u, start=round(a, 2), end=round(b, 2), text=text)
-                    for u, a, b, text in answer.text
-                ],
+                transcript=sorted(
+                    [
+                        *(
+                            TranscriptLine(
+                                utterance=u, start=round(a, 2), end=round(b, 2), text=text
+                            )
+                            for u, a, b, text in answer.text
+                        ),
+                        *(
+                            TranscriptLine(
+                                utterance=d.utterance,
+                                start=round(d.t_start, 2),
+                                end=round(d.t_end, 2),
+                                text=d.text,
+                                dropped=d.reason,
+                            )
+                            for d in scorer.dropped
+                            if d.question == index
+                        ),
+                    ],
+                    key=lambda line: (line.start, line.utterance),
+                ),
                 scores={k: _score(v) for k, v in scorer.answer_scores(index).items()},
             )
         )
-    per, overall = scorer.overall()
+    per, overall, coverage, missing = scorer.overall()
+    labels = {c.key: (c.label, c.measure) for c in rubric.competencies}
     requisition = interview.get("requisition")
     return Report(
         report_version=REPORT_VERSION,
@@ -106,9 +171,15 @@ def build_report(
         models=models,
         affect_analysed=scorer.affect_allowed,
         overall=overall,
-        competencies={k: _score(v) for k, v in per.items()},
+        overall_status="scored" if overall is not None else "incomplete",
+        coverage=coverage,
+        missing=missing,
+        competencies={
+            k: _score(v, labels.get(k, (None, k))[1], labels.get(k, (None, None))[0])
+            for k, v in per.items()
+        },
         questions=questions,
-        flags=_flags(facts, questions),
+        flags=[*_scorer_flags(scorer), *_flags(facts)],
         candidate_summary=candidate_summary(scorer.language, scorer.affect_allowed),
         decision=DECISION_NOTE,
     )

@@ -24,14 +24,20 @@ from pydantic import (
     field_validator,
 )
 
-REPORT_VERSION = 1
+# 2: scores may abstain (value null with a status), competencies name their measure, the
+# overall says whether it is complete; version-1 bodies validate unchanged.
+REPORT_VERSION = 2
 DECISION_NOTE = "A person decides. These scores are evidence for that decision, not a verdict."
 
 FlagKind = Literal[
     "several_faces",  # another face in more than 5% of the analysed frames
     "long_absence",  # no face for 5 s or more
     "stage_degraded",  # an analysis stage failed and did not recover
-    "no_speech",  # no answer was transcribed
+    "no_speech",  # no usable answer was transcribed: no scores
+    "repetition_loop",  # a recognition loop ("4-4-4-4...") was dropped, not scored
+    "echo",  # a transcript that repeats the question or prompt was dropped, not scored
+    "wrong_language",  # an answer not in the interview's language: not scored on language
+    "interviewer_only",  # competencies the engine cannot measure: rated by interviewers only
     "interrupted",  # the live session did not end by finish
     "synthetic",  # generated demo data
 ]
@@ -50,22 +56,40 @@ class _Part(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
-class EvidenceSpan(_Part):
-    """What a score rests on: a phrase or a measurement, with its media times (s)."""
+Route = Literal["lexical", "semantic"]
+ScoreStatus = Literal["scored", "insufficient_evidence", "interviewer_only"]
 
-    kind: str  # "filler", "structure:result", "concept:budget", "pace", "face"...
+
+class EvidenceSpan(_Part):
+    """What a score rests on: a phrase or a measurement, with its media times (s). Phrases
+    matched by meaning carry the route "semantic" and their cosine similarity; by words,
+    "lexical"."""
+
+    kind: str  # "filler", "pause", "structure:result", "concept:budget", "pace", "face"...
     text: str
     start: float
     end: float
     utterance: int | None = None  # None: a measurement over the answer, not one utterance
+    route: Route | None = Field(default=None, exclude_if=_absent)
+    similarity: float | None = Field(default=None, exclude_if=_absent)
+    matched: str | None = Field(default=None, exclude_if=_absent)  # the concept or prototype
 
 
 class CompetencyScore(_Part):
-    """One competency on 0-100, its confidence in 0-1, what it was computed from (per
-    answer; empty for the interview-level score) and its evidence."""
+    """One competency on 0-100, its confidence in 0-1, what it was computed from and its
+    evidence. Without enough evidence (`status` insufficient_evidence, `needs` says what was
+    missing) or for a competency the engine cannot measure (interviewer_only) the value is
+    null: no evidence, no number."""
 
-    value: float
+    value: float | None
     confidence: float
+    # Written only when there is no value ("scored" is left out, so version-1 bodies keep
+    # their JSON): a value is always a scored value.
+    status: ScoreStatus = Field(default="scored", exclude_if=lambda v: v == "scored")
+    label: str | None = Field(default=None, exclude_if=_absent)  # the requisition's name
+    measure: str | None = Field(default=None, exclude_if=_absent)  # catalogue id
+    formula: str | None = Field(default=None, exclude_if=_absent)
+    needs: str | None = Field(default=None, exclude_if=_absent)  # the evidence missing
     # Counts stay integers (star_parts: 4), sub-scores floats: the JSON keeps each as it was.
     components: dict[str, int | float] = Field(default_factory=dict)
     evidence: list[EvidenceSpan] = Field(default_factory=list)
@@ -76,6 +100,8 @@ class TranscriptLine(_Part):
     start: float
     end: float
     text: str
+    # Set when the line was kept out of scoring: repetition_loop, echo or wrong_language.
+    dropped: str | None = Field(default=None, exclude_if=_absent)
 
 
 class QuestionResult(_Part):
@@ -95,6 +121,7 @@ class Flag(_Part):
 
     flag: FlagKind
     detail: str | None = Field(default=None, exclude_if=_absent)
+    question: int | None = Field(default=None, exclude_if=_absent)
     start: float | None = Field(default=None, exclude_if=_absent)
     end: float | None = Field(default=None, exclude_if=_absent)
     stage: str | None = Field(default=None, exclude_if=_absent)
@@ -128,7 +155,14 @@ class Report(_Part):
     weights: dict[str, float]  # competency -> rubric weight (summing to 1)
     models: dict[str, str]  # model -> version it was scored with
     affect_analysed: bool
-    overall: float | None  # None: no weighted competency had a value
+    overall: float | None  # None: too little of the weight had values (incomplete)
+    # "incomplete": less than MIN_OVERALL_COVERAGE of the measurable weight has values;
+    # `missing` names the competencies without one.
+    overall_status: Literal["scored", "incomplete"] = Field(
+        default="scored", exclude_if=lambda v: v == "scored"
+    )
+    coverage: float | None = Field(default=None, exclude_if=_absent)  # weight with values
+    missing: list[str] = Field(default_factory=list, exclude_if=lambda v: not v)
     competencies: dict[str, CompetencyScore]
     questions: list[QuestionResult]
     flags: list[Flag]
@@ -146,8 +180,8 @@ class Report(_Part):
         return iso_seconds(value)
 
     def scores(self) -> dict[str, float]:
-        """Competency -> value (the overall score not included)."""
-        return {name: s.value for name, s in self.competencies.items()}
+        """Competency -> value, for those that have one (the overall not included)."""
+        return {name: s.value for name, s in self.competencies.items() if s.value is not None}
 
 
 def load_report(body: Report | Mapping[str, Any]) -> Report:

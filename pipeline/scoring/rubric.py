@@ -1,22 +1,32 @@
-"""Rubrics: what a requisition measures (competencies with weights) and what each question
-targets (competencies, expected key concepts with synonyms). Loaded from the requisition in
-the store, or from a YAML or JSON file."""
+"""Rubrics: what a requisition measures (competencies with weights, each mapped to a measure
+of the catalogue or rated by interviewers only) and what each question targets (competencies,
+expected key concepts with synonyms). Loaded from the requisition in the store, or from a
+YAML or JSON file."""
 
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-DEFAULT_COMPETENCIES = (
-    "communication",
-    "logical_structure",
-    "job_knowledge",
-    "engagement",
-    "composure",
-)
+from pipeline.scoring.catalogue import CATALOGUE, normalise, resolve
+
+DEFAULT_COMPETENCIES = tuple(CATALOGUE)
+
+
+@dataclass(frozen=True)
+class RubricCompetency:
+    """One competency of a requisition: its key (the normalised name reports use), the name
+    as written, its weight (normalised), the catalogue measure that scores it (None: rated by
+    interviewers only) and the anchors of its 1-5 rating scale for human raters."""
+
+    key: str
+    label: str
+    weight: float
+    measure: str | None
+    anchors: dict[int, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -40,14 +50,24 @@ class RubricQuestion:
 @dataclass(frozen=True)
 class Rubric:
     language: str
-    weights: dict[str, float]  # competency -> weight (normalised to sum 1)
+    competencies: tuple[RubricCompetency, ...]
     questions: tuple[RubricQuestion, ...]
+
+    @property
+    def weights(self) -> dict[str, float]:
+        """Competency key -> weight (summing to 1)."""
+        return {c.key: c.weight for c in self.competencies}
+
+    @property
+    def measures(self) -> dict[str, str | None]:
+        """Competency key -> catalogue measure (None: rated by interviewers only)."""
+        return {c.key: c.measure for c in self.competencies}
 
     @property
     def version(self) -> str:
         """A content hash: reports name the exact rubric they were scored with."""
         body = json.dumps(
-            {"l": self.language, "w": self.weights,
+            {"l": self.language, "w": self.weights, "m": self.measures,
              "q": [[q.text, q.time_limit_s, q.targets, [c.forms for c in q.concepts]]
                    for q in self.questions]},
             sort_keys=True, ensure_ascii=False,
@@ -55,19 +75,42 @@ class Rubric:
         return hashlib.sha256(body.encode()).hexdigest()[:12]
 
 
-def rubric_from_dict(data: dict[str, Any]) -> Rubric:
-    """From a requisition's fields. Competencies may be names (equal weights) or
-    {"name", "weight"}; questions may list `targets` and `concepts` (names or
-    {"name", "synonyms"})."""
-    raw = data.get("competencies") or list(DEFAULT_COMPETENCIES)
-    weights: dict[str, float] = {}
+def _anchors(name: str, raw: Any) -> dict[int, str]:
+    anchors = {int(level): str(text) for level, text in (raw or {}).items()}
+    if any(not 1 <= level <= 5 for level in anchors):
+        raise ValueError(f"competency {name!r}: anchors are for ratings 1 to 5")
+    return dict(sorted(anchors.items()))
+
+
+def competencies_from(raw: list[Any]) -> tuple[RubricCompetency, ...]:
+    """A requisition's competencies: names (equal weights) or {"name", "weight", "measure",
+    "anchors"}. Raises ValueError (UnknownMeasure for a mapping to no measure) with the
+    competency named."""
+    items: list[tuple[str, float, str | None, dict[int, str]]] = []
     for c in raw:
-        name, weight = (c, 1.0) if isinstance(c, str) else (c["name"], float(c.get("weight", 1)))
+        if isinstance(c, str):
+            name, weight, measure, anchors = c, 1.0, resolve(c), {}
+        else:
+            name, weight = c["name"], float(c.get("weight", 1))
+            measure = resolve(name, c.get("measure"))
+            anchors = _anchors(name, c.get("anchors"))
         if weight < 0:
             raise ValueError(f"competency {name!r}: weight must not be negative")
-        weights[name.strip().lower().replace(" ", "_")] = weight
-    total = sum(weights.values()) or 1.0
-    weights = {k: v / total for k, v in weights.items()}
+        items.append((name, weight, measure, anchors))
+    keys = [normalise(name) for name, *_ in items]
+    if len(set(keys)) != len(keys):
+        raise ValueError("competencies: the same name twice")
+    total = sum(w for _, w, _, _ in items) or 1.0
+    return tuple(
+        RubricCompetency(key, name.strip(), w / total, measure, anchors)
+        for key, (name, w, measure, anchors) in zip(keys, items, strict=True)
+    )
+
+
+def rubric_from_dict(data: dict[str, Any]) -> Rubric:
+    """From a requisition's fields (see competencies_from); questions may list `targets` and
+    `concepts` (names or {"name", "synonyms"})."""
+    competencies = competencies_from(data.get("competencies") or list(DEFAULT_COMPETENCIES))
     questions = []
     for q in data.get("questions", []):
         concepts = tuple(
@@ -78,11 +121,11 @@ def rubric_from_dict(data: dict[str, Any]) -> Rubric:
             RubricQuestion(
                 q["text"],
                 int(q.get("time_limit_s", 120)),
-                tuple(t.strip().lower().replace(" ", "_") for t in q.get("targets", ())),
+                tuple(normalise(t) for t in q.get("targets", ())),
                 concepts,
             )
         )
-    return Rubric(data.get("language", "en"), weights, tuple(questions))
+    return Rubric(data.get("language", "en"), competencies, tuple(questions))
 
 
 def read_mapping(path: Path) -> dict[str, Any]:

@@ -79,6 +79,18 @@ def _parser() -> argparse.ArgumentParser:
     a.add_argument("--out", type=Path, help="also write the JSON result to this file")
     a.add_argument("--language", default="en", choices=["en", "zh"], help="interview language")
     a.add_argument("--context", help="text that primes recognition, e.g. the question asked")
+    a.add_argument(
+        "--requisition",
+        type=Path,
+        help="score the file against this requisition or rubric (YAML/JSON) and print the "
+        "report a live interview would get",
+    )
+    a.add_argument(
+        "--answers",
+        type=Path,
+        help="with --requisition: JSON list of the questions' start times in seconds, or of "
+        "{index, start} objects (default: the whole file answers question 1)",
+    )
     a.add_argument("--no-video", action="store_true", help="skip the face analysis of video")
     a.add_argument(
         "--affect",
