@@ -20,7 +20,8 @@ answer's score has no value: status `insufficient_evidence` and what it needs.
   to one of the part's prototype sentences, with a sentence-embedding model), so recognition
   errors ("another result") still count. Confidence: words / 80.
 - job_knowledge = 100 x expected concepts covered / expected concepts, by stems or synonyms,
-  else by meaning. Needs a question with expected concepts. Confidence: 0.5 + 0.5 x words / 80.
+  else by meaning at a stricter similarity (CONCEPT_SIMILARITY). Needs a question with
+  expected concepts. Confidence: 0.5 + 0.5 x words / 80.
 - engagement = 100 x face-present ratio x eye-contact ratio (of frames with a face).
   Confidence: analysed frames / 50.
 - composure = 0.5 hesitations + 0.5 pauses (voice steadiness); where the policy allows affect,
@@ -52,6 +53,11 @@ MIN_OVERALL_COVERAGE = 0.6  # of the measurable weight, for an overall score
 HESITATION_GAP_S = 0.8  # a silence this long between two words of one utterance
 FOREIGN_MIN_PROB = 0.7  # detected-language probability needed to call an answer foreign
 ZH_CHARS_PER_WORD = 1.7
+# A concept name is a word or two: against such short queries the sentence encoder rates
+# windows that merely share a generic word high ("spent time at the" vs "delivery time":
+# 0.69), so concepts need a closer match by meaning than the sentence-long structure
+# prototypes (recognition variants such as "customer complains" reach 0.8 and more).
+CONCEPT_SIMILARITY = 0.75
 
 
 @dataclass(frozen=True)
@@ -253,12 +259,15 @@ class Scorer:
                 i += 1
         return hits
 
-    def _by_meaning(self, a: _Answer, kind: str, queries: list[str]) -> Evidence | None:
+    def _by_meaning(
+        self, a: _Answer, kind: str, queries: list[str], min_similarity: float = 0.0
+    ) -> Evidence | None:
         if a.semantic is None or not queries:
             return None
-        hit = a.semantic.best(queries)
-        if hit is None:
+        top = a.semantic.top(queries)
+        if top is None or top[1] < 0 or top[0].similarity < min_similarity:
             return None
+        hit = top[0]
         return Evidence(kind, hit.text, hit.start, hit.end, hit.utterance, "semantic",
                         round(hit.similarity, 3), hit.query)  # fmt: skip
 
@@ -449,7 +458,7 @@ class Scorer:
             hits = [h for form in c.forms for h in self._phrase_hits(a, form, by_stem=True)]
             if hits:
                 found.append(_route_evidence(kind, hits[0], "lexical"))
-            elif (hit := self._by_meaning(a, kind, list(c.forms))) is not None:
+            elif (hit := self._by_meaning(a, kind, list(c.forms), CONCEPT_SIMILARITY)) is not None:
                 found.append(hit)
         return Score(
             "job_knowledge",
