@@ -145,3 +145,43 @@ def test_video_file_gets_a_face_timeline(tmp_path: Path) -> None:
     assert json.loads(out.stdout)["utterances"] == []
     table = _analyze(clip)
     assert "face present 80%" in table.stdout and "absent" in table.stdout
+
+
+def test_analyze_scores_a_recording_against_a_requisition(recording, tmp_path: Path) -> None:
+    """The report a live interview would get: per answer, abstentions where the evidence is
+    thin (two short answers), the requisition's own names, bad inputs refused."""
+    wav, spoken = recording
+    req = tmp_path / "req.yaml"
+    req.write_text(
+        "language: en\n"
+        "competencies: [Communication, Logical structure, Teamwork]\n"
+        "questions:\n"
+        "  - text: What is your greatest strength?\n"
+        "    concepts: [customers]\n"
+        "  - text: What do you do when a deadline is at risk?\n"
+    )
+    answers = tmp_path / "answers.json"
+    answers.write_text(json.dumps([0.0, {"index": 1, "start": spoken[1].start - 0.5}]))
+    out = _analyze(wav, "--requisition", str(req), "--answers", str(answers), "--json")
+    assert out.returncode == 0, out.stderr
+    report = json.loads(out.stdout)
+    assert [q["index"] for q in report["questions"]] == [0, 1]
+    assert all(q["transcript"] for q in report["questions"])  # each answer in its question
+    heard = " ".join(line["text"] for q in report["questions"] for line in q["transcript"])
+    assert wer(" ".join(TEXTS), heard) <= 0.2, heard
+    # 14 words an answer: below every measure's minimum, so no numbers, and reasons.
+    first = report["questions"][0]["scores"]
+    assert first["communication"]["value"] is None
+    assert first["communication"]["status"] == "insufficient_evidence"
+    assert "words (has " in first["communication"]["needs"]
+    assert report["overall"] is None and report["overall_status"] == "incomplete"
+    assert report["competencies"]["teamwork"]["status"] == "interviewer_only"
+    assert report["competencies"]["logical_structure"]["label"] == "Logical structure"
+    assert "interviewer_only" in {f["flag"] for f in report["flags"]}
+    table = _analyze(wav, "--requisition", str(req), "--answers", str(answers))
+    assert table.returncode == 0 and "overall incomplete" in table.stdout
+    answers.write_text(json.dumps([0.0, {"index": 5, "start": 3.0}]))
+    bad = _analyze(wav, "--requisition", str(req), "--answers", str(answers))
+    assert bad.returncode != 0 and "question index 5" in bad.stderr
+    orphan = _analyze(wav, "--answers", str(answers))
+    assert orphan.returncode != 0 and "--answers needs --requisition" in orphan.stderr
