@@ -37,7 +37,13 @@ def hr_xml_assessment(report: Report | Mapping[str, Any]) -> dict[str, Any]:
                             for e in s.evidence
                         ],
                         "CompetencyWeight": r.weights.get(name),
-                        "Score": {"ScoreValue": s.value, "Confidence": s.confidence},
+                        # ScoreValue null: the interview held too little evidence for a
+                        # number (Status says why); never a guessed value.
+                        "Score": {
+                            "ScoreValue": s.value,
+                            "Confidence": s.confidence,
+                            "Status": s.status,
+                        },
                     }
                     for name, s in r.competencies.items()
                 ],
@@ -63,13 +69,30 @@ def frappe_interview_feedback(
     return {
         "doctype": "Interview Feedback",
         "interview": interview or r.interview_id,
+        # Frappe's Rating cannot say "no evidence": competencies without a value are named in
+        # the feedback instead of being sent as 0.
         "skill_assessment": [
-            {"skill": name.replace("_", " ").title(), "rating": round(s.value / 100, 3)}
+            {"skill": _skill(name, s.label), "rating": round(s.value / 100, 3)}
             for name, s in r.competencies.items()
+            if s.value is not None
         ],
-        "feedback": (
-            f"Overall {r.overall} / 100 (hirestream, rubric {r.rubric_version}). "
-            + " ".join(f"{f.flag}." for f in r.flags)
-        ).strip(),
+        "feedback": " ".join(_feedback(r)),
         "result": None,
     }
+
+
+def _skill(name: str, label: str | None) -> str:
+    return label or name.replace("_", " ").title()
+
+
+def _feedback(r: Report) -> list[str]:
+    overall = f"Overall {r.overall} / 100" if r.overall is not None else "Overall incomplete"
+    parts = [overall, f"(hirestream, rubric {r.rubric_version})."]
+    for status, say in (
+        ("insufficient_evidence", "Not enough evidence"),
+        ("interviewer_only", "Rated by interviewers only"),
+    ):
+        names = [_skill(n, s.label) for n, s in r.competencies.items() if s.status == status]
+        if names:
+            parts.append(f"{say}: {', '.join(names)}.")
+    return parts + [f"{f.flag}." for f in r.flags]
