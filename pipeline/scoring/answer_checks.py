@@ -19,7 +19,7 @@ runs past what speech does are loops:
   faster-whisper's own threshold for a failed, repetitive decode): loops whose repeats vary
   ("I went to the store and then we went to the store so I went to the store..."). A fixed
   window because natural text compresses better the longer it is: windows of this repository's
-  prose reach 2.2, the spoken answers of bench/ladder 1.9, varied loops 3.2 and more.
+  prose reach 2.2, spoken interview answers 1.9, varied loops 3.2 and more.
 
 echo_of / is_echo: a recogniser can hear the question played to the candidate, and some
 candidates read it back; either way the text is not an answer. The echo share is the part of
