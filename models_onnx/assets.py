@@ -19,8 +19,14 @@ from typing import Any, Literal
 HERE = Path(__file__).resolve().parent
 MANIFEST = HERE / "manifest.json"
 
-ModelName = Literal["face_landmarker", "expression", "vad", "whisper_tiny_en"]
-MODEL_NAMES: tuple[ModelName, ...] = ("vad", "whisper_tiny_en", "face_landmarker", "expression")
+ModelName = Literal["face_landmarker", "expression", "vad", "whisper_tiny_en", "sentence_encoder"]
+MODEL_NAMES: tuple[ModelName, ...] = (
+    "vad",
+    "whisper_tiny_en",
+    "face_landmarker",
+    "expression",
+    "sentence_encoder",
+)
 
 
 class ModelAssetError(Exception):
