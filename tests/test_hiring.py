@@ -112,13 +112,17 @@ def test_composite_match_gives_a_band_and_a_reason_for_every_part() -> None:
     assert reasons[0] == "communication 62, below the requirement of 70 (40% of the score)"
     assert reasons[1] == "stress resilience 80 (30% of the score)"
     assert reasons[2].startswith("past sales results 120 (80 on the 0-100 scale), meets")
-    assert "no data in the HR record; left out (10% of the score)" in reasons[3]
-    # (0.4*62 + 0.3*80 + 0.2*80) / 0.9 = 64.8 / 0.9 = 72: medium, 90% of the weight covered
+    assert "no data in the HR record; coverage lowered by 10% of the score" in reasons[3]
+    # (0.4*62 + 0.3*80 + 0.2*80) / 0.9 = 64.8 / 0.9 = 72, 90% of the weight covered; the
+    # missing 10% at 0 or at 100 gives 64.8 or 74.8: medium either way, so the band stands.
     assert m.score == 72.0 and m.band == "medium" and m.coverage == 0.9
+    assert m.possible_bands == ["medium"] and m.missing == ["customer feedback"]
     assert [p.met for p in m.parts] == [False, None, True, None]
     assert "a person decides" in m.recommendation
     thin = matching.compute(config, {}, {"communication": 90}, {}, None)
-    assert thin.band == "incomplete" and thin.score == 90.0  # 40% of the weight only
+    # 40% of the weight only: no score, and the missing 60% could make it any band.
+    assert thin.band == "incomplete" and thin.score is None
+    assert thin.possible_bands == ["low", "medium", "high"]
 
 
 def test_default_match_uses_the_rubric_weights_and_the_resume_match() -> None:
