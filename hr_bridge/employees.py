@@ -144,9 +144,12 @@ def _newest(s: Session, model: Any, eid: int) -> dict[str, Any] | None:
     return None if row is None else row.model_dump()
 
 
-def _raise_follow_ups(s: Session, e: Employee) -> list[FollowUp]:
+def _raise_follow_ups(
+    s: Session, e: Employee, similarity: followups.Similarity | None = None
+) -> list[FollowUp]:
     """Evaluate the requisition's rules on the report and the newest reviews; store new hits
-    (a rule fires once per employee) with a suggested training record."""
+    (a rule fires once per employee) with a suggested training record. `similarity` serves
+    the rules' `similar_to` conditions on review text (without it they do not hold)."""
     assert e.id is not None
     req = s.get(Requisition, e.requisition_id)
     report = s.get(Report, e.interview_id)
@@ -164,7 +167,7 @@ def _raise_follow_ups(s: Session, e: Employee) -> list[FollowUp]:
     known = set(s.exec(select(FollowUp.rule_id).where(FollowUp.employee_id == e.id)))
     new = []
     for hit in followups.evaluate(
-        rules, competencies, {k: v for k, v in reviews.items() if v is not None}
+        rules, competencies, {k: v for k, v in reviews.items() if v is not None}, similarity
     ):
         if hit.rule_id in known:
             continue
@@ -207,9 +210,14 @@ def _jsonable(value: Any) -> Any:
 
 
 def add_review(
-    engine: Engine, eid: int, kind: str, fields: dict[str, Any]
+    engine: Engine,
+    eid: int,
+    kind: str,
+    fields: dict[str, Any],
+    similarity: followups.Similarity | None = None,
 ) -> tuple[dict[str, Any], list[FollowUp]]:
-    """Store a probation or performance review, then raise the follow-ups it triggers."""
+    """Store a probation or performance review, then raise the follow-ups it triggers
+    (blocking: with `similarity`, a sentence-embedding pass per feedback sentence)."""
     model: Any = {"probation": ProbationReview, "performance": PerformanceReview}[kind]
     with Session(engine) as s:
         e = _writable(s, eid)
@@ -217,7 +225,7 @@ def add_review(
         s.add(row)
         s.flush()
         emit(s, f"{kind}_review.added", f"employee:{eid}", {"review_id": row.id})
-        new = _raise_follow_ups(s, e)
+        new = _raise_follow_ups(s, e, similarity)
         s.commit()
         s.refresh(row)
         for fu in new:

@@ -85,6 +85,17 @@ def sentence_encoder(settings: Settings) -> SentenceEncoder:
         raise ConfigError(str(err)) from None
 
 
+def text_similarity(encoder: SentenceEncoder) -> Callable[[str, str], float]:
+    """Cosine similarity of two texts by meaning (follow-up rules' `similar_to` on review
+    feedback). Blocking: one encoder pass."""
+
+    def similarity(a: str, b: str) -> float:
+        va, vb = encoder.encode([a, b])
+        return float(va @ vb)
+
+    return similarity
+
+
 def model_versions(settings: Settings) -> dict[str, str]:
     """What a report was produced with: each model's source and the start of its sha256."""
     out = {

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 import pytest
 
-from hr_bridge import matching
+from hr_bridge import followups, matching
 from models_onnx.embedder import SentenceEncoder, load_sentence_encoder
 from pipeline.events import FaceObservation, SpeechEnd, TimedWord, Transcript
 from pipeline.scoring.catalogue import UnknownMeasure, resolve
@@ -16,6 +16,7 @@ from pipeline.scoring.report import SessionFacts, build_report
 from pipeline.scoring.rubric import Rubric, rubric_from_dict
 from pipeline.scoring.scorer import Scorer
 from pipeline.session import competency_signals
+from server.models import text_similarity
 
 QUESTION = "Tell us about a time you improved a process at work."
 RUBRIC = rubric_from_dict(
@@ -238,3 +239,31 @@ def test_missing_data_lowers_coverage_and_never_lifts_the_band() -> None:
         {}, {}, None, None, ratings={"teamwork": 4.0},
     )  # fmt: skip
     assert rated.score == 75 and rated.band == "high"
+
+
+def test_review_feedback_is_matched_by_meaning(encoder: SentenceEncoder) -> None:
+    rule = {
+        "id": "listening-by-meaning",
+        "title": "Strong at interview, peers say they dominate",
+        "course": "Active listening",
+        "when": {
+            "interview": {"communication": {">=": 80}},
+            "probation": {
+                "feedback": {"similar_to": "dominates conversations and does not listen"}
+            },
+        },
+    }
+    (checked,) = followups.check_rules([rule])
+    strong = {"communication": {"value": 90.0, "evidence": []}}
+    similarity = text_similarity(encoder)
+
+    def fired(feedback: str) -> bool:
+        review = {"probation": {"id": 1, "manager_feedback": feedback}}
+        return bool(followups.evaluate([checked], strong, review, similarity))
+
+    assert fired("She talks over her colleagues in every meeting and rarely lets anyone finish.")
+    assert fired("他在会议上总是打断别人，不听别人的意见。")
+    assert not fired("He always finishes his tasks on time and writes clear reports.")
+    assert not followups.evaluate(  # no model, no match by meaning
+        [checked], strong, {"probation": {"id": 1, "manager_feedback": "talks over people"}}
+    )

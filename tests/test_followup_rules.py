@@ -143,7 +143,18 @@ SIMILAR = {
 
 def test_similar_to_uses_the_injected_similarity_per_sentence() -> None:
     rules = rule(SIMILAR)
-    assert rules[0]["when"]["probation"]["feedback"]["min_similarity"] == 0.6
+    assert rules[0]["when"]["probation"]["feedback"]["min_similarity"] == 0.3  # the default
+    rules = rule(
+        {
+            "probation": {
+                "feedback": {
+                    "similar_to": "dominates conversations and does not listen",
+                    "min_similarity": 0.6,
+                }
+            },
+            "interview": {"communication": {">=": 80}},
+        }
+    )
     feedback = "Great output. He dominates conversations and does not listen to juniors."
     (o,) = followups.assess(rules, comp(communication=88), probation(feedback), overlap)
     assert o.fired
