@@ -294,6 +294,30 @@ function trainingSection(eid, records, reload, ro) {
     ro ? "" : form);
 }
 
+const OPS = { "<": "below", "<=": "at or below", ">": "above", ">=": "at or above" };
+
+// A stored rule condition as words: the old numbers ("below 60") or the comparisons.
+function condition(item, legacy, legacyWord) {
+  if (item.condition) {
+    return Object.entries(item.condition).map(([op, n]) => `${OPS[op] || op} ${n}`).join(" and ");
+  }
+  return `${legacyWord} ${item[legacy]}`;
+}
+
+function reviewItem(source, r) {
+  const name = source === "probation" ? "Probation" : "Performance";
+  if (r.mentions) {
+    return el("li", {}, `${name} review ${label(r.field)} mentions ${r.mentions.map((m) => `“${m}”`).join(", ")}: `,
+      el("q", {}, r.excerpt || ""));
+  }
+  if (r.similarity != null) {
+    return el("li", {}, `${name} review ${label(r.field)} close in meaning to “${r.similar_to}” (similarity ${fmt(r.similarity, 2)}, needed ${fmt(r.min_similarity, 2)}): `,
+      el("q", {}, r.excerpt || ""));
+  }
+  const value = fmt(r.value, r.field === "task_completion" ? 0 : 1);
+  return el("li", {}, `${name} review: ${REVIEW_FIELDS[r.field] || label(r.field)} ${value} (${condition(r, "at_or_below", "at or below")})`);
+}
+
 function evidenceList(ev) {
   const items = [];
   for (const i of ev.interview || []) {
@@ -301,13 +325,11 @@ function evidenceList(ev) {
       el("q", {}, s.text || ""),
       s.start != null ? el("span", { class: "small" }, ` (${fmt(s.start, 1)}–${fmt(s.end, 1)} s${s.kind ? `, ${s.kind}` : ""})`) : ""));
     items.push(el("li", {},
-      `Interview ${label(i.competency)}: ${fmt(i.value, 0)} (below ${i.below})`,
+      `Interview ${label(i.competency)}: ${fmt(i.value, 0)} (${condition(i, "below", "below")})`,
       snippets.length ? el("ul", { class: "snippets" }, ...snippets) : el("span", { class: "small" }, " — no evidence snippets stored")));
   }
   for (const source of ["probation", "performance"]) {
-    for (const r of ev[source] || []) {
-      items.push(el("li", {}, `${source === "probation" ? "Probation" : "Performance"} review: ${REVIEW_FIELDS[r.field] || label(r.field)} ${fmt(r.value, r.field === "task_completion" ? 0 : 1)} (at or below ${r.at_or_below})`));
-    }
+    for (const r of ev[source] || []) items.push(reviewItem(source, r));
   }
   return el("ul", { class: "evidence" }, ...items);
 }
