@@ -1,12 +1,14 @@
 """Live ASR latency: a multi-utterance recording played through the audio stages in real time.
 
-    python -m bench.asr_latency [--utterances N] [--out FILE]
+    python -m bench.asr_latency [--utterances N] [--no-fillers] [--fillers-in-partials]
+                                [--out FILE]
 
 Frames go in as a WebRTC Opus decoder hands them over (20 ms, 48 kHz stereo s16), paced by
 the wall clock. For each utterance: speech end (true, from the synthesized audio) to final
 transcript, and speech start to first partial. Also the ASR real-time factor (worker busy
 time / speech time) and the WER of the streamed finals against the reference text next to
 the WER of an offline run of the same model (faster-whisper, 30 s windows) on the same audio.
+The answers are fluent: fillers in the finals are ones the disfluent prompt made up.
 """
 
 from __future__ import annotations
@@ -18,17 +20,18 @@ import tempfile
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from bench.common import write_json
-from bench.speech import SR, Spoken, audio_frames, conversation
+from bench.speech import EN_FILLERS, SR, Spoken, audio_frames, conversation
 from models_onnx.whisper import WhisperAsr
 from pipeline.audio_pipeline import AudioPipeline
 from pipeline.clock import MonotonicClock
 from pipeline.events import SpeechEnd, SpeechStart, StageLag, Transcript
-from pipeline.text import wer
+from pipeline.text import wer, words_of
 from server.models import asr_config, asr_factory, vad_config, vad_factory, whisper_dir
 from server.settings import load_settings
 
@@ -68,7 +71,11 @@ def _match(spoken: list[Spoken], t: float) -> int | None:
 
 
 async def run_live(
-    pcm: npt.NDArray[np.float32], spoken: list[Spoken], partial_s: float
+    pcm: npt.NDArray[np.float32],
+    spoken: list[Spoken],
+    partial_s: float,
+    keep_fillers: bool = True,
+    fillers_in_partials: bool = False,
 ) -> dict[str, object]:
     settings = load_settings()
     clock = MonotonicClock()
@@ -77,7 +84,12 @@ async def run_live(
         vad_factory(settings),
         asr_factory(settings, "en"),
         vad_config=vad_config(settings),
-        asr_config=replace(asr_config(settings, "en"), partial_interval_s=partial_s),
+        asr_config=replace(
+            asr_config(settings, "en"),
+            partial_interval_s=partial_s,
+            keep_fillers=keep_fillers,
+            fillers_in_partials=fillers_in_partials,
+        ),
     )
     frames = audio_frames(pcm)
     timings = [UtteranceTiming(s.text, s.start, s.end) for s in spoken]
@@ -138,17 +150,48 @@ def pct(values: list[float], q: float) -> float:
     return s[min(len(s) - 1, round(q * (len(s) - 1)))]
 
 
+def live_latency(
+    utterances: int, partial_s: float, keep_fillers: bool, fillers_in_partials: bool
+) -> dict[str, Any]:
+    """One real-time run over the fluent answers: what the filler comparison needs."""
+    texts = (TEXTS * 3)[:utterances]
+    with tempfile.TemporaryDirectory() as tmp:
+        pcm, spoken = conversation(texts, Path(tmp), GAPS_S)
+    live = asyncio.run(run_live(pcm, spoken, partial_s, keep_fillers, fillers_in_partials))
+    timings: list[UtteranceTiming] = live["timings"]  # type: ignore[assignment]
+    finals = [u.final_s * 1000 for u in timings if u.final_s is not None]
+    partials = [u.first_partial_s * 1000 for u in timings if u.first_partial_s is not None]
+    streamed = " ".join(u.final_text for u in timings)
+    return {
+        "keep_fillers": keep_fillers,
+        "fillers_in_partials": fillers_in_partials,
+        "finals": f"{len(finals)}/{len(timings)}",
+        "end_to_final_ms": {
+            "p50": round(statistics.median(finals)),
+            "p95": round(pct(finals, 0.95)),
+        },
+        "start_to_first_partial_ms_p50": round(statistics.median(partials)) if partials else None,
+        "asr_real_time_factor": round(float(live["asr_busy_s"]) / float(live["speech_s"]), 3),  # type: ignore[arg-type]
+        "wer_streamed": round(wer(" ".join(texts), streamed), 3),
+        "made_up_fillers": sum(w in EN_FILLERS for w in words_of(streamed)),
+    }
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--utterances", type=int, default=len(TEXTS))
     ap.add_argument("--partial-interval", type=float, default=0.5, help="seconds")
+    ap.add_argument("--no-fillers", action="store_true", help="no disfluent prompt")
+    ap.add_argument("--fillers-in-partials", action="store_true", help="prompt partials too")
     ap.add_argument("--out", type=Path)
     args = ap.parse_args()
     texts = (TEXTS * 3)[: args.utterances]
     with tempfile.TemporaryDirectory() as tmp:
         pcm, spoken = conversation(texts, Path(tmp), GAPS_S)
     print(f"recording: {len(pcm) / SR:.1f} s, {len(spoken)} utterances; playing in real time...")
-    live = asyncio.run(run_live(pcm, spoken, args.partial_interval))
+    live = asyncio.run(
+        run_live(pcm, spoken, args.partial_interval, not args.no_fillers, args.fillers_in_partials)
+    )
     timings: list[UtteranceTiming] = live["timings"]  # type: ignore[assignment]
 
     settings = load_settings()
@@ -179,6 +222,7 @@ def main() -> None:
         "asr_decodes": live["decodes"],
         "speculative_finals_started_used": live["speculative"],
         "wer_streamed": wer(reference, streamed),
+        "fillers_in_finals": sum(w in EN_FILLERS for w in words_of(streamed)),
         "wer_offline": wer(reference, offline_text),
         "offline_transcribe_s": offline_s,
         "speech_s": speech_s,
@@ -189,6 +233,8 @@ def main() -> None:
             "threads": 1,
             "hangover_ms": 300,
             "partial_s": args.partial_interval,
+            "keep_fillers": not args.no_fillers,
+            "fillers_in_partials": args.fillers_in_partials,
         },
     }
     e2f, s2p = summary["end_to_final_ms"], summary["start_to_first_partial_ms"]
@@ -198,7 +244,8 @@ def main() -> None:
         f"speech start → first partial: p50 {s2p['p50']:.0f} ms, p95 {s2p['p95']:.0f} ms\n"  # type: ignore[index]
         f"ASR real-time factor: {summary['asr_real_time_factor']:.3f} "
         f"({live['decodes']} decodes over {speech_s:.1f} s of speech)\n"
-        f"WER streamed {summary['wer_streamed']:.3f} vs offline {summary['wer_offline']:.3f}"
+        f"WER streamed {summary['wer_streamed']:.3f} vs offline {summary['wer_offline']:.3f}; "
+        f"made-up fillers in finals: {summary['fillers_in_finals']}"
     )
     per = [
         {

@@ -14,6 +14,8 @@ import numpy as np
 import numpy.typing as npt
 
 SR = 16_000
+# How Whisper spells an English hesitation.
+EN_FILLERS = {"um", "umm", "uhm", "uh", "uhh", "er", "erm", "hmm", "hm", "mm", "mmm", "ah", "eh"}
 
 
 class ToolMissing(RuntimeError):
@@ -123,3 +125,29 @@ def audio_frames(
         frame.time_base = Fraction(1, rate)
         frames.append(frame)
     return frames
+
+
+def trimmed(pcm: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    """`pcm` without espeak's leading and trailing silence."""
+    a, b = speech_bounds(pcm)
+    return pcm[int(a * SR) : int(b * SR)]
+
+
+def hesitant(
+    pieces: list[tuple[str, bool]],
+    folder: Path,
+    voice: str = "en",
+    rate_wpm: int = 150,
+    filler_wpm: int = 80,
+    pause_s: float = 0.2,
+) -> npt.NDArray[np.float32]:
+    """One answer from (text, is_filler) pieces: each piece synthesized on its own, fillers
+    slowly (hesitations are drawn out) with a pause either side; 0.3 s of silence around."""
+    gap = np.zeros(int(pause_s * SR), np.float32)
+    parts = [np.zeros(int(0.3 * SR), np.float32)]
+    for i, (text, filler) in enumerate(pieces):
+        wav = synth(text, folder / f"p{i}.wav", voice, filler_wpm if filler else rate_wpm)
+        pcm = trimmed(read_wav(wav))
+        parts += [gap, pcm, gap] if filler else [pcm]
+    parts.append(np.zeros(int(0.3 * SR), np.float32))
+    return np.concatenate(parts)

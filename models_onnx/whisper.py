@@ -32,6 +32,7 @@ MAX_AUDIO_S = MAX_SECONDS - TAIL_PAD_S
 PROMPT_TOKENS = 223  # Whisper's limit for previous-text context (half the 448 context)
 PREPEND_PUNCT = "\"'“¿([{-"
 APPEND_PUNCT = "\"'.。,，!！?？:：”)]}、"
+LANGUAGES_KEPT = 5
 
 
 MIN_LOOP_UNITS = 4  # a verbatim repeat this long at the end is a decoding loop, not speech
@@ -76,6 +77,9 @@ class Hypothesis:
     avg_logprob: float
     no_speech_prob: float
     audio_s: float
+    # Whisper's language identification on the same audio (multilingual models, when asked):
+    # the most probable languages, best first, as (code, probability).
+    languages: tuple[tuple[str, float], ...] = ()
 
     @property
     def confidence(self) -> float:
@@ -135,8 +139,13 @@ class WhisperAsr:
         language: str = "en",
         prompt: str | None = None,
         word_timestamps: bool = True,
+        identify_language: bool = False,
     ) -> Hypothesis:
-        """Greedy-decode one utterance (at most 30 s of 16 kHz mono float32)."""
+        """Greedy-decode one utterance (at most 30 s of 16 kHz mono float32).
+
+        `identify_language` (multilingual models only) also runs Whisper's language
+        identification on the same encoder output: one decoder step, ~1 ms beside the decode.
+        """
         audio_s = len(pcm) / SAMPLE_RATE
         if audio_s > MAX_AUDIO_S:
             raise ValueError(f"decode() takes at most {MAX_AUDIO_S:.0f} s, got {audio_s:.1f} s")
@@ -153,6 +162,10 @@ class WhisperAsr:
         encoded = self._fw.model.encode(
             ctranslate2.StorageView.from_array(np.ascontiguousarray(features[None])), to_cpu=False
         )
+        languages: tuple[tuple[str, float], ...] = ()
+        if identify_language and self.multilingual:
+            ranked = self._fw.model.detect_language(encoded)[0][:LANGUAGES_KEPT]
+            languages = tuple((code.strip("<|>"), round(float(p), 4)) for code, p in ranked)
         prefix: list[int] = []
         if prompt:
             prefix = [tok.sot_prev, *tok.encode(" " + prompt.strip())[-PROMPT_TOKENS:]]
@@ -208,7 +221,9 @@ class WhisperAsr:
             units = text.split() if spaced else list(text)
             if (cut := loop_start(units)) is not None:
                 text = (" " if spaced else "").join(units[:cut])
-        return Hypothesis(text, words, avg_logprob, float(result.no_speech_prob), audio_s)
+        return Hypothesis(
+            text, words, avg_logprob, float(result.no_speech_prob), audio_s, languages
+        )
 
     def transcribe(
         self, pcm: npt.NDArray[np.float32], language: str = "en", word_timestamps: bool = True
@@ -233,3 +248,60 @@ class WhisperAsr:
                         float(s.avg_logprob), float(s.no_speech_prob))
             )  # fmt: skip
         return out
+
+
+# What an English-only model's decode says about the answer's language. It has no language
+# head, but on speech in another language it writes English words it is unsure of: on
+# synthesized answers the mean word probability was >= 0.68 for English and <= 0.57 for
+# Mandarin (bench/fillers.py). Between the two bounds it says nothing.
+ENGLISH_MIN_WORD_P = 0.6
+OTHER_MAX_WORD_P = 0.45
+MIN_WORDS_FOR_OTHER = 3  # "Yes." alone is too little to call an answer foreign
+OTHER_LANGUAGE = "und"  # ISO 639-2 "undetermined": not the model's language, which one unknown
+CJK_MIN_SHARE = 0.8  # of the letters in a decode, for its script to say "Chinese"
+# ...when identification gives "zh" at least this much: English speech decoded as Chinese
+# comes out translated into characters, but then identification gives "zh" about nothing.
+ZH_MIN_ID_P = 0.02
+
+
+def _cjk_share(text: str) -> float:
+    letters = [c for c in text if c.isalpha()]
+    cjk = sum(1 for c in letters if "\u3400" <= c <= "\u9fff")
+    return cjk / len(letters) if letters else 0.0
+
+
+def answer_language(
+    hyp: Hypothesis, decoded_as: str, multilingual: bool
+) -> tuple[str | None, float | None]:
+    """The language an answer was spoken in, and a probability for it, or (None, None) when
+    the evidence does not say.
+
+    Multilingual models: Whisper's language identification, except that speech decoded as
+    Chinese characters is Chinese when identification prefers another language but gives
+    "zh" some weight (synthesized Mandarin is often taken for Thai or Vietnamese); the
+    probability is then identification's own for "zh". English-only models: "en" or
+    OTHER_LANGUAGE from the mean word probability of the decode, which is the probability
+    given (of English, or one minus it).
+    """
+    if multilingual:
+        if not hyp.languages:
+            return None, None
+        probs = dict(hyp.languages)
+        top, p = hyp.languages[0]
+        p_zh = probs.get("zh", 0.0)
+        if (
+            decoded_as == "zh"
+            and top != "zh"
+            and p_zh >= ZH_MIN_ID_P
+            and _cjk_share(hyp.text) >= CJK_MIN_SHARE
+        ):
+            return "zh", p_zh
+        return top, p
+    if decoded_as != "en" or not hyp.text:
+        return None, None
+    word_p = sum(w.probability for w in hyp.words) / len(hyp.words) if hyp.words else hyp.confidence
+    if word_p >= ENGLISH_MIN_WORD_P:
+        return "en", round(word_p, 3)
+    if word_p < OTHER_MAX_WORD_P and len(hyp.words) >= MIN_WORDS_FOR_OTHER:
+        return OTHER_LANGUAGE, round(1 - word_p, 3)
+    return None, None

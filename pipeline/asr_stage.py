@@ -20,7 +20,7 @@ from typing import TypeVar
 import numpy as np
 import numpy.typing as npt
 
-from models_onnx.whisper import Hypothesis, WhisperAsr
+from models_onnx.whisper import Hypothesis, WhisperAsr, answer_language
 from pipeline.channel import Overflow
 from pipeline.clock import Clock
 from pipeline.events import (
@@ -45,6 +45,83 @@ DEFAULT_CONTEXT = {"zh": "以下是普通话的句子。"}
 
 UNSPACED = {"zh", "ja", "th", "lo", "my", "yue"}
 
+# Whisper leaves hesitations out unless the text before the answer has them: a prompt that
+# is itself disfluent makes it write "um", "uh", "嗯", "呃" where they are spoken.
+FILLER_PROMPT = {
+    "en": "Umm, let me think like, hmm... Okay, here's what I'm, like, thinking.",
+    "zh": "嗯，那个，我想想。呃，就是说，我觉得这个很重要。",
+}
+# A hypothesis that is mostly a run copied from its prompt is the prompt, not the answer. With
+# the question alone as prompt, base wrote the question back as the answer in 4 of 84
+# decodes of Chinese answers; with the disfluent text after it, in none (bench/fillers.py).
+ECHO_MIN_UNITS = 3
+ECHO_MIN_SHARE = 0.6
+
+
+# A final decoded to this few units a second of audio is suspect: on speech it cannot make
+# out, a disfluent prompt lets the model answer with a lone "Umm..." or "I'm,".
+SPARSE_UNITS_PER_S = 0.5
+SPARSE_MIN_AUDIO_S = 2.0
+# ...or made of a few units over and over ("I'm, I'm, I'm, ..." on Chinese speech).
+REPEAT_MIN_UNITS = 6
+REPEAT_MAX_DISTINCT = 0.3
+
+
+def asr_prompt(language: str, question: str | None, filler: str | None) -> str | None:
+    """The text Whisper takes as what came before the answer: the question, then the
+    disfluent text; without a question, the sentence that sets the script goes last, next to
+    the answer (with it before the fillers, base wrote traditional characters)."""
+    parts = [question, filler, None if question else DEFAULT_CONTEXT.get(language)]
+    sep = "" if language in UNSPACED else " "
+    return sep.join(p for p in parts if p) or None
+
+
+def _units(text: str, language: str) -> list[str]:
+    if language in UNSPACED:
+        return [c for c in text if c.isalnum()]
+    return ["".join(c for c in w.lower() if c.isalnum()) for w in text.split()]
+
+
+def primed_decode(
+    model: WhisperAsr,
+    pcm: npt.NDArray[np.float32],
+    language: str,
+    question: str | None,
+    filler: str | None,
+    words: bool = True,
+    identify: bool = False,
+) -> Hypothesis:
+    """Decode with the question and disfluent text as prompt; when the hypothesis looks
+    made from the prompt, once more with neither."""
+    prompt = asr_prompt(language, question, filler)
+    hyp = model.decode(pcm, language, prompt, words, identify)
+    if (filler or question) and hyp.text and prompt_took_over(hyp, prompt, language):
+        hyp = model.decode(pcm, language, asr_prompt(language, None, None), words, identify)
+    return hyp
+
+
+def prompt_took_over(hyp: Hypothesis, prompt: str | None, language: str) -> bool:
+    """The hypothesis looks made from the prompt, not the audio: worth a decode without it."""
+    units = _units(hyp.text, language)
+    sparse = hyp.audio_s >= SPARSE_MIN_AUDIO_S and len(units) < SPARSE_UNITS_PER_S * hyp.audio_s
+    looped = len(units) >= REPEAT_MIN_UNITS and len(set(units)) <= REPEAT_MAX_DISTINCT * len(units)
+    return sparse or looped or echoes_prompt(hyp.text, prompt, language)
+
+
+def echoes_prompt(text: str, prompt: str | None, language: str) -> bool:
+    """Whether most of `text` is one run copied from `prompt` (a hallucinated answer)."""
+    if not prompt:
+        return False
+    hyp, ref = _units(text, language), _units(prompt, language)
+    best = 0
+    for i in range(len(hyp)):
+        for j in range(len(ref)):
+            k = 0
+            while i + k < len(hyp) and j + k < len(ref) and hyp[i + k] == ref[j + k]:
+                k += 1
+            best = max(best, k)
+    return best >= ECHO_MIN_UNITS and best >= ECHO_MIN_SHARE * len(hyp)
+
 
 @dataclass(frozen=True)
 class AsrConfig:
@@ -59,6 +136,10 @@ class AsrConfig:
     max_segment_s: float = 20.0  # decode() takes at most 29 s; cut long answers before that
     cut_search_s: float = 6.0  # look for the cut in this last stretch
     word_timestamps: bool = True
+    # Prime finals with a disfluent prompt so hesitations reach the transcript.
+    keep_fillers: bool = True
+    fillers_in_partials: bool = False  # the same prompt on partials (costs decode time)
+    identify_language: bool = True  # tag finals with the answer's language
 
 
 @dataclass
@@ -115,16 +196,23 @@ class AsrStage(Stage[VadOutput, Event]):
         if self._model is None:
             self._model = self._model_factory()
 
-    def _decode(self, pcm: npt.NDArray[np.float32], words: bool) -> Hypothesis:
+    def _decode(self, pcm: npt.NDArray[np.float32], final: bool) -> Hypothesis:
         self._load()
         assert self._model is not None
+        cfg = self.config
         t0 = time.perf_counter()
         try:
-            return self._model.decode(
+            question = self._context
+            fillers = cfg.keep_fillers and (final or cfg.fillers_in_partials)
+            filler = FILLER_PROMPT.get(cfg.language) if fillers else None
+            return primed_decode(
+                self._model,
                 pcm,
-                language=self.config.language,
-                prompt=self._context or DEFAULT_CONTEXT.get(self.config.language),
-                word_timestamps=words,
+                cfg.language,
+                question,
+                filler,
+                words=final and cfg.word_timestamps,
+                identify=final and cfg.identify_language,
             )
         finally:
             # Wall time of the worker while decoding: with one CTranslate2 thread this is its
@@ -132,9 +220,9 @@ class AsrStage(Stage[VadOutput, Event]):
             self.busy_s += time.perf_counter() - t0
             self.decodes += 1
 
-    async def _decode_async(self, pcm: npt.NDArray[np.float32], words: bool) -> Hypothesis | None:
+    async def _decode_async(self, pcm: npt.NDArray[np.float32], final: bool) -> Hypothesis | None:
         try:
-            hyp = await self._call(self._decode, pcm, words)
+            hyp = await self._call(self._decode, pcm, final)
         except Exception as err:  # a broken buffer or model: report once, keep the session
             await self._failed(self._utt.t0 if self._utt else 0.0, f"ASR failed: {err}")
             return None
@@ -214,7 +302,7 @@ class AsrStage(Stage[VadOutput, Event]):
         if utt.spec_due is not None and utt.spec is None and len(utt.chunks) >= utt.spec_due:
             pcm = utt.pcm(utt.spec_due)
             self.speculative += 1
-            utt.spec = self._spawn(self._decode_async(pcm, self.config.word_timestamps))
+            utt.spec = self._spawn(self._decode_async(pcm, True))
 
     async def _finalize(self, end: SpeechEnd) -> None:
         utt = self._utt
@@ -231,7 +319,7 @@ class AsrStage(Stage[VadOutput, Event]):
             self.speculative_used += 1
             hyp = await utt.spec
         else:
-            hyp = await self._decode_async(utt.pcm(n), self.config.word_timestamps)
+            hyp = await self._decode_async(utt.pcm(n), True)
         await self._emit_final(utt, hyp, n)
 
     async def _cut_segment(self, utt: _Utterance) -> None:
@@ -243,7 +331,7 @@ class AsrStage(Stage[VadOutput, Event]):
         # the quietest window, which may sit right against the onset of the next word.
         probs = np.convolve(np.asarray(utt.probs, dtype=np.float32), np.ones(5) / 5, mode="same")
         cut = lo + int(np.argmin(probs[lo:hi]))
-        hyp = await self._decode_async(utt.pcm(cut), self.config.word_timestamps)
+        hyp = await self._decode_async(utt.pcm(cut), True)
         await self._emit_final(utt, hyp, cut)
         rest = _Utterance(utt.id, utt.chunks[cut].t, utt.chunks[cut].t, segment=utt.segment + 1)
         rest.chunks, rest.probs, rest.arrived = utt.chunks[cut:], utt.probs[cut:], utt.arrived[cut:]
@@ -265,6 +353,10 @@ class AsrStage(Stage[VadOutput, Event]):
                 words[0] = TimedWord(
                     utt.speech_t - WINDOW_S, first.end, first.text, first.probability
                 )
+            assert self._model is not None  # a hypothesis came from it
+            language, language_p = answer_language(
+                hyp, self.config.language, self._model.multilingual
+            )
             await self._emit(
                 Transcript(
                     utterance=utt.id,
@@ -275,7 +367,8 @@ class AsrStage(Stage[VadOutput, Event]):
                     stable=hyp.text,
                     words=tuple(words),
                     confidence=round(hyp.confidence, 3),
-                    language=self.config.language,
+                    language=language,
+                    language_prob=language_p,
                     segment=utt.segment,
                 )
             )
@@ -334,11 +427,18 @@ class AsrStage(Stage[VadOutput, Event]):
                 text=sep.join(full),
                 stable=sep.join(stable),
                 confidence=round(hyp.confidence, 3),
-                language=self.config.language,
                 segment=utt.segment,
             )
         )
         await self._report_lag(utt, windows)
 
 
-__all__ = ["AsrConfig", "AsrStage", "StageLag"]
+__all__ = [
+    "AsrConfig",
+    "AsrStage",
+    "StageLag",
+    "asr_prompt",
+    "echoes_prompt",
+    "primed_decode",
+    "prompt_took_over",
+]

@@ -58,7 +58,11 @@ class Transcript:
     stable: str
     words: tuple[TimedWord, ...] = ()
     confidence: float = 0.0
-    language: str = "en"
+    # Finals: the language the answer was spoken in (ISO 639-1; "und" when an English-only
+    # model can tell it is not English but not what it is) and its probability; None when
+    # the recogniser cannot say. Partials leave both None.
+    language: str | None = None
+    language_prob: float | None = None
     segment: int = 0  # > 0 when a long utterance was cut into several finals
     kind: EventKind = field(default=EventKind.TRANSCRIPT, init=False)
 
