@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime
+from sqlalchemy import JSON, CheckConstraint, Column, DateTime, UniqueConstraint
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, Session, SQLModel, update
 
@@ -50,6 +50,32 @@ class AuditEvent(SQLModel, table=True):
     action: str = Field(max_length=100, index=True, description="what: 'consent.given'...")
     subject: str = Field(max_length=200, index=True, description="whose data: 'interview:<id>'")
     detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class Rating(SQLModel, table=True):
+    """One interviewer's 1-5 rating of one competency of one interview (hr_bridge.ratings).
+    `rater` is the stable id of the interviewer's link (a hash of its token id), one row per
+    rater and competency; `rater_label` is what people see ("Interviewer 1")."""
+
+    __tablename__ = "rating"
+    __table_args__ = (
+        UniqueConstraint("interview_id", "rater", "competency", name="uq_rating_seat"),
+        CheckConstraint("score BETWEEN 1 AND 5", name="ck_rating_score"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    interview_id: str = Field(foreign_key="interview.id", index=True, max_length=32)
+    rater: str = Field(max_length=64)
+    rater_label: str = Field(max_length=32)
+    competency: str = Field(max_length=100)  # the rubric key (catalogue.normalise)
+    score: int
+    note: str = Field(default="", max_length=2000)
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
+    )
+    updated_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
+    )
 
 
 class WorkflowConflict(Exception):

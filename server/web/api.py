@@ -1,25 +1,30 @@
-"""The interview REST API: requisitions, candidates, interviews, consent, finish, reports
+"""The interview REST API: requisitions, candidates, interviews, consent, finish, reports,
+interviewers' ratings and their agreement with the AI
 (each operation declared in OPERATIONS; models in server/web/schemas.py)."""
 
 from __future__ import annotations
 
 import asyncio
+import functools
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiohttp import web
 from pydantic import ValidationError
 
+from analytics import agreement
 from hr_bridge import interviews as db
-from hr_bridge import profiles
+from hr_bridge import profiles, ratings
 from hr_bridge.interviews import Conflict
-from pipeline.scoring.report_model import Report
+from pipeline.scoring.rubric import DEFAULT_COMPETENCIES, competencies_from
 from server.app_keys import AUTH_KEY, INTERVIEWS_KEY
 from server.settings import Settings
-from server.web.auth import Auth, AuthError
+from server.web.auth import Auth, AuthError, Claims
 from server.web.contract import Inputs, Operation, Reply, Scheme, add
 from server.web.report_html import render
 from server.web.schemas import (
+    AgreementOut,
+    AgreementQuery,
     BackgroundOut,
     CandidateIn,
     ConsentIn,
@@ -32,9 +37,15 @@ from server.web.schemas import (
     InterviewCreated,
     InterviewIn,
     InterviewOut,
+    InterviewRatingsOut,
     InterviewRow,
+    RatingIn,
+    RatingOut,
+    RatingPath,
+    ReportOut,
     ReportQuery,
     RequisitionIn,
+    ScorecardOut,
     ViewerQuery,
 )
 from server.web.util import (
@@ -79,6 +90,10 @@ async def create_requisition(
     request: web.Request, inp: Inputs[RequisitionIn, None, None]
 ) -> web.Response:
     fields = inp.body.fields()
+    try:  # the rubric's own check: an unknown measure, the same name twice
+        competencies_from(fields["competencies"] or list(DEFAULT_COMPETENCIES))
+    except ValueError as err:
+        raise error(web.HTTPBadRequest, str(err), "competencies") from None
     req = await asyncio.to_thread(db.create_requisition, engine_of(request), **fields)
     return json_response({"id": req.id, "title": req.title}, status=201)
 
@@ -175,13 +190,67 @@ async def finish(request: web.Request, _inp: Inputs[None, None, IdPath]) -> web.
 async def report(
     request: web.Request, inp: Inputs[None, ReportQuery, IdPath]
 ) -> web.StreamResponse:
-    """The finalized report: JSON, or a printable HTML page with ?format=html."""
-    row = await asyncio.to_thread(db.get_report, engine_of(request), inp.path.id)
+    """The finalized report: JSON, or a printable HTML page with ?format=html. With the admin
+    key the interviewers' ratings are merged in beside the AI scores; an interviewer's token
+    reads the report as stored, so raters do not see each other's ratings."""
+    engine = engine_of(request)
+    row = await asyncio.to_thread(db.get_report, engine, inp.path.id)
     if row is None:
         raise error(web.HTTPNotFound, "no report yet: it is made when the interview finishes")
+    human = None
+    if inp.claims is None:  # the admin key
+        human = ratings.summary(await asyncio.to_thread(ratings.read, engine, inp.path.id))
     if inp.query.format == "html":
-        return web.Response(text=render(row.body), content_type="text/html")
-    return json_response(row.body)
+        return web.Response(text=render(row.body, human), content_type="text/html")
+    return json_response(row.body if human is None else {**row.body, "human_ratings": human})
+
+
+def _rater(claims: Claims) -> str:
+    return ratings.rater_id(claims.interview, claims.jti)
+
+
+async def scorecard(request: web.Request, inp: Inputs[None, None, IdPath]) -> web.Response:
+    """The interviewer's scorecard: each competency with its anchors and this link's rating."""
+    rater = _rater(inp.token)
+    iv = await interview_or_404(request)
+    engine = engine_of(request)
+    req = await asyncio.to_thread(db.get_requisition, engine, iv.requisition_id)
+    assert req is not None  # a foreign key
+    own = {r.competency: r for r in await asyncio.to_thread(ratings.read, engine, iv.id, rater)}
+    return json_response(
+        {
+            "interview_id": iv.id,
+            "state": iv.state,
+            "language": req.language,
+            "can_rate": iv.state in ratings.RATABLE and not req.synthetic,
+            "rater": next((r.rater_label for r in own.values()), None),
+            "competencies": [
+                {
+                    "key": item.key,
+                    "label": item.label,
+                    "measure": item.measure,
+                    "anchors": item.anchors,
+                    "rating": ratings.view(own[item.key]) if item.key in own else None,
+                }
+                for item in ratings.scale(req)
+            ],
+        }
+    )
+
+
+async def rate(request: web.Request, inp: Inputs[RatingIn, None, RatingPath]) -> web.Response:
+    """Record or replace this interviewer link's rating of one competency."""
+    claims, body = inp.token, inp.body
+    record = functools.partial(ratings.record, engine_of(request), claims.interview, _rater(claims))
+    try:
+        row = await asyncio.to_thread(record, inp.path.competency, body.score, body.note)
+    except KeyError:
+        raise error(web.HTTPNotFound, "no such interview") from None
+    except Conflict as err:
+        raise error(web.HTTPConflict, str(err)) from None
+    except ValueError as err:
+        raise error(web.HTTPBadRequest, str(err), "competency") from None
+    return json_response(ratings.view(row))
 
 
 async def import_candidates(
@@ -245,7 +314,26 @@ async def list_interviews(request: web.Request, inp: Inputs[None, DataQuery, Non
     )
 
 
+async def interview_ratings(request: web.Request, _inp: Inputs[None, None, IdPath]) -> web.Response:
+    """Every interviewer's ratings of the interview, per competency (mean, n, notes)."""
+    iv = await interview_or_404(request)
+    rows = await asyncio.to_thread(ratings.read, engine_of(request), iv.id)
+    return json_response({"interview_id": iv.id, "competencies": ratings.summary(rows)})
+
+
+async def ai_agreement(
+    request: web.Request, inp: Inputs[None, AgreementQuery, None]
+) -> web.Response:
+    """AI scores against interviewers' ratings per competency (analytics.agreement)."""
+    q = inp.query
+    out = await asyncio.to_thread(
+        agreement.agreement, engine_of(request), q.data, q.requisition or None, q.family or None
+    )
+    return json_response(out)
+
+
 ADMIN: tuple[Scheme, ...] = ("admin",)
+INTERVIEWER: tuple[Scheme, ...] = ("interviewer",)
 
 OPERATIONS: tuple[Operation[Any, Any, Any], ...] = (
     Operation(
@@ -337,9 +425,56 @@ OPERATIONS: tuple[Operation[Any, Any, Any], ...] = (
         report,
         "The finalized report",
         ("admin", "interviewer"),
-        {200: Reply("OK", Report, media=("text/html",)), 404: "no report"},
+        {200: Reply("OK", ReportOut, media=("text/html",)), 404: "no report"},
         query=ReportQuery,
         params=IdPath,
+        description="With the admin key, `human_ratings` holds the interviewers' ratings per "
+        "competency (mean, n, each rating and note) beside the AI scores.",
+    ),
+    Operation(
+        "GET",
+        "/api/interviews/{id}/scorecard",
+        scorecard,
+        "The interviewer's scorecard: competencies, their 1-5 anchors and this link's ratings",
+        INTERVIEWER,
+        {200: Reply("OK", ScorecardOut), 404: "no such interview"},
+        params=IdPath,
+    ),
+    Operation(
+        "PUT",
+        "/api/interviews/{id}/ratings/{competency}",
+        rate,
+        "Rate one competency 1-5 with a note (replaces this link's earlier rating)",
+        INTERVIEWER,
+        {
+            200: Reply("OK", RatingOut),
+            400: "score outside 1-5, note too long, or not one of the requisition's competencies",
+            404: "no such interview",
+            409: "not yet live, abandoned, or synthetic",
+        },
+        body=RatingIn,
+        params=RatingPath,
+    ),
+    Operation(
+        "GET",
+        "/api/interviews/{id}/ratings",
+        interview_ratings,
+        "Every interviewer's 1-5 ratings of the interview, per competency, with notes",
+        ADMIN,
+        {200: Reply("OK", InterviewRatingsOut), 404: "no such interview"},
+        params=IdPath,
+    ),
+    Operation(
+        "GET",
+        "/api/hr/agreement",
+        ai_agreement,
+        "Per competency: AI scores against interviewers' ratings (n, Pearson r, "
+        "quadratic-weighted kappa), disagreements flagged",
+        ADMIN,
+        {200: Reply("OK", AgreementOut)},
+        query=AgreementQuery,
+        description="Of one requisition (?requisition=id), one family (?family=) or all; real "
+        "data unless ?data=synthetic or all. Flagged when n >= 10 and r < 0.3 or kappa < 0.2.",
     ),
 )
 

@@ -6,7 +6,20 @@ from collections.abc import Mapping, Sequence
 from html import escape
 from typing import Any
 
-from pipeline.scoring.report_model import EvidenceSpan, Report, iso_seconds, load_report
+from pipeline.scoring.report_model import (
+    CompetencyScore,
+    EvidenceSpan,
+    Report,
+    iso_seconds,
+    load_report,
+)
+
+# Per competency: {"mean", "n", "ratings": [{"rater", "score", "note", ...}]} (hr_bridge.ratings)
+HumanRatings = Mapping[str, Mapping[str, Any]]
+WITHOUT_VALUE = {
+    "insufficient_evidence": "not enough evidence",
+    "interviewer_only": "rated by interviewers only",
+}
 
 
 def _bar(value: float | None) -> str:
@@ -26,16 +39,57 @@ def _evidence(items: Sequence[EvidenceSpan]) -> str:
     return f"<ul class=ev>{rows}</ul>"
 
 
-def render(report: Report | Mapping[str, Any]) -> str:
-    """The page for a Report or a stored body (validated into one)."""
+def _ai(s: CompetencyScore | None) -> str:
+    if s is None:
+        return "–"
+    if s.value is None:
+        return f"<em>{escape(WITHOUT_VALUE.get(s.status, s.status))}</em>"
+    return _bar(s.value)
+
+
+def _human(rated: Mapping[str, Any] | None) -> str:
+    """The interviewers' mean, how many rated, and each rating with its note."""
+    if not rated:
+        return "<td>–</td>"
+    notes = "".join(
+        f"<li>{escape(str(x['rater']))}: {int(x['score'])}"
+        + (f" – {escape(str(x['note']))}" if x.get("note") else "")
+        + "</li>"
+        for x in rated["ratings"]
+    )
+    return (
+        f"<td><strong>{float(rated['mean']):.1f}</strong> / 5 "
+        f"<span class=t>(n = {int(rated['n'])})</span><ul class=ev>{notes}</ul></td>"
+    )
+
+
+def _competencies(r: Report, human: HumanRatings | None) -> str:
+    """Each competency's AI score, confidence and evidence, and with `human` the interviewers'
+    ratings beside it (competencies only people rated included)."""
+    names = list(r.competencies) + [k for k in human or {} if k not in r.competencies]
+    head = "<tr><th></th><th>AI score</th><th>confidence</th>" + (
+        "<th>interviewers (1-5)</th>" if human is not None else ""
+    )
+    rows = []
+    for n in names:
+        s = r.competencies.get(n)
+        label = (s.label if s is not None else None) or n.replace("_", " ")
+        rows.append(
+            f"<tr><th>{escape(label)}</th><td>{_ai(s)}</td>"
+            f"<td>{f'{s.confidence:.2f}' if s is not None else '–'}</td>"
+            + (_human(human.get(n)) if human is not None else "")
+            + f"<td>{_evidence(s.evidence) if s is not None else ''}</td></tr>"
+        )
+    return f"<table>{head}<th>evidence</th></tr>{''.join(rows)}</table>"
+
+
+def render(report: Report | Mapping[str, Any], human: HumanRatings | None = None) -> str:
+    """The page for a Report or a stored body (validated into one); with `human`, the
+    interviewers' ratings beside the AI scores."""
     r = load_report(report)
     name = escape(r.candidate_name or "")
     title = escape((r.requisition.title if r.requisition else None) or "")
-    comps = "".join(
-        f"<tr><th>{escape(n.replace('_', ' '))}</th><td>{_bar(s.value)}</td>"
-        f"<td>{s.confidence:.2f}</td><td>{_evidence(s.evidence)}</td></tr>"
-        for n, s in r.competencies.items()
-    )
+    comps = _competencies(r, human)
     questions = []
     for q in r.questions:
         lines = "".join(
@@ -72,8 +126,7 @@ padding:.3rem .5rem;border-bottom:1px solid #ddd}}.t{{color:#5b6475;font-size:.8
 · generated {escape(iso_seconds(r.generated_at))}</p>
 <p><strong>Overall: {_bar(r.overall)}</strong></p>
 <p class=small>{escape(r.decision)}</p>
-<h2>Competencies</h2><table><tr><th></th><th>score</th><th>confidence</th><th>evidence</th></tr>
-{comps}</table>
+<h2>Competencies</h2>{comps}
 <h2>Answers</h2>{"".join(questions)}
 <h2>Flags</h2><ul>{flags}</ul>
 <h2>What the candidate is told</h2><p>{escape(r.candidate_summary)}</p>

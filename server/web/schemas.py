@@ -16,7 +16,7 @@ from analytics import queries
 from analytics.adverse_impact import GroupRate
 from hr_bridge import followups
 from hr_bridge.profiles import NO_NUL, Profile
-from pipeline.scoring.report_model import Flag
+from pipeline.scoring.report_model import Flag, Report
 
 MAX_ID = 2**31 - 1  # ids are INTEGER on PostgreSQL
 
@@ -109,9 +109,17 @@ class ImpactQuery(Schema):
 # Request bodies: requisitions, interviews, candidates
 
 
+Level = Annotated[int, Field(ge=1, le=5)]
+AnchorText = Annotated[str, StringConstraints(min_length=1, max_length=500, pattern=NO_NUL)]
+
+
 class Competency(Schema):
     name: Name
     weight: float = Field(1.0, ge=0, le=100)
+    # A catalogue measure (id or name) or "interviewer_only"; None: found by the name.
+    measure: Name | None = None
+    # The interviewers' 1-5 scale (e.g. 1, 3 and 5); None: the measure's default anchors.
+    anchors: dict[Level, AnchorText] | None = Field(None, max_length=5)
 
 
 class Concept(Schema):
@@ -195,7 +203,8 @@ class SalaryBand(Schema):
 class RequisitionIn(Schema):
     title: Short
     language: Literal["en", "zh"] = "en"
-    # Names (equal weights) or {"name", "weight"}; default: the five standard competencies.
+    # Names (equal weights) or {"name", "weight", "measure", "anchors"}; default: the five
+    # standard competencies. A measure the engine does not have is refused (400).
     competencies: list[Name | Competency] = Field(default_factory=list, max_length=30)
     questions: list[Question] = Field(min_length=1, max_length=50)
     requirements: Requirements | None = None
@@ -217,7 +226,8 @@ class RequisitionIn(Schema):
             "title": self.title,
             "language": self.language,
             "competencies": [
-                c if isinstance(c, str) else c.model_dump() for c in self.competencies
+                c if isinstance(c, str) else c.model_dump(exclude_none=True)
+                for c in self.competencies
             ],
             "questions": [q.model_dump() for q in self.questions],
             "requirements": self.requirements.model_dump() if self.requirements else None,
@@ -442,6 +452,8 @@ class LinkOut(Schema):
 class CompetencyOut(Schema):
     name: str
     weight: float
+    measure: str | None = None
+    anchors: dict[int, str] | None = None
 
 
 class RequirementsOut(Schema):
@@ -748,3 +760,93 @@ class ImpactOut(Schema):
     applications: int
     pending: int
     pending_note: str
+
+
+# Interviewers' ratings (hr_bridge.ratings) and their agreement with the AI (analytics.agreement)
+
+
+class RatingPath(IdPath):
+    competency: str = Field(min_length=1, max_length=100, pattern=NO_NUL)
+
+
+class RatingIn(Schema):
+    score: int = Field(ge=1, le=5)  # on the competency's anchored scale
+    note: Annotated[str, StringConstraints(max_length=2000, pattern=NO_NUL)] = ""
+
+
+class RatingOut(Schema):
+    rater: str  # "Interviewer 1": the link that rated, in the order links first rated
+    competency: str
+    score: int
+    note: str
+    updated_at: str
+
+
+class ScorecardItemOut(Schema):
+    key: str  # the competency as ratings name it
+    label: str  # in the interview's language where the catalogue has it
+    measure: str | None  # None: rated by interviewers only
+    anchors: dict[int, str]  # level (1-5) -> the behaviour that earns it
+    rating: RatingOut | None  # this link's own rating
+
+
+class ScorecardOut(Schema):
+    interview_id: str
+    state: str
+    language: str
+    can_rate: bool  # live, interrupted or finished
+    rater: str | None  # this link's label once it has rated
+    competencies: list[ScorecardItemOut]
+
+
+class CompetencyRatingsOut(Schema):
+    mean: float  # over the raters who rated it
+    n: int
+    ratings: list[RatingOut]
+
+
+class InterviewRatingsOut(Schema):
+    interview_id: str
+    competencies: dict[str, CompetencyRatingsOut]
+
+
+class ReportOut(Report):
+    """The stored report; for the admin key, the interviewers' ratings per competency merged
+    in when read (the stored body is never changed)."""
+
+    human_ratings: dict[str, CompetencyRatingsOut] | None = Field(
+        default=None, exclude_if=lambda v: v is None
+    )
+
+
+class AgreementQuery(Schema):
+    data: Data = "real"
+    requisition: str | None = Field(None, max_length=32, pattern=NO_NUL)
+    family: str | None = Field(None, max_length=100, pattern=NO_NUL)
+
+
+class AgreementRowOut(Schema):
+    competency: str
+    label: str
+    n: int  # interviews with an AI value and at least one rating
+    abstained: int  # rated, but the AI abstained (no value): left out of n
+    mean_ai: float | None  # 0-100
+    mean_human: float | None  # 1-5
+    pearson: float | None
+    kappa: float | None  # quadratic-weighted
+    disagree: bool
+    note: str
+
+
+class AgreementOut(Schema):
+    data: Data
+    synthetic: bool
+    label: str | None = None  # present only for synthetic data
+    requisition_id: str | None
+    family: str | None
+    interviews: int  # rated interviews with a report
+    min_n: int
+    r_below: float
+    kappa_below: float
+    method: str
+    competencies: list[AgreementRowOut]
