@@ -1,5 +1,6 @@
-// Analytics: predictive validity of the interview competencies (tables and scatter plots) and
-// adverse impact of the hiring stages (four-fifths rule), on real, synthetic or all data.
+// Analytics: predictive validity of the interview competencies (tables and scatter plots),
+// agreement of the AI scores with the interviewers' ratings, and adverse impact of the hiring
+// stages (four-fifths rule), on real, synthetic or all data.
 import {
   $, downloadBlob, el, fmt, get, initPage, report, setStatus, syntheticBanner, table,
 } from "/static/hr-common.js";
@@ -90,9 +91,11 @@ async function refresh() {
   $("result-summary").textContent = "";
   $("validity-body").replaceChildren(el("p", {}, "Computing the correlations…"));
   $("impact-body").replaceChildren(el("p", {}, "Computing the selection rates…"));
-  const [v, i] = await Promise.allSettled([
+  $("agreement-body").replaceChildren(el("p", {}, "Comparing the AI with the interviewers…"));
+  const [v, i, a] = await Promise.allSettled([
     get(`/api/analytics/validity?${query({ data: p.data, outcome: p.outcome })}`),
     get(`/api/analytics/adverse-impact?${query({ data: p.data, family: p.family })}`),
+    get(`/api/hr/agreement?${query({ data: p.data, family: p.family })}`),
   ]);
   if (gen !== generation) return;
   const validity = v.status === "fulfilled" ? v.value : null;
@@ -117,7 +120,15 @@ async function refresh() {
     summary.push("adverse impact could not be computed");
   }
   $("result-summary").textContent = `${summary.join("; ")}.`;
-  const error = [v, i].find((r) => r.status === "rejected");
+  if (a.status === "fulfilled") {
+    renderAgreement(a.value);
+    const flagged = a.value.competencies.filter((c) => c.disagree).length;
+    summary.push(`AI and interviewers: ${plural(a.value.interviews, "rated interview")}, ${plural(flagged, "competency", "competencies")} flagged`);
+  } else {
+    $("agreement-method").textContent = "";
+    $("agreement-body").replaceChildren(failed(a.reason));
+  }
+  const error = [v, i, a].find((r) => r.status === "rejected");
   if (error) report(error.reason);
   if (validity) await renderValidity(validity, gen);
   if (!error && gen === generation) setStatus("");
@@ -193,6 +204,30 @@ async function loadPlots(jobs, v, gen) {
     }
   };
   await Promise.all(Array.from({ length: PLOT_CONCURRENCY }, worker));
+}
+
+function renderAgreement(r) {
+  $("agreement-method").textContent = r.method;
+  if (!r.competencies.length) {
+    $("agreement-body").replaceChildren(el("p", {},
+      `No interviews with both a report and interviewers' ratings${r.family ? ` in ${r.family}` : ""} in the chosen data.`));
+    return;
+  }
+  const rows = r.competencies.map((c) => [
+    c.label,
+    String(c.n),
+    c.abstained ? String(c.abstained) : "0",
+    c.mean_ai == null ? "–" : fmt(c.mean_ai, 1),
+    c.mean_human == null ? "–" : fmt(c.mean_human, 2),
+    c.pearson == null ? "–" : fmt(c.pearson, 2),
+    c.kappa == null ? "–" : fmt(c.kappa, 2),
+    c.disagree ? el("strong", { class: "flag" }, `⚠ ${c.note}`) : (c.note || "agree"),
+  ]);
+  const t = table(["Competency", "n", "AI abstained", "Mean AI (0-100)", "Mean rating (1-5)",
+    "Pearson r", "Weighted κ", "Flag"], rows, { class: "agreement-table" });
+  t.prepend(el("caption", {}, `${plural(r.interviews, "rated interview")}${r.family ? ` in ${r.family}` : ""}`
+    + ` · flagged when n ≥ ${r.min_n} and r < ${r.r_below} or κ < ${r.kappa_below}`));
+  $("agreement-body").replaceChildren(t);
 }
 
 function groupTable(entry, minGroup) {
