@@ -241,8 +241,9 @@ def value_of(score: dict[str, Any] | None) -> float | None:
 class Scored:
     answer: Answer
     scores: dict[str, dict[str, Any]]  # competency -> the report's score object
-    transcript: str
-    heard: Counter[str] = field(default_factory=Counter)
+    transcript: str  # the lines that reached the scorer
+    heard: Counter[str] = field(default_factory=Counter)  # fillers in `transcript`
+    dropped: list[str] = field(default_factory=list)  # "reason: text" of lines kept out
 
     def value(self, competency: str) -> float | None:
         return value_of(self.scores.get(competency))
@@ -258,8 +259,11 @@ def scored_answers(recording: Recording, report: dict[str, Any]) -> list[Scored]
     for i, a in enumerate(recording.answers):
         q = by_index.get(i, {})
         sep = "" if a.language == "zh" else " "
-        text = sep.join(line["text"].strip() for line in q.get("transcript", []))
-        out.append(Scored(a, dict(q.get("scores", {})), text, count_fillers(text, a.language)))
+        lines = q.get("transcript", [])
+        text = sep.join(line["text"].strip() for line in lines if not line.get("dropped"))
+        dropped = [f"{line['dropped']}: {line['text']}" for line in lines if line.get("dropped")]
+        heard = count_fillers(text, a.language)
+        out.append(Scored(a, dict(q.get("scores", {})), text, heard, dropped))
     return out
 
 
@@ -334,12 +338,14 @@ def off_topic_below_adequate(rows: Sequence[Scored]) -> dict[str, Any]:
 
 
 def filler_recall(rows: Sequence[Scored]) -> dict[str, Any]:
-    """Per filler: spoken, heard (each answer's count capped at what it spoke), recall; and
-    fillers heard beyond what was spoken."""
+    """Per filler: spoken, heard (each answer's count capped at what it spoke), recall; any
+    filler for any other (a recogniser may write "uh" as "um"); fillers heard beyond what was
+    spoken."""
     spoken_n: Counter[str] = Counter()
     heard_n: Counter[str] = Counter()
-    extra = 0
+    extra = any_heard = 0
     for r in rows:
+        any_heard += min(sum(r.answer.fillers.values()), sum(r.heard.values()))
         for name in set(r.answer.fillers) | set(r.heard):
             said, heard = r.answer.fillers.get(name, 0), r.heard.get(name, 0)
             spoken_n[name] += said
@@ -347,7 +353,12 @@ def filler_recall(rows: Sequence[Scored]) -> dict[str, Any]:
             extra += max(0, heard - said)
     per = {name: _share(heard_n[name], spoken_n[name]) for name in sorted(spoken_n)}
     total = _share(sum(heard_n.values()), sum(spoken_n.values()))
-    return {"per_filler": per, "all": total, "heard_beyond_spoken": extra}
+    return {
+        "per_filler": per,
+        "all": total,
+        "any_for_any": _share(any_heard, total["n"]),
+        "heard_beyond_spoken": extra,
+    }
 
 
 def language_stats(rows: Sequence[Scored], competencies: Sequence[str]) -> dict[str, Any]:
@@ -398,8 +409,10 @@ def format_table(results: dict[str, Any]) -> str:
             f"{_fmt_share(st['non_answer_lowest_all'])}; off-topic below adequate on "
             f"job_knowledge: {_fmt_share(st['off_topic_below_adequate_job_knowledge'])}",
             f"{lang}: filler recall {_fmt_share(fr['all'])}"
-            f" ({'n/a' if recall is None else f'{recall:.2f}'}; {per}); "
-            f"heard beyond spoken {fr['heard_beyond_spoken']}",
+            f" ({'n/a' if recall is None else f'{recall:.2f}'}; {per}); any filler for any "
+            f"{_fmt_share(fr['any_for_any'])}; heard beyond spoken {fr['heard_beyond_spoken']}",
+            f"{lang}: interview overall by level: "
+            + ", ".join(f"{k} {v}" for k, v in st["overall_by_level"].items()),
         ]
     ns = results.get("no_speech")
     if ns:
@@ -421,8 +434,13 @@ def _answer_row(r: Scored, rec: Recording) -> dict[str, Any]:
         "question": r.answer.question,
         "level": r.answer.level,
         "start": rec.starts[i],
-        "scores": {c: {"value": r.value(c), "status": r.status(c)} for c in r.scores},
+        "scores": {
+            c: {"value": r.value(c), "status": r.status(c)}
+            | ({"needs": s["needs"]} if s.get("needs") else {})
+            for c, s in r.scores.items()
+        },
         "transcript": r.transcript,
+        "dropped": r.dropped,
         "fillers_spoken": r.answer.fillers,
         "fillers_heard": dict(r.heard),
     }
@@ -439,6 +457,7 @@ def run(languages: Sequence[str], cache: Path) -> dict[str, Any]:
             c if isinstance(c, str) else c["name"] for c in lad.requisition["competencies"]
         ]
         rows: list[Scored] = []
+        overall: dict[str, float | None] = {}
         for level in LEVELS:
             t0 = time.monotonic()
             answers = lad.level(level)
@@ -446,6 +465,11 @@ def run(languages: Sequence[str], cache: Path) -> dict[str, Any]:
             t1 = time.monotonic()
             report = analyze(rec, requisition_for(lad, answers))
             t2 = time.monotonic()
+            # The whole report beside its recording, for reading the evidence behind a number.
+            rec.audio.with_suffix(".report.json").write_text(
+                json.dumps(report, ensure_ascii=False, indent=1)
+            )
+            overall[level] = report.get("overall")
             synth_s += t1 - t0
             analyze_s += t2 - t1
             audio_s += rec.duration_s
@@ -463,7 +487,10 @@ def run(languages: Sequence[str], cache: Path) -> dict[str, Any]:
                 }
             )
             print(f"{lang} {level}: {rec.duration_s:.0f} s scored in {t2 - t1:.1f} s", flush=True)
-        out["languages"][lang] = language_stats(rows, competencies)
+        out["languages"][lang] = {
+            **language_stats(rows, competencies),
+            "overall_by_level": overall,
+        }
     lad = ladder(languages[0])
     rec = no_speech_recording(folder)
     t1 = time.monotonic()
