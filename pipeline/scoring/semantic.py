@@ -32,6 +32,9 @@ zh), mostly where a prototype carries content words ("wrote down their complaint
 "because the customers were unhappy": 0.59). Prototypes built from discourse words ("as a
 result", "the reason was that") are the safer kind.
 
+Cost on one thread: `add()` of a 38-word utterance (55 windows) takes 46 ms, of 59 Chinese
+characters (86 windows) 64 ms; `best()` with cached prototypes takes under 0.3 ms.
+
 Similarities move by up to ~0.002 with the batch a text is encoded in (dynamic int8), far
 inside these margins. Pure logic over an encoder: anything with `encode(texts)` returning
 unit-length rows works (tests use the real model).
