@@ -14,6 +14,7 @@ only, never a model hub.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -264,6 +265,15 @@ CJK_MIN_SHARE = 0.8  # of the letters in a decode, for its script to say "Chines
 ZH_MIN_ID_P = 0.02
 
 
+# A few characters repeated 8+ times in a row ("g-f-f-f-f-f-f-f-f-"): a decode stuck in a
+# loop inside one word, which the word-level loop check cannot see.
+STUTTER = re.compile(r"(.{1,3})\1{7,}")
+
+
+def stutters(text: str) -> bool:
+    return STUTTER.search(text) is not None
+
+
 def _cjk_share(text: str) -> float:
     letters = [c for c in text if c.isalpha()]
     cjk = sum(1 for c in letters if "\u3400" <= c <= "\u9fff")
@@ -297,7 +307,7 @@ def answer_language(
         ):
             return "zh", p_zh
         return top, p
-    if decoded_as != "en" or not hyp.text:
+    if decoded_as != "en" or not hyp.text or stutters(hyp.text):
         return None, None
     word_p = sum(w.probability for w in hyp.words) / len(hyp.words) if hyp.words else hyp.confidence
     if word_p >= ENGLISH_MIN_WORD_P:

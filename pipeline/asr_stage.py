@@ -6,6 +6,10 @@ pause, the final decode starts at once, speculatively: if the hangover ends the 
 final is (nearly) ready; if speech resumes, the result is dropped. Utterances longer than
 `max_segment_s` are cut at the quietest window near the end and finalized in segments.
 All decoding runs on this stage's own worker thread; the loop only moves buffers.
+
+Finals are primed with the question and a disfluent text, so that "um", "uh", "嗯", "呃"
+are written where spoken (Whisper drops them otherwise); partials only with the question,
+which keeps them cheap. Each final is tagged with the language the answer was spoken in.
 """
 
 from __future__ import annotations
@@ -14,13 +18,13 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
 
-from models_onnx.whisper import Hypothesis, WhisperAsr, answer_language
+from models_onnx.whisper import Hypothesis, WhisperAsr, answer_language, stutters
 from pipeline.channel import Overflow
 from pipeline.clock import Clock
 from pipeline.events import (
@@ -64,6 +68,10 @@ SPARSE_UNITS_PER_S = 0.5
 SPARSE_MIN_AUDIO_S = 2.0
 # ...or made of a few units over and over ("I'm, I'm, I'm, ..." on Chinese speech).
 REPEAT_MIN_UNITS = 6
+# An answer identified this surely as another language the product interviews in is decoded
+# again in that language: forced into Chinese, English speech comes out as a loose
+# translation that Whisper's own no-speech rule often drops, so the answer vanished.
+OTHER_LANGUAGE_MIN_P = 0.5
 REPEAT_MAX_DISTINCT = 0.3
 
 
@@ -92,11 +100,18 @@ def primed_decode(
     identify: bool = False,
 ) -> Hypothesis:
     """Decode with the question and disfluent text as prompt; when the hypothesis looks
-    made from the prompt, once more with neither."""
+    made from the prompt, once more with neither. With `identify`, an answer in another of
+    the product's languages is decoded in its own language."""
     prompt = asr_prompt(language, question, filler)
     hyp = model.decode(pcm, language, prompt, words, identify)
     if (filler or question) and hyp.text and prompt_took_over(hyp, prompt, language):
         hyp = model.decode(pcm, language, asr_prompt(language, None, None), words, identify)
+    if hyp.languages:
+        top, p = hyp.languages[0]
+        if top != language and top in FILLER_PROMPT and p >= OTHER_LANGUAGE_MIN_P:
+            other_filler = FILLER_PROMPT[top] if filler else None
+            again = primed_decode(model, pcm, top, None, other_filler, words, identify=False)
+            return replace(again, languages=hyp.languages)
     return hyp
 
 
@@ -105,6 +120,7 @@ def prompt_took_over(hyp: Hypothesis, prompt: str | None, language: str) -> bool
     units = _units(hyp.text, language)
     sparse = hyp.audio_s >= SPARSE_MIN_AUDIO_S and len(units) < SPARSE_UNITS_PER_S * hyp.audio_s
     looped = len(units) >= REPEAT_MIN_UNITS and len(set(units)) <= REPEAT_MAX_DISTINCT * len(units)
+    looped = looped or stutters(hyp.text)
     return sparse or looped or echoes_prompt(hyp.text, prompt, language)
 
 
