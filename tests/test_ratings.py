@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 import scipy.stats  # type: ignore[import-untyped]  # scipy ships no type stubs
 from aiohttp.test_utils import TestClient, TestServer
+from playwright.async_api import expect
 from sqlalchemy import Engine, inspect
 from sqlmodel import Session, select
 
@@ -28,6 +29,7 @@ from pipeline.scoring.report_model import CompetencyScore
 from server.app_keys import AUTH_KEY
 from server.settings import Settings
 from tests.hr_fixtures import report_body
+from tests.test_browser_hr import TIMEOUT_MS, _app, _chromium, _hr_page, _shot
 from tests.test_hr_api import _checked_app
 
 COMPETENCIES: list[Any] = [
@@ -378,3 +380,45 @@ def test_migration_0008_adds_and_removes_the_rating_table(engine: Engine) -> Non
     with Session(engine) as s:
         (row,) = s.exec(select(Rating)).all()
         assert row.created_at.tzinfo is not None and row.created_at <= datetime.now(UTC)
+
+
+@pytest.mark.browser
+async def test_hr_pages_show_agreement_flags_and_ratings_beside_the_ai(
+    make_settings: Callable[..., Settings],
+) -> None:
+    """The analytics page flags a competency where the AI and the interviewers disagree; the
+    report HR reads inline has the interviewers' mean, count and notes beside the AI score."""
+
+    def seed(engine: Engine) -> str:
+        req = db.create_requisition(
+            engine, title="Support lead", family="support",
+            competencies=["communication", "composure"], questions=[{"text": "Q"}],
+        )  # fmt: skip
+        iid = ""
+        for k in range(10):  # communication: the AI reverses the interviewers' order
+            ai = {"communication": 95.0 - 10 * k, "composure": 10.0 + 9 * k}
+            human = {"communication": [1 + k // 2], "composure": [1 + k // 2, 1 + k // 2]}
+            iid = _rated_interview(engine, req, ai, human)
+        return iid
+
+    async with _app(make_settings) as run, _chromium() as browser:
+        iid = await asyncio.to_thread(seed, run.engine)
+        page, errors = await _hr_page(browser, run, "/hr/analytics?family=support")
+        rows = page.locator("#agreement-body table.agreement-table tbody tr")
+        await expect(rows).to_have_count(2, timeout=TIMEOUT_MS)
+        await expect(rows.filter(has_text="Communication")).to_contain_text("⚠")
+        await expect(rows.filter(has_text="Composure")).not_to_contain_text("⚠")
+        caption = page.locator("#agreement-body caption")
+        await expect(caption).to_contain_text("10 rated interviews in support")
+        await expect(page.locator("#agreement-method")).to_contain_text("kappa")
+        await expect(page.locator("#result-summary")).to_contain_text("1 competency flagged")
+        await _shot(page, "hr-analytics-agreement.png")
+
+        await page.goto(run.base + "/hr")
+        read = page.locator(f"tr[data-id='{iid}']").get_by_role("button", name="Read")
+        await read.click(timeout=TIMEOUT_MS)
+        header = page.locator("#report th", has_text="interviewers (1-5)")
+        await expect(header).to_be_visible(timeout=TIMEOUT_MS)
+        await expect(page.locator("#report")).to_contain_text("Interviewer 1")
+        await _shot(page, "hr-report-ratings.png")
+        assert errors == []

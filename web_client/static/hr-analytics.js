@@ -119,7 +119,6 @@ async function refresh() {
     $("impact-body").replaceChildren(failed(i.reason));
     summary.push("adverse impact could not be computed");
   }
-  $("result-summary").textContent = `${summary.join("; ")}.`;
   if (a.status === "fulfilled") {
     renderAgreement(a.value);
     const flagged = a.value.competencies.filter((c) => c.disagree).length;
@@ -127,7 +126,9 @@ async function refresh() {
   } else {
     $("agreement-method").textContent = "";
     $("agreement-body").replaceChildren(failed(a.reason));
+    summary.push("agreement could not be computed");
   }
+  $("result-summary").textContent = `${summary.join("; ")}.`;
   const error = [v, i, a].find((r) => r.status === "rejected");
   if (error) report(error.reason);
   if (validity) await renderValidity(validity, gen);
