@@ -86,6 +86,7 @@ async def test_the_multilingual_model_tags_english_and_chinese_answers(tmp_path:
 def test_prompt_order_and_echo_detection() -> None:
     assert asr_prompt("en", "Why us?", "Umm, okay.") == "Why us? Umm, okay."
     assert asr_prompt("zh", None, "嗯，") == "嗯，以下是普通话的句子。"
+    assert asr_prompt("zh", "你的团队？", "嗯，") == "嗯，你的团队？"
     assert asr_prompt("en", None, None) is None
     assert echoes_prompt("请介绍一下你的团队。", "请介绍一下你的团队。嗯，", "zh")
     assert not echoes_prompt("我们的团队一共有四个人", "请介绍一下你的团队。", "zh")
