@@ -66,19 +66,17 @@ QUESTION_LAST = {"zh"}
 # A hypothesis that is mostly a run copied from its prompt is the prompt, not the answer.
 ECHO_MIN_UNITS = 3
 ECHO_MIN_SHARE = 0.6
-
-
 # A final decoded to this few units a second of audio is suspect: on speech it cannot make
 # out, a disfluent prompt lets the model answer with a lone "Umm..." or "I'm,".
 SPARSE_UNITS_PER_S = 0.5
 SPARSE_MIN_AUDIO_S = 2.0
 # ...or made of a few units over and over ("I'm, I'm, I'm, ..." on Chinese speech).
 REPEAT_MIN_UNITS = 6
+REPEAT_MAX_DISTINCT = 0.3
 # An answer identified this surely as another language the product interviews in is decoded
 # again in that language: forced into Chinese, English speech comes out as a loose
 # translation that Whisper's own no-speech rule often drops, so the answer vanished.
 OTHER_LANGUAGE_MIN_P = 0.5
-REPEAT_MAX_DISTINCT = 0.3
 
 
 def asr_prompt(language: str, question: str | None, filler: str | None) -> str | None:
