@@ -27,6 +27,17 @@ Q_ZH = "请讲一个你带领团队完成困难项目的经历。你具体做了
         ("Thank you. Thank you. Thank you.", "en", "'thank you' repeated 3 times"),
         ("我觉得我觉得我觉得", "zh", "'我觉得' repeated 3 times"),
         ("好的好的好的好的", "zh", "'好的' repeated 4 times"),
+        (  # a decoder that lost its place writes the sentence again (seen on the ladder)
+            "I think I would. I don't really know. Sorry. I think I would. I don't really know. "
+            "Sorry.",
+            "en",
+            "'i think i would i don't really know sorry' said 2 times in a row",
+        ),
+        (
+            "我们先做了市场调查然后我们先做了市场调查然后",
+            "zh",
+            "'我们先做了市场调查然后' said 2 times in a row",
+        ),
     ],
 )
 def test_loops_are_named(text: str, language: str, loop: str) -> None:

@@ -24,7 +24,10 @@ Client = TestClient[Any, Any]
 
 TEXTS = [
     "My greatest strength is that I learn quickly and I enjoy working with customers.",
-    "When a deadline is at risk, I tell my manager early and suggest options.",
+    # Long enough together (about 38 words, 13 s) for communication and composure to have
+    # their minimum evidence, so the report has an overall.
+    "When a deadline is at risk, I tell my manager early, explain what is late and why, "
+    "and suggest two or three options.",
 ]
 REQUISITION = {
     "title": "Customer support lead",
@@ -124,7 +127,14 @@ async def test_candidate_to_interviewer_over_webrtc(client: Client, tmp_path) ->
     snap = await late.receive_json(timeout=10)
     assert {"speaking_rate", "face_present", "eye_contact"} <= set(snap["scores"])
     competency = snap["scores"]["competency:communication"]
-    assert 0 < competency["value"] <= 100 and competency["evidence"]["evidence"]
+    # Two short sentences sit at the edge of communication's minimum evidence (25 words and
+    # 8 s of speech in one answer): either a value with its evidence, or no number and why.
+    detail = competency["evidence"]
+    assert detail["formula"].startswith("0.35 rate") and detail["label"] == "communication"
+    if competency["value"] is None:
+        assert detail["status"] == "insufficient_evidence" and detail["needs"]
+    else:
+        assert 0 < competency["value"] <= 100 and detail["evidence"]
     assert "competency:overall" in snap["scores"]
     assert [e["text"] for e in snap["events"] if e["type"] == "caption" and e["final"]] == [
         f["text"] for f in finals

@@ -14,6 +14,10 @@ runs past what speech does are loops:
 - a phrase of 2-LOOP_MAX_PHRASE units repeated back to back LOOP_PHRASE_REPEATS (3) times,
   covering at least LOOP_PHRASE_SPAN units (6 words; 8 characters, so "好的好的好的" is speech
   and "我觉得我觉得我觉得" a loop);
+- a sentence-sized phrase (LOOP_SENTENCE words, 5-30; characters: twice that) said twice
+  back to back: people restate, but not word for word at once, while a decoder that lost its
+  place writes the same sentence again ("I think I would. I don't really know. I think I
+  would. I don't really know.");
 - a stretch of COMPRESSION_WINDOW bytes (UTF-8 of the units; the whole text when shorter,
   from COMPRESSION_MIN_BYTES) that zlib compresses more than COMPRESSION_RATIO (2.4,
   faster-whisper's own threshold for a failed, repetitive decode): loops whose repeats vary
@@ -43,6 +47,7 @@ LOOP_SAME_CHAR = 6
 LOOP_MAX_PHRASE = 8  # words; characters: twice this
 LOOP_PHRASE_REPEATS = 3
 LOOP_PHRASE_SPAN = {"spaced": 6, "unspaced": 8}
+LOOP_SENTENCE = (5, 30)  # words; characters: twice these
 COMPRESSION_WINDOW = 400
 COMPRESSION_MIN_BYTES = 160
 COMPRESSION_RATIO = 2.4
@@ -112,6 +117,11 @@ def repetition_loop(text: str, language: str) -> str | None:
         phrase = seq[at : at + period]
         if reps >= LOOP_PHRASE_REPEATS and reps * period >= span and len(set(phrase)) > 1:
             return f"'{_show(phrase, unspaced)}' repeated {reps} times"
+    scale = 2 if unspaced else 1
+    for period in range(LOOP_SENTENCE[0] * scale, LOOP_SENTENCE[1] * scale + 1):
+        reps, at = _longest_repeat(seq, period)
+        if reps >= 2:
+            return f"'{_show(seq[at : at + period], unspaced)}' said {reps} times in a row"
     ratio = _most_compressible(_show(seq, unspaced).encode("utf-8"))
     if ratio > COMPRESSION_RATIO:
         return f"repetitive text (compresses {ratio:.1f}x)"

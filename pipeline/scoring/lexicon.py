@@ -15,10 +15,15 @@ FILLERS = {
     "zh": ["嗯", "呃", "那个", "就是说", "然后呢", "这个这个"],
 }
 
+# Hesitation sounds as the recogniser spells them, stretched or not ("um", "Umm", "uhh",
+# "hmm", "erm"): matched as whole tokens, beside the phrases above.
+FILLER_SOUNDS = {"en": re.compile(r"^(?:u+h*m+|u+h+|e+r+m*|h+m+|m{2,}|a+h+)$")}
+
 # Structure markers by role (situation, task, action, result; reasons; sequence).
 STRUCTURE = {
     "en": {
-        "situation": ["when i was", "at my last", "in my previous", "the situation", "we had a"],
+        "situation": ["when i was", "at my last", "at my previous", "in my previous",
+                      "in my last", "the situation", "we had a"],
         "task": ["my task", "i was responsible", "my role was", "the goal was", "i needed to"],
         "action": ["i decided", "so i", "i started", "i organized", "i led", "i built", "i talked"],
         "result": ["as a result", "in the end", "the result", "we reduced", "we increased",
@@ -41,23 +46,23 @@ STAR = ("situation", "task", "action", "result")
 # What each part of an answer sounds like, for matching by meaning when no marker word was
 # heard (recognition errors, paraphrases). Short sentences in the register of spoken answers.
 STRUCTURE_PROTOTYPES = {
+    # Discourse words only: a prototype that carries content words ("fix it", "customers")
+    # matches answers that share the content, not the part (a misheard "I'm a fixed it" was
+    # taken for a task at 0.77).
     "en": {
-        "situation": ["at my previous job we had a problem", "the situation was that our team",
-                      "a few years ago at my last company"],
-        "task": ["my task was to fix it", "I was responsible for the project",
-                 "my goal was to improve the results"],
-        "action": ["so I decided to talk to the team", "I organized a meeting and built a plan",
-                   "what I did was set up a new process"],
-        "result": ["as a result we cut costs by twenty percent", "in the end the outcome was",
-                   "the result was that sales increased"],
-        "reason": ["because the customers were unhappy", "the reason was that"],
+        "situation": ["at the time the situation was that", "back then we had a situation where",
+                      "at my previous job", "a few years ago at work"],
+        "task": ["my task was to", "I was responsible for", "my job was to make sure"],
+        "action": ["so what I did was", "I decided to", "the first thing I did was"],
+        "result": ["as a result", "in the end the result was", "the outcome was that"],
+        "reason": ["because", "the reason was that", "that is why"],
     },
     "zh": {
-        "situation": ["在我之前的公司遇到了一个问题", "当时我们团队的情况是"],
-        "task": ["我的任务是解决这个问题", "我负责这个项目"],
-        "action": ["于是我决定和团队沟通", "我组织了会议并制定了计划"],
-        "result": ["结果我们把成本降低了百分之二十", "最后销售额提高了"],
-        "reason": ["因为客户不满意", "原因是"],
+        "situation": ["当时的情况是", "那时候我们遇到的情况是"],
+        "task": ["我的任务是", "我负责的是"],
+        "action": ["于是我决定", "我做的第一件事是"],
+        "result": ["结果是", "最后的结果是"],
+        "reason": ["因为", "原因是"],
     },
 }  # fmt: skip
 

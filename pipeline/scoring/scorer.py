@@ -58,6 +58,10 @@ ZH_CHARS_PER_WORD = 1.7
 # 0.69), so concepts need a closer match by meaning than the sentence-long structure
 # prototypes (recognition variants such as "customer complains" reach 0.8 and more).
 CONCEPT_SIMILARITY = 0.75
+# Structure parts by meaning: on the ladder bench, short windows of off-topic or garbled
+# answers reached 0.45-0.52 against the part prototypes ("i help to arrange" as a task),
+# while recognition errors of real markers stay above 0.6 ("and a result the": 0.67).
+STRUCTURE_SIMILARITY = 0.55
 
 
 @dataclass(frozen=True)
@@ -335,11 +339,18 @@ class Scorer:
         word_s = sum(max(0.1, u.end - u.start) for u in a.units) if a.units else 0.0
         size = self._size(a)
 
+        sounds = lexicon.FILLER_SOUNDS.get(self.language)
+        listed = set(lexicon.FILLERS.get(self.language, []))
         fillers = [
             Evidence("filler", h.text, h.t_start, h.t_end, h.utterance, "lexical")
-            for f in lexicon.FILLERS.get(self.language, [])
+            for f in listed
             for h in self._phrase_hits(a, f.strip(", "), by_stem=False)
+        ] + [
+            Evidence("filler", u.norm, u.start, u.end, u.utterance, "lexical")
+            for u in a.units
+            if sounds is not None and u.norm not in listed and sounds.match(u.norm)
         ]
+        fillers.sort(key=lambda e: e.t_start)
         per100 = 100 * (len(fillers) + 0.5 * len(a.gaps)) / max(1.0, size)
         hesitation_score = max(0.0, 100 - 12 * per100)
         pause_share = max(0.0, 1 - speech_s / span_s) if span_s > 0 else 0.0
@@ -438,8 +449,10 @@ class Scorer:
         # Parts the marker words missed, by meaning: a recognition error ("another result")
         # or a paraphrase ("what came out of it was...") still shows the part.
         for role, prototypes in lexicon.STRUCTURE_PROTOTYPES.get(self.language, {}).items():
-            if role not in markers and (hit := self._by_meaning(a, f"structure:{role}",
-                                                                list(prototypes))):  # fmt: skip
+            kind = f"structure:{role}"
+            if role not in markers and (
+                hit := self._by_meaning(a, kind, list(prototypes), STRUCTURE_SIMILARITY)
+            ):
                 markers[role] = [hit]
         star = sum(1 for r in lexicon.STAR if r in markers) / 4
         links = len(markers.get("reason", [])) + len(markers.get("sequence", []))
