@@ -46,6 +46,12 @@ def replay(records: Iterable[Mapping[str, Any]], scorer: Scorer, facts: SessionF
                     text,
                     words,
                     float(r.get("confidence") or 0.0),
+                    language=r.get("language") if isinstance(r.get("language"), str) else None,
+                    language_prob=(
+                        float(r["language_prob"])
+                        if isinstance(r.get("language_prob"), int | float)
+                        else None
+                    ),
                 )
             )
             finals += 1

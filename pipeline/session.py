@@ -119,6 +119,9 @@ def to_record(event: Event) -> dict[str, Any] | None:
             "t_end": round(event.t_end, 3),
             "confidence": event.confidence,
             "words": [[round(w.start, 3), round(w.end, 3), w.text] for w in event.words],
+            # The answer's detected language (finals): a rebuilt report flags it too.
+            "language": event.language,
+            "language_prob": event.language_prob,
         }
     if isinstance(event, SpeechStart):
         return {"type": "speech", "state": "start", "utterance": event.utterance, "t": event.t}

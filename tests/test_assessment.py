@@ -11,6 +11,7 @@ import pytest
 from hr_bridge import followups, matching
 from models_onnx.embedder import SentenceEncoder, load_sentence_encoder
 from pipeline.events import FaceObservation, SpeechEnd, TimedWord, Transcript
+from pipeline.replay import replay
 from pipeline.scoring.catalogue import UnknownMeasure, resolve
 from pipeline.scoring.report import SessionFacts, build_report
 from pipeline.scoring.rubric import Rubric, rubric_from_dict
@@ -270,3 +271,22 @@ def test_review_feedback_is_matched_by_meaning(encoder: SentenceEncoder) -> None
     assert not followups.evaluate(  # no model, no match by meaning
         [checked], strong, {"probation": {"id": 1, "manager_feedback": "talks over people"}}
     )
+
+
+def test_a_rebuilt_report_keeps_the_answer_language_flag() -> None:
+    """A lost session's report is rebuilt from its live records: the detected language of
+    each final travels in the caption record, so a foreign answer stays unscored."""
+    text = "我在上一家公司负责物流和仓库管理工作"
+    words = [[1.0 + i * 0.2, 1.15 + i * 0.2, ch] for i, ch in enumerate(text)]
+    records = [
+        {"type": "question", "index": 0, "text": QUESTION, "t": 0.0},
+        {"type": "speech", "state": "start", "utterance": 1, "t": 1.0},
+        {"type": "speech", "state": "end", "utterance": 1, "t": 4.8},
+        {"type": "caption", "final": True, "utterance": 1, "text": text, "t_start": 1.0,
+         "t_end": 4.8, "confidence": 0.9, "words": words, "language": "zh",
+         "language_prob": 0.98},
+    ]  # fmt: skip
+    s, facts = Scorer(RUBRIC), SessionFacts()
+    assert replay(records, s, facts) == 1
+    assert [d.reason for d in s.dropped] == ["wrong_language"]
+    assert "detected zh (98%)" in s.dropped[0].detail
