@@ -23,7 +23,8 @@ from analytics import queries
 from hr_bridge import audit, employees, events, hiring, ranking, self_id
 from hr_bridge import interviews as db
 from hr_bridge.models import WorkflowConflict
-from server.app_keys import AUTH_KEY
+from server.app_keys import AUTH_KEY, INTERVIEWS_KEY
+from server.models import text_similarity
 from server.web.contract import Inputs, Operation, Reply, Scheme, add
 from server.web.schemas import (
     AnswerIn,
@@ -319,12 +320,14 @@ async def get_employee(request: web.Request, inp: Inputs[None, None, RecordPath]
 
 
 async def _review(request: web.Request, eid: int, kind: str, body: BaseModel) -> web.Response:
+    encoder = request.app[INTERVIEWS_KEY].shared.encoder  # the process's one instance
     row, new = await _store(
         employees.add_review,
         engine_of(request),
         eid,
         kind,
         body.model_dump(),
+        text_similarity(encoder),
         missing="no such employee",
     )
     return json_response(
