@@ -1,8 +1,8 @@
 """Interviewers' ratings: each interviewer rates each competency of the requisition 1-5 on its
 anchored scale (hr_bridge.anchors), with a note, while the interview is live or interrupted or
 after it finished. A rating is one row per interview, rater and competency, replaced when the
-rater changes it; every change is audited and emitted (`interview.rated`) in its own
-transaction. Blocking: call from a worker thread.
+rater changes it; every change is audited and emitted (`interview.rated`, facts only, never
+the note) in the transaction that makes it. Blocking: call from a worker thread.
 
 A rater is an interviewer link: the stable id is a hash of the token's id (tokens carry no
 person), labelled "Interviewer 1", "Interviewer 2"... in the order they first rated.

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -241,8 +241,8 @@ def _check_store(engine: Engine, iid: str) -> None:
 def _rated_interview(
     engine: Engine,
     req: db.Requisition,
-    ai: dict[str, float | None],
-    human: dict[str, list[int]],
+    ai: Mapping[str, float | None],
+    human: Mapping[str, list[int]],
 ) -> str:
     """A finished interview whose report has the `ai` scores (None: abstained) and whose
     interviewers gave the `human` ratings (one rater per list item)."""

@@ -342,7 +342,10 @@ OPERATIONS: tuple[Operation[Any, Any, Any], ...] = (
         create_requisition,
         "Create a job requisition with its questions",
         ADMIN,
-        {201: Reply("created", Created)},
+        {
+            201: Reply("created", Created),
+            400: "invalid body, or a competency mapped to a measure the engine does not have",
+        },
         body=RequisitionIn,
     ),
     Operation(
