@@ -33,7 +33,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from pipeline.scoring.catalogue import normalise
-from pipeline.scoring.rubric import DEFAULT_COMPETENCIES
+from pipeline.scoring.rubric import DEFAULT_COMPETENCIES, competencies_from
 
 DEFAULT_BANDS = {"high": 75.0, "medium": 55.0}
 MIN_COVERAGE = 0.5
@@ -75,12 +75,14 @@ class Match:
 
 
 def default_config(requisition: Mapping[str, Any]) -> dict[str, Any]:
-    """Without a configuration: the rubric's competency weights, and the resume match (20%)
-    when the requisition has requirements."""
+    """Without a configuration: the rubric's competency weights (competencies rated by
+    interviewers only as `rating` parts), and the resume match (20%) when the requisition has
+    requirements."""
     parts: list[dict[str, Any]] = []
-    for c in requisition.get("competencies") or []:
-        name, weight = (c, 1.0) if isinstance(c, str) else (c["name"], float(c["weight"]))
-        parts.append({"kind": "competency", "name": name, "weight": weight})
+    for c in competencies_from(requisition.get("competencies") or []):
+        # What the engine cannot measure is weighed by the interviewers' ratings.
+        kind = "competency" if c.measure is not None else "rating"
+        parts.append({"kind": kind, "name": c.label, "weight": c.weight})
     if not parts:
         parts = [{"kind": "competency", "name": n, "weight": 1.0} for n in DEFAULT_COMPETENCIES]
     if requisition.get("requirements"):

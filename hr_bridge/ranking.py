@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Engine, text
 from sqlmodel import Session, col, select
 
-from hr_bridge import matching, profiles
+from hr_bridge import matching, profiles, ratings
 from hr_bridge.interviews import Interview, Report, Requisition
 from pipeline.scoring import report_model
 
@@ -46,12 +46,17 @@ def _req_dict(req: Requisition) -> dict[str, Any]:
 
 
 def _match(
-    req: Requisition, scores: dict[str, float], profile: dict[str, Any] | None
+    req: Requisition,
+    scores: dict[str, float],
+    profile: dict[str, Any] | None,
+    rated: dict[str, float],
 ) -> matching.Match:
     requirements_pct = None
     if profile is not None and req.requirements:
         requirements_pct = profiles.match(profile, req.requirements)[1]
-    return matching.compute(req.match_config, _req_dict(req), scores, profile, requirements_pct)
+    return matching.compute(
+        req.match_config, _req_dict(req), scores, profile, requirements_pct, rated
+    )
 
 
 def recommendation(engine: Engine, iid: str) -> matching.Match | None:
@@ -72,7 +77,8 @@ def recommendation(engine: Engine, iid: str) -> matching.Match | None:
             else None
         )
         scores = report_model.load_report(report.body).scores()
-        return _match(req, scores, cand.profile if cand else None)
+        rated = ratings.mean_by_competency(s, iid)
+        return _match(req, scores, cand.profile if cand else None, rated)
 
 
 def rank(engine: Engine, rid: str, limit: int = 100, offset: int = 0) -> dict[str, Any]:
@@ -108,12 +114,22 @@ def rank(engine: Engine, rid: str, limit: int = 100, offset: int = 0) -> dict[st
             {"rid": rid},
         ):
             scores[iid][competency] = float(value)
+        rated: dict[str, dict[str, float]] = defaultdict(dict)
+        for iid, competency, mean in conn.execute(
+            text(
+                "SELECT r.interview_id, r.competency, AVG(r.score) FROM rating r "
+                "JOIN interview i ON i.id = r.interview_id WHERE i.requisition_id = :rid "
+                "GROUP BY r.interview_id, r.competency"
+            ),
+            {"rid": rid},
+        ):
+            rated[iid][competency] = float(mean)
         refs = [r[2] for r in rows if r[2]]
         found = s.exec(select(profiles.Candidate).where(col(profiles.Candidate.ref).in_(refs)))
         profile_by_ref = {c.ref: c.profile for c in found}
     ranked = []
     for iid, name, ref, finished, decision, decided_by, offer_state, employee_id in rows:
-        m = _match(req, scores[iid], profile_by_ref.get(ref) if ref else None)
+        m = _match(req, scores[iid], profile_by_ref.get(ref) if ref else None, rated[iid])
         ranked.append(
             {
                 "interview_id": iid,

@@ -290,3 +290,17 @@ def test_a_rebuilt_report_keeps_the_answer_language_flag() -> None:
     assert replay(records, s, facts) == 1
     assert [d.reason for d in s.dropped] == ["wrong_language"]
     assert "detected zh (98%)" in s.dropped[0].detail
+
+
+def test_what_the_engine_cannot_measure_is_weighed_by_interviewers() -> None:
+    req = {"competencies": ["Communication", {"name": "Teamwork", "weight": 1}]}
+    config = matching.default_config(req)
+    assert [(p["kind"], p["name"]) for p in config["parts"]] == [
+        ("competency", "Communication"),
+        ("rating", "Teamwork"),
+    ]
+    unrated = matching.compute(None, req, {"communication": 80.0}, None, None)
+    assert unrated.band == "incomplete" and unrated.missing == ["Teamwork"]
+    assert "no interviewer rating yet" in unrated.parts[1].reason
+    rated = matching.compute(None, req, {"communication": 80.0}, None, None, {"teamwork": 5.0})
+    assert rated.score == 90 and rated.band == "high" and rated.coverage == 1
