@@ -12,7 +12,7 @@ from pipeline.scoring.lexicon import stem
 from pipeline.scoring.report import SessionFacts, build_report
 from pipeline.scoring.report_model import Flag, Report, RequisitionRef
 from pipeline.scoring.rubric import load_rubric, rubric_from_dict
-from pipeline.scoring.scorer import Scorer
+from pipeline.scoring.scorer import Score, Scorer
 
 RUBRIC = rubric_from_dict(
     {
@@ -61,6 +61,12 @@ def utterance(text: str, t0: float, utt: int, per_word: float = 0.35) -> list[ob
     ]
 
 
+def value(s: Score) -> float:
+    """A score that must have a value (the test's answer has the evidence for it)."""
+    assert s.value is not None, s.needs
+    return s.value
+
+
 def score(
     text: str,
     faces: int = 0,
@@ -86,9 +92,9 @@ def test_structured_star_answer_outranks_rambling_with_fillers() -> None:
     assert ramble["logical_structure"].value is None
     assert ramble["logical_structure"].status == "insufficient_evidence"
     assert ramble["logical_structure"].needs == "40 words (has 37)"
-    assert star["logical_structure"].value >= 90
-    assert star["communication"].value > ramble["communication"].value + 20
-    assert star["composure"].value > ramble["composure"].value
+    assert value(star["logical_structure"]) >= 90
+    assert value(star["communication"]) > value(ramble["communication"]) + 20
+    assert value(star["composure"]) > value(ramble["composure"])
     parts = dict(star["logical_structure"].components)
     assert parts["star_parts"] == 4 and parts["connectives"] >= 3
 
@@ -129,7 +135,7 @@ def test_engagement_and_policy_bound_composure() -> None:
     calm = score(STAR, affect=[0.9] * 5, allowed=True).answer_scores(0)["composure"]
     upset = score(STAR, affect=[-0.9] * 5, allowed=True).answer_scores(0)["composure"]
     ignored = score(STAR, affect=[-0.9] * 5, allowed=False).answer_scores(0)["composure"]
-    assert calm.value > upset.value
+    assert value(calm) > value(upset)
     assert dict(ignored.components).keys() == {"voice"}  # no affect without the policy
 
 
@@ -140,7 +146,7 @@ def test_overall_uses_rubric_weights() -> None:
     assert coverage == 1 and missing == []
     w = RUBRIC.weights
     names = [k for k in w if k in per]
-    expected = sum(per[k].value * w[k] for k in names) / sum(w[k] for k in names)
+    expected = sum(value(per[k]) * w[k] for k in names) / sum(w[k] for k in names)
     assert total == pytest.approx(expected, abs=0.11)
     assert abs(sum(w.values()) - 1) < 1e-9 and w["communication"] == pytest.approx(0.4)
 
