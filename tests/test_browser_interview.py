@@ -9,6 +9,7 @@ import re
 import socket
 import subprocess
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -89,6 +90,11 @@ COLOURS_JS = """() => {
     signal_bg: style('#signals .signal', 'backgroundColor'),
   };
 }"""
+
+
+def _utc(stamp: str) -> datetime:
+    at = datetime.fromisoformat(stamp).replace(microsecond=0)
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
 
 
 def _contrast(a: str, b: str) -> float:
@@ -192,6 +198,104 @@ async def check_live_explanations(viewer: Page) -> None:
     assert await viewer.evaluate(ROW_ORDER_JS) == order
 
 
+SCORECARD_COLOURS_JS = """() => {
+  const style = (sel, prop) => getComputedStyle(document.querySelector(sel))[prop];
+  return {
+    anchor: style('#scorecard-panel .choice .anchor', 'color'),
+    saved: style('#scorecard-panel .save-state[data-state="saved"]', 'color'),
+    panel: style('#scorecard-panel', 'backgroundColor'),
+  };
+}"""
+
+
+async def open_scorecard_before_live(page: Page) -> None:
+    """Before the interview is live the scorecard says when rating opens, with no choices."""
+    await page.locator("#scorecard-panel > summary").click()
+    status = page.locator("#scorecard-panel .scorecard-status")
+    await page.wait_for_function(
+        "document.querySelector('#scorecard-panel .scorecard-status').textContent"
+        ".includes('Rating opens when the interview starts')"
+    )
+    assert await page.locator("#scorecard-panel fieldset").count() == 0, await status.text_content()
+
+
+async def check_scorecard_opens_live(page: Page, fetches: list[str]) -> None:
+    """The waiting scorecard asks again once the live feed shows the interview running, and
+    only then: one request before, one after (no polling)."""
+    await page.locator('#scorecard-panel fieldset[data-key="communication"]').wait_for(
+        timeout=15_000
+    )
+    assert len(fetches) == 2, fetches
+
+
+async def check_scorecard_rating(
+    viewer: Page, client: TestClient[Any, Any], admin: dict[str, str], iid: str
+) -> datetime:
+    """During the interview the interviewer rates one competency 4 with a note, with the
+    keyboard, sees it saved, and the admin's ratings hold it."""
+    await viewer.locator("#scorecard-panel > summary").focus()
+    await viewer.keyboard.press("Enter")  # a <details>: opens from the keyboard
+    comm = viewer.locator('#scorecard-panel fieldset[data-key="communication"]')
+    await comm.wait_for(timeout=10_000)
+    assert await comm.locator("legend").text_content() == "Communication"
+    keys = await viewer.locator("#scorecard-panel fieldset.rate").evaluate_all(
+        "fs => fs.map(f => f.dataset.key)"
+    )
+    assert keys[:3] == ["communication", "job_knowledge", "team_leadership"], keys
+    assert await comm.locator('input[type="radio"]').count() == 5
+    for level in ("1", "3", "5"):  # the anchors sit beside their choices
+        anchor = comm.locator(f'.choice[data-level="{level}"] .anchor')
+        assert len(await anchor.text_content() or "") > 20
+    assert "Clear and concise" in (
+        await comm.locator('.choice[data-level="5"] .anchor').text_content() or ""
+    )
+    assert await comm.locator('.choice[data-level="4"] .anchor').count() == 0
+
+    note = "Clear examples <b>and</b> the point first."
+    await comm.locator("textarea").fill(note)
+    state = comm.locator(".save-state")
+    assert await state.text_content() == "Choose a score to save the note"
+    await comm.locator('input[value="3"]').focus()
+    await viewer.keyboard.press("ArrowRight")  # radio group: arrows move and choose
+    assert await comm.locator('input[value="4"]').is_checked()
+    await viewer.wait_for_function(
+        'document.querySelector(\'#scorecard-panel fieldset[data-key="communication"]'
+        " .save-state').dataset.state === 'saved'",
+        timeout=10_000,
+    )
+    assert await state.text_content() == "Saved"
+    status = await viewer.locator("#scorecard-panel .scorecard-status").text_content() or ""
+    assert "Interviewer 1" in status, status
+    assert await viewer.locator("#scorecard-panel b").count() == 0  # text, never markup
+
+    r = await client.get(f"/api/interviews/{iid}/ratings", headers=admin)
+    assert r.status == 200
+    rated = (await r.json())["competencies"]
+    assert list(rated) == ["communication"], rated
+    [rating] = rated["communication"]["ratings"]
+    assert (rating["score"], rating["note"]) == (4, note), rating
+    saved_at = _utc(rating["updated_at"])
+
+    colours = await viewer.evaluate(SCORECARD_COLOURS_JS)
+    assert _contrast(colours["anchor"], colours["panel"]) >= 4.5, colours
+    assert _contrast(colours["saved"], colours["panel"]) >= 4.5, colours
+    return saved_at
+
+
+async def check_scorecard_during(
+    early: Page,
+    fetches: list[str],
+    viewer: Page,
+    client: TestClient[Any, Any],
+    admin: dict[str, str],
+    iid: str,
+) -> datetime:
+    """The scorecard checks while the interview is live; returns when the rating was saved."""
+    await check_scorecard_opens_live(early, fetches)
+    await early.close()
+    return await check_scorecard_rating(viewer, client, admin, iid)
+
+
 async def test_interview_in_a_real_browser(
     make_settings: Callable[..., Settings], tmp_path: Path
 ) -> None:
@@ -237,6 +341,18 @@ async def test_interview_in_a_real_browser(
             errors: list[str] = []
             candidate.on("pageerror", lambda e: errors.append(str(e)))
 
+            # A second view of the same link opened before the interview starts.
+            early = await ctx.new_page()
+            early.on("pageerror", lambda e: errors.append(f"early: {e}"))
+            fetches: list[str] = []
+            early.on(
+                "request",
+                lambda r: fetches.append(r.url) if r.url.endswith("/scorecard") else None,
+            )
+            await early.route("**/watch", lambda route: route.abort())  # no second video relay
+            await early.goto(links["interviewer_urls"][0])
+            await open_scorecard_before_live(early)
+
             await candidate.goto(links["candidate_url"])
             await candidate.locator("#agree").wait_for()
             assert "#token=" not in candidate.url  # the token left the address bar
@@ -256,6 +372,11 @@ async def test_interview_in_a_real_browser(
             viewer.on("pageerror", lambda e: errors.append(f"viewer: {e}"))
             await viewer.goto(links["interviewer_urls"][0])
             order = await check_live_rows(viewer)
+            # Rated while the candidate answers, beside the steps below: the candidate page
+            # moves on by itself a few seconds after the answer ends.
+            rating = asyncio.create_task(
+                check_scorecard_during(early, fetches, viewer, client, admin, links["id"])
+            )
             await candidate.locator("#captions-final p").first.wait_for(timeout=45_000)
             await viewer.locator("#captions-final p").first.wait_for(timeout=15_000)
             heard = " ".join(await candidate.locator("#captions-final p").all_text_contents())
@@ -266,6 +387,11 @@ async def test_interview_in_a_real_browser(
 
             await candidate.locator("#next").click()  # the only question: finishes
             await candidate.locator("#done").wait_for(timeout=20_000)
+            saved_at = await rating
+            r = await client.get(f"/api/interviews/{links['id']}", headers=admin)
+            times = await r.json()
+            # Saved while live (the times have whole seconds).
+            assert _utc(times["started_at"]) <= saved_at <= _utc(times["finished_at"]), times
             await candidate.screenshot(path=str(ARTIFACTS / "candidate-done.png"))
             await check_live_explanations(viewer)  # the rows still explain the finished scores
             assert errors == []

@@ -1,6 +1,7 @@
 // The interviewer's live view: relayed video, captions, competency scores that explain
 // themselves (formula, inputs, evidence on hover/focus), raw signals, indicators, warnings.
 import { api, el, iceGatheringDone, interviewId, liveSocket, takeToken } from "/static/common.js";
+import { mountScorecard } from "/static/scorecard.js";
 
 const id = interviewId();
 const token = takeToken("interviewer");
@@ -243,7 +244,9 @@ async function main() {
   $("title").textContent = `${info.requisition.title} · ${info.candidate_name}`;
   $("state").textContent = info.state;
   api(`/api/interviews/${id}/background`, token).then(showBackground).catch(() => {});
-  liveSocket(id, token, onRecord, () => ($("state").textContent += " (disconnected)"));
+  const scorecardRecord = mountScorecard($("scorecard"), id, token);
+  const onFeed = (rec) => { onRecord(rec); scorecardRecord(rec); };
+  liveSocket(id, token, onFeed, () => ($("state").textContent += " (disconnected)"));
   if (info.state !== "finished") watchVideo();
 }
 
