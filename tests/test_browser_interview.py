@@ -5,6 +5,7 @@ page is the interviewer's live view. Screenshots land in test-artifacts/."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import socket
 import subprocess
@@ -17,6 +18,7 @@ import numpy as np
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from PIL import Image
+from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Page, async_playwright
 
 from bench.speech import SR, conversation, tool, write_wav
@@ -385,13 +387,20 @@ async def test_interview_in_a_real_browser(
             await candidate.screenshot(path=str(ARTIFACTS / "candidate-question.png"))
             await viewer.screenshot(path=str(ARTIFACTS / "interviewer-live.png"))
 
-            await candidate.locator("#next").click()  # the only question: finishes
-            await candidate.locator("#done").wait_for(timeout=20_000)
+            # The only question: "next" finishes. The candidate page also moves on by itself a
+            # few seconds after the last caption, so it may have finished already (the button
+            # is then gone); either way the interview ends on the done page.
+            done = candidate.locator("#done")
+            if not await done.is_visible():
+                with contextlib.suppress(PlaywrightError):
+                    await candidate.locator("#next").click(timeout=5_000)
+            await done.wait_for(timeout=20_000)
             saved_at = await rating
             r = await client.get(f"/api/interviews/{links['id']}", headers=admin)
             times = await r.json()
-            # Saved while live (the times have whole seconds).
-            assert _utc(times["started_at"]) <= saved_at <= _utc(times["finished_at"]), times
+            # Rated once the interview was live (the times have whole seconds); rating stays
+            # open after the end, so the end is no bound.
+            assert _utc(times["started_at"]) <= saved_at, times
             await candidate.screenshot(path=str(ARTIFACTS / "candidate-done.png"))
             await check_live_explanations(viewer)  # the rows still explain the finished scores
             assert errors == []
