@@ -32,6 +32,7 @@ import onnxruntime as ort
 from onnxruntime_extensions import get_library_path
 
 from models_onnx.assets import ModelAssetError, locate, manifest, matches_sha256
+from models_onnx.vad import cpu_session
 
 NAME = "sentence_encoder"
 DIM = 512
@@ -40,13 +41,7 @@ BATCH = 64  # texts per run: one call amortises the per-run overhead; bounded fo
 
 def encoder_session(path: Path, threads: int = 1) -> ort.InferenceSession:
     """A CPU session with the tokenizer's custom ops registered (streams share 2 cores)."""
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = threads
-    opts.inter_op_num_threads = 1
-    opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    opts.log_severity_level = 3
-    opts.register_custom_ops_library(get_library_path())
-    return ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
+    return cpu_session(path, threads, custom_ops=get_library_path())
 
 
 class SentenceEncoder:

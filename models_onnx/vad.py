@@ -13,13 +13,18 @@ WINDOW = 512  # samples per call (32 ms); the model is trained on exactly this s
 CONTEXT = 64  # samples of the previous window the model expects in front of the new ones
 
 
-def cpu_session(path: Path, threads: int = 1) -> ort.InferenceSession:
-    """An onnxruntime CPU session pinned to `threads` threads (streams share 2 cores)."""
+def cpu_session(
+    path: Path, threads: int = 1, custom_ops: str | None = None
+) -> ort.InferenceSession:
+    """An onnxruntime CPU session pinned to `threads` threads (streams share 2 cores);
+    `custom_ops`: a library of operators the graph uses (onnxruntime-extensions)."""
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = threads
     opts.inter_op_num_threads = 1
     opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     opts.log_severity_level = 3
+    if custom_ops is not None:
+        opts.register_custom_ops_library(custom_ops)
     return ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
 
 
