@@ -418,8 +418,9 @@ class Scorer:
 
     def _engagement(self, a: _Answer) -> Score:
         m = CATALOGUE["engagement"]
+        speech_s = self._speech_s(a)
         if not a.frames:
-            return self._gate(m, a, self._speech_s(a), None, None)
+            return self._gate(m, a, speech_s, None, None)
         presence = a.present / a.frames
         eye = a.eye / a.present if a.present else 0.0
         s = Score(
@@ -436,7 +437,7 @@ class Scorer:
             ),
             (("presence", round(100 * presence, 1)), ("eye_contact", round(100 * eye, 1))),
         )
-        return self._gate(m, a, self._speech_s(a), None, s)
+        return self._gate(m, a, speech_s, None, s)
 
     def _structure(self, a: _Answer, size: float) -> Score:
         markers: dict[str, list[Evidence]] = {}
