@@ -1,146 +1,26 @@
-// Interface text in the interview's language.
-export const TEXT = {
-  en: {
-    notice_title: "Before we start",
-    notice: [
-      "This is a video interview for the role of {title}. Your answers are recorded as sound and video only while the interview runs.",
-      "What is analysed: your speech is turned into text (a transcript with times); your camera picture is used to tell whether your face is visible and turned to the camera.",
-      "Why: so the interviewers can review your answers fairly and with evidence. A person makes every hiring decision; the system only assists.",
-      "Kept: the transcript and the measured signals, with your interview record. The raw video is not stored.",
-    ],
-    affect: "Facial expressions are also estimated for this interview (its policy allows it).",
-    agree: "I have read this and agree to the analysis",
-    continue: "Continue",
-    check_title: "Camera and microphone check",
-    check_help: "You should see yourself and the bar should move when you speak.",
-    start: "Start the interview",
-    question: "Question {n} of {total}",
-    time_left: "Time left",
-    next: "Next question",
-    finish: "Finish the interview",
-    captions: "What we heard",
-    done_title: "Thank you",
-    interrupted_title: "Your interview was interrupted",
-    interrupted: "The connection to our server was lost during your interview. What you said before that is kept, and the hiring team will be in touch about how to continue.",
-    abandoned: "This interview is closed. The hiring team will be in touch if anything is needed.",
-    done: "Your interview is complete.",
-    done_closable: "Your interview is complete. You can close this page.",
-    done_offer_waiting: "Your interview is complete. A job offer is waiting for your answer below.",
-    error: "Something went wrong: {msg}",
-    media_error: "The camera or microphone could not be used: {msg}. Allow this page to use them in your browser's settings, then reload the page.",
-    connecting: "Connecting…",
-    offer_title: "Your job offer",
-    offer_salary: "Annual salary",
-    offer_start: "Start date",
-    offer_probation: "Probation",
-    offer_months: "{n} months",
-    offer_type_name: "Type your full name to accept",
-    offer_type_help: "Type your name exactly as it appears in the offer ({name}). Your acceptance is recorded with the time and a fingerprint of this offer text.",
-    offer_accept: "Accept the offer",
-    offer_decline: "Decline the offer",
-    offer_decline_confirm: "Decline this offer? This cannot be undone.",
-    offer_wrong_name: "The name did not match: {msg}",
-    offer_conflict: "This offer can no longer be answered: {msg}. Please reload the page.",
-    offer_error: "The answer was not recorded: {msg}",
-    offer_name_needed: "Type your full name first.",
-    offer_accepted_title: "Offer accepted",
-    offer_accepted: "You accepted the offer on {time} with the name “{name}”.",
-    offer_fingerprint: "Fingerprint of the offer text (SHA-256, first 12 characters): {sha}",
-    offer_declined_title: "Offer declined",
-    offer_declined: "You declined this offer on {time}.",
-    offer_withdrawn: "This offer was withdrawn by the employer. Please contact them if you have questions.",
-    offer_load_error: "Your offer could not be loaded: {msg}",
-    selfid_title: "Optional: voluntary self-identification",
-    selfid_why: "We ask this now, before any decision is made on your application; once a decision is made these questions close. Answering is voluntary and has no effect on your application. The answers are used only in aggregate, to check that hiring is fair to every group; they are never shown to interviewers or used in any score.",
-    selfid_sex: "Sex",
-    selfid_race: "Race or ethnicity",
-    selfid_skip_option: "— skip this question —",
-    selfid_submit: "Submit my answers",
-    selfid_skip: "Skip: I prefer not to answer at all",
-    selfid_thanks: "Thank you. Your answers are stored apart from your interview and used only in aggregate.",
-    selfid_skipped: "You chose not to answer. Nothing was recorded.",
-    selfid_error: "Your answers were not recorded: {msg}",
-    selfid_closed: "A decision has already been made on your application, so these questions can no longer be answered. Nothing was recorded.",
-    options: {
-      declined: "Prefer not to say",
-    },
-  },
-  zh: {
-    notice_title: "开始之前",
-    notice: [
-      "这是 {title} 职位的视频面试。只有在面试进行期间才会录制您的声音和画面。",
-      "分析内容：您的语音会被转写成带时间的文字；摄像头画面用于判断您的脸是否可见以及是否面向镜头。",
-      "目的：让面试官能够公平、有依据地查看您的回答。所有录用决定都由人作出，系统只起辅助作用。",
-      "保存：文字记录和测量到的信号与您的面试记录一起保存，不保存原始视频。",
-    ],
-    affect: "本次面试的政策允许估计面部表情。",
-    agree: "我已阅读并同意上述分析",
-    continue: "继续",
-    check_title: "摄像头和麦克风检查",
-    check_help: "您应该能看到自己的画面，说话时音量条会移动。",
-    start: "开始面试",
-    question: "第 {n} 题，共 {total} 题",
-    time_left: "剩余时间",
-    next: "下一题",
-    finish: "结束面试",
-    captions: "识别到的内容",
-    done_title: "谢谢",
-    interrupted_title: "面试中断了",
-    interrupted: "面试过程中与服务器的连接中断了。中断前您的回答已保存，招聘团队会与您联系，告知如何继续。",
-    abandoned: "此面试已关闭。如有需要，招聘团队会与您联系。",
-    done: "面试已完成。",
-    done_closable: "面试已完成，您可以关闭此页面。",
-    done_offer_waiting: "面试已完成。下方有一份录用通知正等待您的答复。",
-    error: "出现问题：{msg}",
-    media_error: "无法使用摄像头或麦克风：{msg}。请在浏览器设置中允许此页面使用它们，然后刷新页面。",
-    connecting: "正在连接…",
-    offer_title: "您的录用通知",
-    offer_salary: "年薪",
-    offer_start: "入职日期",
-    offer_probation: "试用期",
-    offer_months: "{n} 个月",
-    offer_type_name: "输入您的全名以接受",
-    offer_type_help: "请按录用通知中的写法输入您的姓名（{name}）。接受的时间和本通知文本的指纹会被记录。",
-    offer_accept: "接受录用",
-    offer_decline: "拒绝录用",
-    offer_decline_confirm: "确定拒绝此录用通知吗？此操作无法撤销。",
-    offer_wrong_name: "姓名不一致：{msg}",
-    offer_conflict: "此录用通知已无法答复：{msg}。请刷新页面。",
-    offer_error: "答复未被记录：{msg}",
-    offer_name_needed: "请先输入您的全名。",
-    offer_accepted_title: "已接受录用",
-    offer_accepted: "您已于 {time} 以姓名“{name}”接受录用。",
-    offer_fingerprint: "录用通知文本的指纹（SHA-256 前 12 位）：{sha}",
-    offer_declined_title: "已拒绝录用",
-    offer_declined: "您已于 {time} 拒绝此录用通知。",
-    offer_withdrawn: "用人单位已撤回此录用通知。如有疑问请与其联系。",
-    offer_load_error: "无法加载您的录用通知：{msg}",
-    selfid_title: "可选：自愿身份信息",
-    selfid_why: "我们在对您的申请作出任何决定之前询问这些问题；一旦作出决定，就不再收集。回答完全自愿，不会影响您的申请。这些信息只以汇总形式用于检查招聘对各群体是否公平，绝不会展示给面试官，也不会用于任何评分。",
-    selfid_sex: "性别",
-    selfid_race: "种族或族裔",
-    selfid_skip_option: "— 跳过此问题 —",
-    selfid_submit: "提交我的回答",
-    selfid_skip: "跳过：我不想回答",
-    selfid_thanks: "谢谢。您的回答与面试记录分开保存，只以汇总形式使用。",
-    selfid_skipped: "您选择不回答，未记录任何信息。",
-    selfid_error: "您的回答未被记录：{msg}",
-    selfid_closed: "您的申请已经有了决定，这些问题已无法再回答。未记录任何信息。",
-    options: {
-      female: "女",
-      male: "男",
-      "non-binary": "非二元",
-      declined: "不愿透露",
-      "Hispanic or Latino": "西班牙裔或拉丁裔",
-      White: "白人",
-      "Black or African American": "黑人或非裔美国人",
-      Asian: "亚裔",
-      "Native Hawaiian or Other Pacific Islander": "夏威夷原住民或其他太平洋岛民",
-      "American Indian or Alaska Native": "美洲印第安人或阿拉斯加原住民",
-      "Two or more races": "两个或以上种族",
-    },
-  },
-};
+// The message catalogue: every page's text in every language, one lookup. Each area keeps its
+// messages in its own file under messages/ (keys must not repeat across areas: a test checks
+// that, and that every language has every key).
+import { CANDIDATE } from "/static/messages/candidate.js";
+import { HR } from "/static/messages/hr.js";
+import { LIVE } from "/static/messages/live.js";
+
+export const AREAS = { candidate: CANDIDATE, live: LIVE, hr: HR };
+export const LANGUAGES = ["en", "zh"];
+
+function merge(lang) {
+  const out = {};
+  for (const area of Object.values(AREAS)) {
+    const table = area[lang] || {};
+    for (const [key, value] of Object.entries(table)) {
+      if (key === "options") out.options = { ...(out.options || {}), ...value };
+      else out[key] = value;
+    }
+  }
+  return out;
+}
+
+export const TEXT = Object.fromEntries(LANGUAGES.map((lang) => [lang, merge(lang)]));
 
 export function t(lang, key, vars = {}) {
   const table = TEXT[lang] || TEXT.en;

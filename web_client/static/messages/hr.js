@@ -1,0 +1,5 @@
+// The HR pages: candidates, requisitions, employees, analytics.
+export const HR = {
+  en: {},
+  zh: {},
+};

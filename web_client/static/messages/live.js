@@ -1,0 +1,5 @@
+// The interviewer's live view and scorecard.
+export const LIVE = {
+  en: {},
+  zh: {},
+};
