@@ -10,6 +10,7 @@ import binascii
 import os
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
@@ -59,6 +60,19 @@ class Settings(BaseSettings):
     public_url: str | None = Field(
         None,
         description="URL users reach the server at (links, Origin checks). Default: http://host:port",
+    )
+
+    allowed_origins: list[str] = Field(
+        default_factory=list,
+        description="Origins (scheme://host[:port]) whose pages may open the live WebSocket, "
+        'JSON list, e.g. ["https://interviews.example.com"]. Always allowed: the public URL, '
+        "and localhost and 127.0.0.1 on the server's port (http and https) for local use.",
+    )
+    contact: str | None = Field(
+        None,
+        max_length=200,
+        description="Whom candidates contact about a bad or expired link (an email address or a "
+        "short sentence), shown on the candidate's error pages.",
     )
 
     # State
@@ -129,6 +143,20 @@ class Settings(BaseSettings):
         gt=0,
         description="An interrupted interview (its live session was lost, e.g. by a server "
         "restart) that has not resumed after this long is finished from its stored history.",
+    )
+    rejoin_grace_s: float = Field(
+        120.0,
+        gt=0,
+        description="After a dropped connection (reload, network change, closed tab) the "
+        "analysis session is kept this long for the candidate to rejoin with the same link; "
+        "then the interview is finished with the report of what was analysed, flagged "
+        "interrupted. (interrupted_finalize_after_s covers server restarts, which lose the "
+        "session.)",
+    )
+    candidate_captions: bool = Field(
+        False,
+        description="Show the candidate live captions of their own answers (raw recognition "
+        "errors unsettle candidates, hence off).",
     )
     live_state_ttl_s: int = Field(
         3600, gt=0, description="How long Redis keeps an interview's live state after it ends."
@@ -203,6 +231,17 @@ class Settings(BaseSettings):
             raise ValueError("use at least 24 characters, or 'whsec_' + base64")
         return v
 
+    @field_validator("allowed_origins")
+    @classmethod
+    def _origins(cls, v: list[str]) -> list[str]:
+        out = []
+        for origin in v:
+            parts = urlsplit(origin.strip())
+            if parts.scheme not in ("http", "https") or not parts.netloc or parts.path.strip("/"):
+                raise ValueError(f"{origin!r} is not an origin like https://host[:port]")
+            out.append(f"{parts.scheme}://{parts.netloc}".lower())
+        return out
+
     @field_validator("log_level", mode="before")
     @classmethod
     def _upper(cls, v: Any) -> Any:
@@ -227,6 +266,20 @@ class Settings(BaseSettings):
     @property
     def effective_public_url(self) -> str:
         return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @property
+    def origins(self) -> frozenset[str]:
+        """Origins whose pages may use the live WebSocket: the configured ones, the public URL,
+        and localhost/127.0.0.1 on this port (a browser on the server's own machine)."""
+        local = {
+            f"{scheme}://{host}:{self.port}"
+            for scheme in ("http", "https")
+            for host in ("localhost", "127.0.0.1")
+        }
+        public = urlsplit(self.effective_public_url)
+        return frozenset(
+            {*self.allowed_origins, *local, f"{public.scheme}://{public.netloc}".lower()}
+        )
 
     @property
     def effective_database_url(self) -> str:

@@ -23,6 +23,7 @@ from server.web.auth import Auth, AuthError, Claims
 from server.web.contract import Inputs, Operation, Reply, Scheme, add
 from server.web.report_html import render
 from server.web.schemas import (
+    LANGUAGES,
     AgreementOut,
     AgreementQuery,
     BackgroundOut,
@@ -46,6 +47,7 @@ from server.web.schemas import (
     ReportQuery,
     RequisitionIn,
     ScorecardOut,
+    SiteOut,
     ViewerQuery,
 )
 from server.web.util import (
@@ -150,11 +152,18 @@ async def get_interview(
     iv = await interview_or_404(request)
     req = await asyncio.to_thread(db.get_requisition, engine_of(request), iv.requisition_id)
     settings = settings_of(request)
+    service = request.app[INTERVIEWS_KEY]
+    held = service.current_question(iv.id)
+    until = service.rejoin_until(iv)
     return json_response(
         _view(iv, req)
         | {
             "notice_version": iv.notice_version or settings.notice_version,
             "ice_servers": [s.plain() for s in settings.ice_servers],
+            "question_index": held[0] if held else None,
+            "resumable": inp.claims is not None and service.may_rejoin(iv, inp.claims.jti),
+            "rejoin_until": until.isoformat() if until else None,
+            "captions": settings.candidate_captions,
         }
     )
 
@@ -332,10 +341,25 @@ async def ai_agreement(
     return json_response(out)
 
 
+async def site(request: web.Request, _inp: Inputs[None, None, None]) -> web.Response:
+    """What any page may show before it knows who is asking: the contact for link problems."""
+    return json_response(
+        SiteOut(contact=settings_of(request).contact, languages=list(LANGUAGES)).model_dump()
+    )
+
+
 ADMIN: tuple[Scheme, ...] = ("admin",)
 INTERVIEWER: tuple[Scheme, ...] = ("interviewer",)
 
 OPERATIONS: tuple[Operation[Any, Any, Any], ...] = (
+    Operation(
+        "GET",
+        "/api/site",
+        site,
+        "Public: the contact for candidates with a bad or expired link, and the languages",
+        (),
+        {200: Reply("OK", SiteOut)},
+    ),
     Operation(
         "POST",
         "/api/requisitions",

@@ -8,7 +8,7 @@ cannot hold it); ids are bounded to the database's integer range.
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
@@ -31,6 +31,9 @@ Email = Annotated[str, StringConstraints(min_length=0, max_length=320, pattern=N
 Sdp = Annotated[str, StringConstraints(min_length=1, max_length=64 * 1024, pattern=NO_NUL)]
 Reason = Annotated[str, StringConstraints(min_length=3, max_length=2000, pattern=NO_NUL)]
 QText = Annotated[str, StringConstraints(min_length=1, max_length=2000, pattern=NO_NUL)]
+# The interview languages: recognition models, scoring norms and every page's text exist for these.
+Language = Literal["en", "zh"]
+LANGUAGES: tuple[str, ...] = get_args(Language)
 LongText = Annotated[str, StringConstraints(min_length=1, max_length=4000, pattern=NO_NUL)]
 Notes = Annotated[str, StringConstraints(min_length=0, max_length=4000, pattern=NO_NUL)]
 Option = Annotated[str, StringConstraints(min_length=0, max_length=64, pattern=NO_NUL)]
@@ -130,6 +133,7 @@ class Concept(Schema):
 class Question(Schema):
     text: QText
     time_limit_s: int = Field(120, ge=10, le=1800)
+    thinking_s: int = Field(0, ge=0, le=600)  # thinking time before the answer (0: none)
     targets: list[Name] = Field(default_factory=list, max_length=10)  # competencies it probes
     concepts: list[Name | Concept] = Field(default_factory=list, max_length=30)  # expected
 
@@ -202,7 +206,7 @@ class SalaryBand(Schema):
 
 class RequisitionIn(Schema):
     title: Short
-    language: Literal["en", "zh"] = "en"
+    language: Language = "en"
     # Names (equal weights) or {"name", "weight", "measure", "anchors"}; default: the five
     # standard competencies. A measure the engine does not have is refused (400).
     competencies: list[Name | Competency] = Field(default_factory=list, max_length=30)
@@ -360,6 +364,11 @@ class InterviewOut(Schema):
     finished_at: str | None
     requisition: dict[str, Any] | None
     ice_servers: list[IceServerOut]
+    # Candidate view (?as=candidate): where to resume and whether this link may rejoin now.
+    question_index: int | None = None
+    resumable: bool = False
+    rejoin_until: str | None = None
+    captions: bool = False
 
 
 class InterviewRow(Schema):
@@ -577,6 +586,11 @@ class DecisionStateOut(Schema):
     recommendation: RecommendationOut | None
     decisions: list[DecisionOut]
     offer: OfferOut | None
+
+
+class SiteOut(Schema):
+    contact: str | None  # whom a candidate with a bad or expired link contacts
+    languages: list[str]
 
 
 class SelfIdOptions(Schema):

@@ -16,8 +16,10 @@ from hr_bridge.interviews import Conflict, InterviewState
 from pipeline.clock import MonotonicClock
 from pipeline.score_store import ScoreStore
 from server.app_keys import AUTH_KEY, INTERVIEWS_KEY, RESOURCES_KEY
+from server.interview_service import InterviewService
 from server.live import MAX_SDP_BYTES, BadOffer, Busy, InUse, TooManyViewers
 from server.live_fanout import LimitReached
+from server.settings import Settings
 from server.web.auth import Auth, AuthError, Claims, Role
 from server.web.contract import Operation, Reply, add, plain
 from server.web.schemas import AnswerSdp, IdPath, OfferIn, QuestionIn, QuestionOut
@@ -100,7 +102,10 @@ async def set_question(request: web.Request) -> web.Response:
     return web.json_response({"index": body.index})
 
 
-CANDIDATE_RECORDS = {"caption", "question", "ended"}
+# What the candidate's page follows: their speech state (the page waits for the end of an
+# answer), the question, the interview's state, gaps and the end. Captions only where
+# `candidate_captions` is set: raw recognition errors unsettle candidates.
+CANDIDATE_RECORDS = frozenset({"speech", "question", "state", "gap", "ended"})
 # About the feed itself (records lost to a slow socket, Redis interrupted): for everyone.
 FEED_NOTICES = {"dropped", "feed"}
 SUBSCRIBE_WAIT_S = 2.0  # a new subscription usually takes a millisecond
@@ -116,11 +121,26 @@ def _ws_claims(auth: Auth, token: object, interview_id: str) -> Claims | None:
     return None
 
 
+def candidate_records(settings: Settings) -> frozenset[str]:
+    return CANDIDATE_RECORDS | {"caption"} if settings.candidate_captions else CANDIDATE_RECORDS
+
+
 async def live_snapshot(store: ScoreStore) -> dict[str, Any]:
     try:
         return {"type": "snapshot", **(await store.snapshot())}
     except (RedisError, OSError, TimeoutError):  # Redis down: live records resume later
         return {"type": "snapshot", "scores": {}, "events": [], "unavailable": True}
+
+
+def _question(
+    service: InterviewService, iid: str, events: list[dict[str, Any]]
+) -> dict[str, Any] | None:
+    """The question asked now: the session's, else the latest in the history read."""
+    held = service.current_question(iid)
+    if held is not None:
+        return {"index": held[0], "text": held[1]}
+    last = next((e for e in reversed(events) if e.get("type") == "question"), None)
+    return {"index": last.get("index"), "text": last.get("text")} if last else None
 
 
 async def live_ws(request: web.Request) -> web.WebSocketResponse:
@@ -132,8 +152,12 @@ async def live_ws(request: web.Request) -> web.WebSocketResponse:
     beyond the caps per token and per interview a socket is closed with 4429."""
     settings = settings_of(request)
     origin = request.headers.get("Origin")
-    if origin is not None and origin.rstrip("/") != settings.effective_public_url:
-        raise error(web.HTTPForbidden, "cross-origin WebSocket refused")
+    if origin is not None and origin.rstrip("/").lower() not in settings.origins:
+        raise error(
+            web.HTTPForbidden,
+            f"WebSocket from origin {origin} refused: open the page at "
+            f"{settings.effective_public_url} or add the origin to allowed_origins",
+        )
     ws = web.WebSocketResponse(max_msg_size=WS_MAX_MESSAGE, heartbeat=20)
     await ws.prepare(request)
     iid = request.match_info["id"]
@@ -167,16 +191,20 @@ async def live_ws(request: web.Request) -> web.WebSocketResponse:
             async with asyncio.timeout(SUBSCRIBE_WAIT_S):
                 await fanout.wait_subscribed(iid)
         snapshot = await live_snapshot(ScoreStore(redis, iid, MonotonicClock()))
+        iv = await asyncio.to_thread(db.get_interview, engine_of(request), iid)
+        snapshot["state"] = str(iv.state) if iv is not None else None
+        snapshot["question"] = _question(request.app[INTERVIEWS_KEY], iid, snapshot["events"])
+        allowed = candidate_records(settings)
         if claims.role == "candidate":
             snapshot["scores"] = {}
-            snapshot["events"] = [e for e in snapshot["events"] if e["type"] in CANDIDATE_RECORDS]
+            snapshot["events"] = [e for e in snapshot["events"] if e.get("type") in allowed]
         await ws.send_json(snapshot)
+        followed = allowed | FEED_NOTICES
 
         async def forward() -> None:
-            allowed = CANDIDATE_RECORDS | FEED_NOTICES
             while True:
                 record = await follower.get()
-                if claims.role == "candidate" and record.get("type") not in allowed:
+                if claims.role == "candidate" and record.get("type") not in followed:
                     continue
                 await ws.send_json(record)
 

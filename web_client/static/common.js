@@ -45,12 +45,19 @@ export function iceGatheringDone(pc) {
   });
 }
 
+// onClose(ev, { opened, blocked }): `blocked` when the socket never opened — the server refused
+// the page's origin (a host not in allowed_origins) or a proxy does not pass WebSockets; the
+// page must say so rather than stay empty. 4401/4429 arrive as close codes after opening.
 export function liveSocket(id, token, onRecord, onClose) {
   const proto = location.protocol === "https:" ? "wss" : "ws";
   const ws = new WebSocket(`${proto}://${location.host}/api/interviews/${id}/live`);
-  ws.onopen = () => ws.send(JSON.stringify({ token }));
+  let opened = false;
+  ws.onopen = () => {
+    opened = true;
+    ws.send(JSON.stringify({ token }));
+  };
   ws.onmessage = (ev) => onRecord(JSON.parse(ev.data));
-  ws.onclose = (ev) => onClose && onClose(ev);
+  ws.onclose = (ev) => onClose && onClose(ev, { opened, blocked: !opened });
   return ws;
 }
 
