@@ -12,7 +12,15 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -62,6 +70,12 @@ class Settings(BaseSettings):
         description="URL users reach the server at (links, Origin checks). Default: http://host:port",
     )
 
+    tls_cert_file: Path | None = Field(
+        None,
+        description="PEM certificate (chain) to serve HTTPS directly; with tls_key_file. Unset: "
+        "plain HTTP (put a TLS reverse proxy in front for candidates on other machines).",
+    )
+    tls_key_file: Path | None = Field(None, description="PEM private key of tls_cert_file.")
     allowed_origins: list[str] = Field(
         default_factory=list,
         description="Origins (scheme://host[:port]) whose pages may open the live WebSocket, "
@@ -263,9 +277,16 @@ class Settings(BaseSettings):
 
     # Derived values
 
+    @model_validator(mode="after")
+    def _tls_pair(self) -> Settings:
+        if (self.tls_cert_file is None) != (self.tls_key_file is None):
+            raise ValueError("tls_cert_file and tls_key_file go together: set both or neither")
+        return self
+
     @property
     def effective_public_url(self) -> str:
-        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+        scheme = "http" if self.tls_cert_file is None else "https"
+        return (self.public_url or f"{scheme}://{self.host}:{self.port}").rstrip("/")
 
     @property
     def origins(self) -> frozenset[str]:

@@ -6,13 +6,20 @@ import os
 import re
 import shutil
 import signal
+import ssl
 import subprocess
 import sys
 import time
 import urllib.request
+from datetime import UTC, datetime, timedelta
+from ipaddress import ip_address
 from pathlib import Path
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from hr_bridge.db import head_revision
 from tests.procs import pids_matching, wait_gone
@@ -42,7 +49,7 @@ def _start_serve(tmp_path: Path, **extra: str) -> tuple[subprocess.Popen[str], s
         if not line:
             break
         lines.append(line)
-        if m := re.search(r"running at (http://\S+)/", line):
+        if m := re.search(r"running at (https?://\S+)/", line):
             return proc, m.group(1)
     proc.kill()
     raise AssertionError("serve did not print its URL:\n" + "".join(lines))
@@ -73,6 +80,71 @@ def test_serve_answers_then_ctrl_c_leaves_nothing_running(tmp_path: Path) -> Non
             proc.kill()
     assert all(wait_gone(p) for p in redis_pids)
     assert pids_matching(sock) == []
+
+
+LOCAL = ip_address("127.0.0.1")
+
+
+def _self_signed(folder: Path) -> tuple[Path, Path]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=1))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(LOCAL)]), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path
+
+
+def test_serve_https_with_a_certificate(tmp_path: Path) -> None:
+    """Cameras need HTTPS off localhost: the server can serve it itself."""
+    cert, key = _self_signed(tmp_path)
+    proc, url = _start_serve(
+        tmp_path, HIRESTREAM_TLS_CERT_FILE=str(cert), HIRESTREAM_TLS_KEY_FILE=str(key)
+    )
+    try:
+        assert url.startswith("https://127.0.0.1:")
+        ctx = ssl.create_default_context(cafile=str(cert))
+        with urllib.request.urlopen(f"{url}/healthz", timeout=5, context=ctx) as r:
+            assert r.status == 200
+        with pytest.raises((urllib.error.URLError, ConnectionError)):  # no plain HTTP there
+            urllib.request.urlopen(url.replace("https:", "http:") + "/healthz", timeout=5)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=20)
+    # Half a pair, or a key that does not fit, stops start-up with one line.
+    r = subprocess.run(
+        _hirestream("serve"),
+        env=_env(tmp_path, HIRESTREAM_TLS_CERT_FILE=str(cert)),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert r.returncode == 2 and "tls_cert_file and tls_key_file go together" in r.stderr
+    r = subprocess.run(
+        _hirestream("serve"),
+        env=_env(tmp_path, HIRESTREAM_TLS_CERT_FILE=str(cert), HIRESTREAM_TLS_KEY_FILE=str(cert)),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert r.returncode == 2 and "cannot use the TLS certificate" in r.stderr
 
 
 def test_serve_killed_hard_takes_embedded_redis_along(tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import ssl
 import sys
 
 from aiohttp import web
@@ -24,6 +25,22 @@ def make_runner(app: web.Application, settings: Settings) -> web.AppRunner:
     return web.AppRunner(app, handle_signals=False, keepalive_timeout=settings.header_timeout_s)
 
 
+def tls_context(settings: Settings) -> ssl.SSLContext | None:
+    """HTTPS straight from the server (browsers allow camera and microphone only on HTTPS
+    pages, or on localhost). Blocking: reads the files."""
+    if settings.tls_cert_file is None or settings.tls_key_file is None:
+        return None
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    try:
+        ctx.load_cert_chain(settings.tls_cert_file, settings.tls_key_file)
+    except (OSError, ssl.SSLError) as err:
+        raise ConfigError(
+            f"cannot use the TLS certificate {settings.tls_cert_file} with key "
+            f"{settings.tls_key_file}: {err}"
+        ) from None
+    return ctx
+
+
 async def serve(settings: Settings) -> None:
     # Fail fast on missing or altered models before binding a port or starting Redis.
     await asyncio.to_thread(locate_models, settings)
@@ -35,7 +52,10 @@ async def serve(settings: Settings) -> None:
         loop.add_signal_handler(sig, stop.set)
     try:
         await runner.setup()  # runs the cleanup contexts' start: models, database, Redis
-        site = web.TCPSite(runner, settings.host, settings.port, shutdown_timeout=5.0)
+        tls = await asyncio.to_thread(tls_context, settings)
+        site = web.TCPSite(
+            runner, settings.host, settings.port, shutdown_timeout=5.0, ssl_context=tls
+        )
         try:
             await site.start()
         except OSError as err:
@@ -45,7 +65,8 @@ async def serve(settings: Settings) -> None:
             ) from None
         res = app[RESOURCES_KEY]
         port = runner.addresses[0][1] if runner.addresses else settings.port
-        url = settings.public_url or f"http://{settings.host}:{port}"
+        scheme = "http" if tls is None else "https"
+        url = settings.public_url or f"{scheme}://{settings.host}:{port}"
         print(
             f"hirestream is running at {url.rstrip('/')}/  "
             f"(Redis: {res.redis.mode}, database: {res.database_display_url}); Ctrl-C stops it",
