@@ -160,12 +160,15 @@ def create_app(settings: Settings) -> web.Application:
     # Generated from the operations just registered: the contract the server enforces.
     app.router.add_get("/api/openapi.json", contract.openapi_handler(app, __version__))
     app.router.add_get("/interview/{id}", page("candidate.html"))
+    app.router.add_get("/offer/{id}", page("offer.html"))  # the job offer on its own page
     app.router.add_get("/live/{id}", page("live.html"))
+    app.router.add_get("/report/{id}", page("report.html"))  # the interviewer's, by their link
     app.router.add_get("/hr", page("hr.html"))
     app.router.add_get("/hr/requisitions", page("hr-requisitions.html"))
     app.router.add_get("/hr/employees", page("hr-employees.html"))
     app.router.add_get("/hr/analytics", page("hr-analytics.html"))
     app.router.add_get("/", index)
+    app.router.add_get("/favicon.ico", page("favicon.ico"))  # browsers ask every page for it
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_static("/static/", STATIC, follow_symlinks=False)

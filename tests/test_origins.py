@@ -62,6 +62,9 @@ async def test_websocket_origins_and_site_contact(make_settings: Callable[..., S
         assert r.status == 403
         assert "allowed_origins" in (await r.json())["error"]
 
+        r = await client.get("/favicon.ico")  # no 404 in every page's console
+        assert r.status == 200 and (await r.read())[:4] == b"\x00\x00\x01\x00"
+
         r = await client.get("/api/site")
         assert r.status == 200
         assert await r.json() == {"contact": "talent@example.com", "languages": ["en", "zh"]}
