@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -105,6 +106,10 @@ def competency_signals(scorer: Scorer) -> dict[str, Signal]:
     return out
 
 
+def _probability(p: float) -> float | None:
+    return round(p, 3) if math.isfinite(p) and 0.0 <= p <= 1.0 else None
+
+
 def to_record(event: Event) -> dict[str, Any] | None:
     """The live view's form of an event (None: not shown)."""
     if isinstance(event, Transcript):
@@ -118,7 +123,11 @@ def to_record(event: Event) -> dict[str, Any] | None:
             "t_start": round(event.t_start, 3),
             "t_end": round(event.t_end, 3),
             "confidence": event.confidence,
-            "words": [[round(w.start, 3), round(w.end, 3), w.text] for w in event.words],
+            # [start, end, text, probability]: the live view marks low-confidence words
+            "words": [
+                [round(w.start, 3), round(w.end, 3), w.text, _probability(w.probability)]
+                for w in event.words
+            ],
             # The answer's detected language (finals): a rebuilt report flags it too.
             "language": event.language,
             "language_prob": event.language_prob,
@@ -180,6 +189,7 @@ class InterviewSession:
         self._last_face = float("-inf")
         self._last_affect = float("-inf")
         self.question: str | None = None
+        self.question_index: int | None = None
         self.finals = 0
         self.facts = SessionFacts()
 
@@ -197,8 +207,11 @@ class InterviewSession:
         self.video.push_frame(frame)
 
     async def set_question(self, index: int, text: str) -> None:
-        """The question now asked: primes recognition and shows on the live view."""
-        self.question = text
+        """The question now asked: primes recognition and shows on the live view. The
+        current question again (a rejoining page re-posts it) changes nothing."""
+        if index == self.question_index:
+            return
+        self.question, self.question_index = text, index
         self.audio.set_context(text)
         self.facts.questions_asked.append((index, self.audio.vad.media_t))
         if self.scorer is not None:

@@ -150,9 +150,7 @@ class InterviewService:
     # Transitions the HTTP layer asks for
 
     async def consent(self, iid: str, notice_version: str) -> Interview:
-        return await asyncio.to_thread(
-            lifecycle.move,
-            self.engine,
+        return await self._move(
             iid,
             S.CONSENTED,
             actor="candidate",
@@ -164,9 +162,7 @@ class InterviewService:
 
     async def media_started(self, iid: str) -> Interview:
         """The candidate's media session was answered: the interview is live."""
-        return await asyncio.to_thread(
-            lifecycle.move,
-            self.engine,
+        return await self._move(
             iid,
             S.LIVE,
             actor="candidate",
@@ -189,6 +185,50 @@ class InterviewService:
         found = await asyncio.to_thread(db.get_interview, self.engine, iid)
         assert found is not None
         return found
+
+    async def _move(self, iid: str, to: InterviewState, **kwargs: Any) -> Interview:
+        """lifecycle.move off the event loop, then a `state` record on the live feed (which
+        works before and after a live session: interviewers learn of every change there)."""
+        iv = await asyncio.to_thread(lifecycle.move, self.engine, iid, to, **kwargs)
+        await self.publish_state(iid, iv.state)
+        return iv
+
+    async def publish_state(self, iid: str, state: str) -> None:
+        """Never raises: the store buffers through a Redis outage."""
+        record = {"type": "state", "state": str(state), "at": datetime.now(UTC).isoformat()}
+        session = self.live.session_of(iid)
+        if session is not None:  # in order with the session's own records
+            await session.store.publish(record)
+            return
+        store = ScoreStore(self.redis, iid, MonotonicClock())
+        await store.publish(record)
+        await store.aclose()  # an outage's retries give up in time
+
+    def current_question(self, iid: str) -> tuple[int, str] | None:
+        """The question the live (or detached) session is on, if this process holds one."""
+        session = self.live.session_of(iid)
+        if session is None or session.question_index is None or session.question is None:
+            return None
+        return session.question_index, session.question
+
+    def rejoin_until(self, iv: Interview) -> datetime | None:
+        """Until when a dropped candidate may rejoin: set while the interview is interrupted
+        and this process still holds its analysis session."""
+        held = self.live.detached_at(iv.id)
+        if iv.state != S.INTERRUPTED or held is None:
+            return None
+        return held + timedelta(seconds=self.settings.rejoin_grace_s)
+
+    def may_rejoin(self, iv: Interview, jti: str) -> bool:
+        """The candidate link that started the media (the invite's) may attach a new
+        connection: while live (the old one may be dead, unnoticed yet) or interrupted within
+        the grace period."""
+        if iv.invite_used_at is None or jti != iv.invite_jti:
+            return False
+        if iv.state == S.LIVE:
+            return True
+        until = self.rejoin_until(iv)
+        return until is not None and datetime.now(UTC) < until
 
     # The live session
 
@@ -292,9 +332,7 @@ class InterviewService:
             if iv.id in self.live.live:
                 continue
             with contextlib.suppress(Conflict, KeyError):
-                await asyncio.to_thread(
-                    lifecycle.move,
-                    self.engine,
+                await self._move(
                     iv.id,
                     S.INTERRUPTED,
                     actor="system",
@@ -346,9 +384,7 @@ class InterviewService:
         """Move to finished from one of `only_from`; a no-op when it is finished already (or
         gone), since a finish and a hang-up may race to it."""
         with contextlib.suppress(Conflict, KeyError):
-            await asyncio.to_thread(
-                lifecycle.move,
-                self.engine,
+            await self._move(
                 iid,
                 S.FINISHED,
                 actor=actor,
@@ -365,9 +401,10 @@ class InterviewService:
         except (RedisError, OSError) as err:
             log.warning("interview %s: live history unavailable (%s)", iid, type(err).__name__)
             return None
-        if not rows:
-            return None
-        return [unpack(fields[b"r"]) for _id, fields in rows]  # type: ignore[index,arg-type]
+        records = [unpack(fields[b"r"]) for _id, fields in rows or []]  # type: ignore[index,arg-type]
+        # State records are published with or without media: they are no analysis history.
+        records = [r for r in records if r.get("type") != "state"]
+        return records or None
 
     async def _interview_and_requisition(
         self, iid: str
@@ -389,9 +426,7 @@ class InterviewService:
         expired = now - timedelta(seconds=self.settings.invite_ttl_s)
         for iid in await asyncio.to_thread(lifecycle.waiting_since_before, self.engine, expired):
             with contextlib.suppress(Conflict, KeyError):  # the candidate got in meanwhile
-                await asyncio.to_thread(
-                    lifecycle.move,
-                    self.engine,
+                await self._move(
                     iid,
                     S.ABANDONED,
                     actor="system",

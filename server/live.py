@@ -21,6 +21,7 @@ import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import redis.asyncio as aioredis
 from aiortc import (
@@ -243,6 +244,15 @@ class LiveRegistry:
 
     def __len__(self) -> int:
         return len(self.live)
+
+    def session_of(self, interview_id: str) -> InterviewSession | None:
+        """The analysis session this process holds for the interview, if any."""
+        live = self.live.get(interview_id)
+        return live.session if live is not None else None
+
+    def detached_at(self, interview_id: str) -> datetime | None:
+        """When the candidate's connection dropped, if their session waits for a rejoin."""
+        return None
 
     def fanout(self, client: aioredis.Redis) -> LiveFanout:
         """The one live-record fan-out of this server (made on first use, closed by aclose)."""

@@ -104,6 +104,11 @@ async def test_candidate_to_interviewer_over_webrtc(client: Client, tmp_path) ->
     await ws.send_json({"token": iv["viewer_token"]})
     snapshot = await ws.receive_json(timeout=10)
     assert snapshot["type"] == "snapshot"
+    assert snapshot["state"] == "live" and snapshot["question"] is None
+    # The candidate follows their own speech state, not captions (off by default).
+    mine = await c.ws_connect(f"/api/interviews/{iid}/live")
+    await mine.send_json({"token": token})
+    assert (await mine.receive_json(timeout=10))["state"] == "live"
     r = await c.post(f"/api/interviews/{iid}/question", json={"index": 0}, headers=bearer(token))
     assert r.status == 200
 
@@ -121,6 +126,11 @@ async def test_candidate_to_interviewer_over_webrtc(client: Client, tmp_path) ->
     assert any(m["type"] == "question" for m in records)
     assert any(m["type"] == "face" and m["faces"] == 1 for m in records)
     assert any(m["type"] == "scores" for m in records)
+    # Each caption word: [start, end, text, probability 0..1 or null].
+    words = [w for f in finals for w in f["words"]]
+    assert words and all(len(w) == 4 for w in words)
+    assert all(w[3] is None or 0 <= w[3] <= 1 for w in words)
+    assert any(w[3] is not None and w[3] > 0.5 for w in words)
 
     late = await c.ws_connect(f"/api/interviews/{iid}/live")
     await late.send_json({"token": iv["viewer_token"]})
@@ -136,6 +146,7 @@ async def test_candidate_to_interviewer_over_webrtc(client: Client, tmp_path) ->
     else:
         assert 0 < competency["value"] <= 100 and detail["evidence"]
     assert "competency:overall" in snap["scores"]
+    assert snap["question"] == {"index": 0, "text": "What is your greatest strength?"}
     assert [e["text"] for e in snap["events"] if e["type"] == "caption" and e["final"]] == [
         f["text"] for f in finals
     ]
@@ -144,6 +155,13 @@ async def test_candidate_to_interviewer_over_webrtc(client: Client, tmp_path) ->
 
     r = await c.post(f"/api/interviews/{iid}/finish", headers=bearer(token))
     assert r.status == 200 and (await r.json())["state"] == "finished"
+    seen: list[dict[str, Any]] = []
+    while not any(m["type"] == "state" and m["state"] == "finished" for m in seen):
+        seen.append(await mine.receive_json(timeout=10))
+    kinds = {m["type"] for m in seen}
+    assert "speech" in kinds and "question" in kinds and "ended" in kinds
+    assert not kinds - {"speech", "question", "state", "gap", "ended", "dropped", "feed"}
+    await mine.close()
     r = await c.get(f"/api/interviews/{iid}", headers=admin(c))
     body = await r.json()
     assert (
