@@ -148,6 +148,11 @@ class VadStage(Stage[AudioChunk, VadOutput]):
                     fut.cancel()
                     with contextlib.suppress(asyncio.CancelledError, ChannelClosed):
                         await fut
+                elif not fut.cancelled():
+                    # Marks the outcome as seen: when this task is cancelled (hang-up) just as
+                    # the input closes, the ChannelClosed below is never read, and asyncio
+                    # would log "Task exception was never retrieved".
+                    fut.exception()
         if get in done:
             return get.result()  # raises ChannelClosed at end of input
         return None
