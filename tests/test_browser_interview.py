@@ -5,7 +5,6 @@ page is the interviewer's live view. Screenshots land in test-artifacts/."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import re
 import socket
 import subprocess
@@ -18,7 +17,6 @@ import numpy as np
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from PIL import Image
-from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Page, async_playwright
 
 from bench.speech import SR, conversation, tool, write_wav
@@ -362,10 +360,14 @@ async def test_interview_in_a_real_browser(
             await candidate.locator("#agree").focus()
             await candidate.keyboard.press("Space")  # usable with the keyboard
             await candidate.locator("#consent").click()
-            start = candidate.locator("#start")
-            await start.wait_for()
-            await candidate.wait_for_function("!document.querySelector('#start').disabled")
-            await start.click()
+            # The device check passes (frames from the camera, the microphone hears speech),
+            # then the practice question (local only) leads to the interview.
+            await candidate.locator("#check-done").wait_for()
+            await candidate.wait_for_function(
+                "!document.querySelector('#check-done').disabled", timeout=30_000
+            )
+            await candidate.locator("#check-done").click()
+            await candidate.locator("#start").click()
             await candidate.locator("#question").wait_for(timeout=20_000)
             assert "greatest strength" in (
                 await candidate.locator("#question").text_content() or ""
@@ -374,26 +376,25 @@ async def test_interview_in_a_real_browser(
             viewer.on("pageerror", lambda e: errors.append(f"viewer: {e}"))
             await viewer.goto(links["interviewer_urls"][0])
             order = await check_live_rows(viewer)
-            # Rated while the candidate answers, beside the steps below: the candidate page
-            # moves on by itself a few seconds after the answer ends.
+            # Rated while the candidate answers, beside the steps below.
             rating = asyncio.create_task(
                 check_scorecard_during(early, fetches, viewer, client, admin, links["id"])
             )
-            await candidate.locator("#captions-final p").first.wait_for(timeout=45_000)
-            await viewer.locator("#captions-final p").first.wait_for(timeout=15_000)
-            heard = " ".join(await candidate.locator("#captions-final p").all_text_contents())
+            # Captions are the interviewer's: the candidate sees none unless the setting is on.
+            await viewer.locator("#captions-final p").first.wait_for(timeout=45_000)
+            assert await candidate.locator("#captions").count() == 0
+            heard = " ".join(await viewer.locator("#captions-final p").all_text_contents())
             assert any(w in heard.lower() for w in ("strength", "customers", "deadline")), heard
             await check_rows_keep_order(viewer, order)
             await candidate.screenshot(path=str(ARTIFACTS / "candidate-question.png"))
             await viewer.screenshot(path=str(ARTIFACTS / "interviewer-live.png"))
 
-            # The only question: "next" finishes. The candidate page also moves on by itself a
-            # few seconds after the last caption, so it may have finished already (the button
-            # is then gone); either way the interview ends on the done page.
+            # The only question: the candidate finishes it (the page never does so on its own
+            # while the time lasts), and confirms.
             done = candidate.locator("#done")
-            if not await done.is_visible():
-                with contextlib.suppress(PlaywrightError):
-                    await candidate.locator("#next").click(timeout=5_000)
+            assert not await done.is_visible()
+            await candidate.locator("#next").click()
+            await candidate.locator("#confirm-finish-yes").click()
             await done.wait_for(timeout=20_000)
             saved_at = await rating
             r = await client.get(f"/api/interviews/{links['id']}", headers=admin)

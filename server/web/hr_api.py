@@ -214,9 +214,9 @@ async def create_job_offer(
 
 
 def _offer_link(request: web.Request, iid: str) -> str:
-    """A fresh candidate link to the offer (the token rides in the fragment)."""
+    """A fresh candidate link to the offer's own page (the token rides in the fragment)."""
     token = request.app[AUTH_KEY].issue(iid, "candidate", OFFER_LINK_TTL_S)
-    return f"{settings_of(request).effective_public_url}/interview/{iid}#token={token}"
+    return f"{settings_of(request).effective_public_url}/offer/{iid}#token={token}"
 
 
 async def job_offer_link(request: web.Request, _inp: Inputs[None, None, IdPath]) -> web.Response:
