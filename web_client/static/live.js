@@ -1,169 +1,171 @@
-// The interviewer's live view: relayed video, captions, competency scores that explain
-// themselves (formula, inputs, evidence on hover/focus), raw signals, indicators, warnings.
+// The interviewer's live view. Where the interview stands (waiting for the candidate / live /
+// interrupted / ended) comes from the live feed: the socket is opened at once, and the relayed
+// video is asked for (POST /watch) only when the feed says the interview is live, again only
+// after a real failure (with backoff) or a rejoin. At the end the video gives way to an
+// "Interview ended" panel, the indicators go neutral and a "View report" link appears that
+// works with this page's own interviewer link.
 import { api, el, iceGatheringDone, interviewId, liveSocket, takeToken } from "/static/common.js";
+import { TEXT, t } from "/static/i18n.js";
+import { createScores } from "/static/live-scores.js";
+import { createTranscript } from "/static/live-transcript.js";
 import { mountScorecard } from "/static/scorecard.js";
 
 const id = interviewId();
 const token = takeToken("interviewer");
 const $ = (sel) => document.getElementById(sel);
-const SIGNAL_LABELS = {
-  speaking_rate: "speaking rate",
-  pauses: "pauses",
-  face_present: "face present",
-  eye_contact: "eye contact",
+
+// The lifecycle's states as the interviewer sees them.
+const PHASE = {
+  scheduled: "waiting",
+  consented: "waiting",
+  live: "live",
+  interrupted: "interrupted",
+  finished: "ended",
+  abandoned: "abandoned",
 };
-const PENDING = {
-  insufficient_evidence: "collecting…",
-  interviewer_only: "rated by interviewers",
-  incomplete: "incomplete",
-};
+// Drawn by live.css per state (a shape each: dashed ring, dot, "!" box, square), so the state
+// never rests on colour alone and needs no emoji font.
+const ICON = { connecting: "…", waiting: "", live: "", interrupted: "!", ended: "", abandoned: "" };
+// Records that only a running interview produces (a feed without state records still says so).
+const RUNNING = new Set(["question", "caption", "speech", "face", "affect"]);
+const WATCH_RETRY_MS = [1000, 2000, 4000, 8000, 15000, 30000];
+const FEED_RETRY_MS = [1000, 2000, 5000, 10000, 30000];
 
-// The latest record per dimension: updates carry only what changed, and the overall names
-// the missing competencies by key, whose labels come with their own records.
-const latest = {};
+let lang = "en";
+const tr = (key, vars) => t(lang, key, vars);
 
-const prettify = (key) => key.replace(/_/g, " ").replace(/^./, (c) => c.toUpperCase());
-const compKey = (name) => name.replace(/^competency:/, "");
-const labelOf = (key) => latest[`competency:${key}`]?.evidence?.label || prettify(key);
-const fmt = (n, digits = 0) => (typeof n === "number" ? n.toFixed(digits) : "–");
-const span = (t0, t1) => `${fmt(t0, 1)}–${fmt(t1, 1)} s`;
+let phase = "connecting";
+let transcript = null;
+let scores = null;
+let scorecardRecord = () => {};
+let iceServers = [];
 
-// Requisition order (the overall's weights), then the others alphabetically; the overall first.
-function compOrder(a, b) {
-  if (a === "overall" || b === "overall") return a === "overall" ? -1 : b === "overall" ? 1 : 0;
-  const req = Object.keys(latest["competency:overall"]?.evidence?.weights || {});
-  const ia = req.indexOf(a);
-  const ib = req.indexOf(b);
-  if (ia !== -1 || ib !== -1) return ia === -1 ? 1 : ib === -1 ? -1 : ia - ib;
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
-function compRow(name) {
-  const box = $("scores");
-  let row = box.querySelector(`[data-dim="${CSS.escape(name)}"]`);
-  if (row) return row;
-  const tipId = `tip-${name.replace(/[^A-Za-z0-9_-]/g, "_")}-${box.children.length}`;
-  const bar = el("span", { class: "bar", role: "meter", "aria-valuemin": "0", "aria-valuemax": "100" },
-    el("span", { class: "fill" }));
-  row = el("div", { class: "score", "data-dim": name, tabindex: "0", role: "group", "aria-describedby": tipId },
-    el("span", { class: "label" }), bar, el("span", { class: "value" }), el("span", { class: "trend" }),
-    el("p", { class: "note" }), el("div", { class: "tip", id: tipId, role: "tooltip" }));
-  // Escape hides the panel until the row loses focus (the tooltip can be dismissed).
-  row.addEventListener("keydown", (ev) => { if (ev.key === "Escape") row.classList.add("tip-closed"); });
-  row.addEventListener("blur", () => row.classList.remove("tip-closed"));
-  row.addEventListener("mouseleave", () => row.classList.remove("tip-closed"));
-  const key = compKey(name);
-  const after = [...box.children].find((r) => compOrder(key, compKey(r.dataset.dim)) < 0);
-  box.insertBefore(row, after || null);
-  return row;
-}
-
-// The rows stay where they are; only the weights arriving after the rows can move them.
-function keepOrder() {
-  const box = $("scores");
-  const rows = [...box.children];
-  const sorted = [...rows].sort((a, b) => compOrder(compKey(a.dataset.dim), compKey(b.dataset.dim)));
-  if (sorted.some((r, i) => r !== rows[i])) box.append(...sorted);
-}
-
-function tipSection(title, ...children) {
-  return el("div", { class: "tip-part" }, el("strong", {}, title), ...children);
-}
-
-function competencyTip(s) {
-  const ev = s.evidence || {};
-  const parts = [];
-  if (ev.formula) parts.push(tipSection("Formula", el("code", {}, ev.formula)));
-  const inputs = Object.entries(ev.answer_inputs || {});
-  parts.push(tipSection("This answer",
-    inputs.length
-      ? el("ul", {}, ...inputs.map(([k, v]) => el("li", {}, `${k.replace(/_/g, " ")}: ${typeof v === "number" ? +v.toFixed(2) : v}`)))
-      : el("span", {}, " no inputs yet")));
-  if (typeof ev.confidence === "number") parts.push(tipSection("Confidence", ` ${Math.round(ev.confidence * 100)}%`));
-  if (ev.needs) parts.push(tipSection("Still needed", ` ${ev.needs}`));
-  const items = (ev.evidence || []).slice(0, 5);
-  if (items.length) {
-    parts.push(tipSection("Evidence", el("ul", { class: "evidence" }, ...items.map(([kind, text, t0, t1]) =>
-      el("li", {}, el("span", { class: "kind" }, `${kind} `), el("q", {}, text || ""),
-        el("span", { class: "when" }, ` ${span(t0, t1)}`))))));
-  } else if (ev.status === "interviewer_only") {
-    parts.push(tipSection("Evidence", " interviewers rate this on the requisition's scale; the engine does not measure it"));
+function translatePage() {
+  document.documentElement.lang = lang === "zh" ? "zh-CN" : lang;
+  for (const node of document.querySelectorAll("[data-i18n]")) node.textContent = tr(node.dataset.i18n);
+  for (const node of document.querySelectorAll("[data-i18n-aria-label]")) {
+    node.setAttribute("aria-label", tr(node.getAttribute("data-i18n-aria-label")));
   }
-  return parts;
 }
 
-function overallTip(s) {
-  const ev = s.evidence || {};
-  const weights = Object.entries(ev.weights || {});
-  return [
-    tipSection("Formula", el("code", {}, "weighted mean of the competencies with a value")),
-    tipSection("Weights", el("ul", {}, ...weights.map(([k, w]) => el("li", {}, `${labelOf(k)}: ${Math.round(w * 100)}%${
-      latest[`competency:${k}`]?.evidence?.status === "interviewer_only" ? " (rated by interviewers, not in this score)" : ""}`)))),
-    tipSection("Coverage", ` ${Math.round((ev.coverage || 0) * 100)}% of the measurable weight has a value (60% needed)`),
-    ...(ev.missing && ev.missing.length
-      ? [tipSection("Still needed", ` ${ev.missing.map(labelOf).join(", ")}`)] : []),
-  ];
-}
-
-function renderCompetency(name) {
-  const s = latest[name];
-  const ev = s.evidence || {};
-  const key = compKey(name);
-  const row = compRow(name);
-  const label = key === "overall" ? "Overall" : labelOf(key);
-  const has = typeof s.value === "number";
-  row.dataset.status = has ? "scored" : ev.status || "insufficient_evidence";
-  row.classList.toggle("pending", !has);
-  row.setAttribute("aria-label", label);
-  row.querySelector(".label").textContent = label;
-  const bar = row.querySelector(".bar");
-  bar.hidden = !has;
-  if (has) {
-    bar.setAttribute("aria-valuenow", String(s.value));
-    bar.querySelector(".fill").style.width = `${Math.max(0, Math.min(100, s.value))}%`;
-  } else {
-    bar.removeAttribute("aria-valuenow");
+function showPhase() {
+  const banner = $("state");
+  banner.dataset.state = phase;
+  banner.querySelector(".icon").textContent = ICON[phase];
+  banner.querySelector(".text").textContent = tr(phase === "connecting" ? "live_connecting" : `live_state_${phase}`);
+  const overlay = $("overlay");
+  const kind = phase === "live" ? (videoPlaying ? null : "connecting") : phase === "abandoned" ? "ended" : phase;
+  overlay.hidden = kind === null;
+  if (kind) {
+    overlay.dataset.kind = kind;
+    overlay.querySelector(".icon").textContent = ICON[kind];
+    overlay.querySelector(".text").textContent = tr(`live_overlay_${kind}`);
   }
-  row.querySelector(".value").textContent = has ? fmt(s.value) : PENDING[ev.status] || "collecting…";
-  const trend = row.querySelector(".trend");
-  trend.textContent = !has ? "" : s.trend > 0 ? "▲" : s.trend < 0 ? "▼" : "";
-  trend.setAttribute("aria-label", trend.textContent === "▲" ? "rising" : trend.textContent === "▼" ? "falling" : "");
-  const note = row.querySelector(".note");
-  note.textContent = key === "overall" && !has && ev.missing && ev.missing.length
-    ? `missing: ${ev.missing.map(labelOf).join(", ")}` : "";
-  note.hidden = !note.textContent;
-  row.querySelector(".tip").replaceChildren(...(key === "overall" ? overallTip(s) : competencyTip(s)));
+  $("video").classList.toggle("dimmed", phase !== "live");
 }
 
-function renderSignal(name, s) {
-  const box = $("signals");
-  let item = box.querySelector(`[data-dim="${CSS.escape(name)}"]`);
-  if (!item) {
-    item = el("li", { class: "signal", "data-dim": name },
-      el("span", { class: "label" }, SIGNAL_LABELS[name] || name.replace(/_/g, " ")), " ",
-      el("span", { class: "value" }));
-    box.append(item);
+function setPhase(next) {
+  if (!next || next === phase) return;
+  const was = phase;
+  phase = next;
+  showPhase();
+  if (phase === "live") {
+    // Back from an interruption: the candidate's media came on a new connection.
+    if (was === "interrupted") stopVideo();
+    watch();
+  } else if (phase === "ended" || phase === "abandoned") {
+    finish();
   }
-  const raw = fmt(s.raw);
-  item.querySelector(".value").textContent = raw === "–" ? raw : s.unit === "%" ? `${raw}%` : `${raw} ${s.unit}`;
 }
 
-function renderScores(scores) {
-  const comps = [];
-  for (const [name, s] of Object.entries(scores)) {
-    if (name.startsWith("competency:")) {
-      latest[name] = s;
-      comps.push(name);
-    } else {
-      renderSignal(name, s);
+// Video ------------------------------------------------------------------------------------
+
+let pc = null;
+let videoPlaying = false;
+let watchTry = 0;
+let watchTimer = 0;
+
+function stopVideo() {
+  clearTimeout(watchTimer);
+  watchTimer = 0;
+  if (pc) pc.close();
+  pc = null;
+  videoPlaying = false;
+  $("video").srcObject = null;
+}
+
+function retryWatch(reason) {
+  if (phase !== "live" || watchTimer) return;
+  const delay = WATCH_RETRY_MS[Math.min(watchTry, WATCH_RETRY_MS.length - 1)];
+  watchTry += 1;
+  showFeedError(tr("live_video_retry", { msg: reason, s: Math.round(delay / 1000) }), "video");
+  watchTimer = setTimeout(() => { watchTimer = 0; watch(); }, delay);
+}
+
+async function watch() {
+  if (phase !== "live" || pc || watchTimer) return;
+  const mine = new RTCPeerConnection({ iceServers });
+  pc = mine;
+  mine.addTransceiver("video", { direction: "recvonly" });
+  mine.ontrack = (ev) => { $("video").srcObject = new MediaStream([ev.track]); };
+  mine.onconnectionstatechange = () => {
+    if (pc !== mine) return;
+    if (mine.connectionState === "connected") {
+      watchTry = 0;
+      clearFeedError("video");
+    } else if (mine.connectionState === "failed") {
+      stopVideo();
+      retryWatch(mine.connectionState);
     }
+  };
+  try {
+    await mine.setLocalDescription(await mine.createOffer());
+    await iceGatheringDone(mine);
+    if (pc !== mine) return;
+    const answer = await api(`/api/interviews/${id}/watch`, token, { sdp: mine.localDescription.sdp, type: "offer" });
+    if (pc !== mine) return;
+    await mine.setRemoteDescription(answer);
+  } catch (err) {
+    if (pc !== mine) return;
+    stopVideo();
+    retryWatch(err.message);
   }
-  if (!comps.length) return;
-  for (const name of comps) renderCompetency(name);
-  // The overall names other competencies by their labels, which may have just arrived.
-  if (latest["competency:overall"] && !comps.includes("competency:overall")) renderCompetency("competency:overall");
-  keepOrder();
 }
+
+// The end ----------------------------------------------------------------------------------
+
+function finish() {
+  stopVideo();
+  transcript?.end();
+  for (const [node, key] of [[$("face"), "live_face_unknown"], [$("gaze"), "live_gaze_unknown"]]) {
+    node.textContent = tr(key);
+    delete node.dataset.ok;
+  }
+  $("affect").hidden = true;
+  $("indicators").classList.add("neutral");
+  clearFeedError("video");
+  if (phase === "ended") {
+    const link = $("report-link");
+    link.href = `/report/${encodeURIComponent(id)}#token=${encodeURIComponent(token)}`;
+    link.hidden = false;
+  }
+}
+
+// Messages above the page (feed and video problems) -----------------------------------------
+
+function showFeedError(text, source) {
+  const box = $("feed-error");
+  box.textContent = text;
+  box.dataset.source = source;
+  box.hidden = false;
+}
+
+function clearFeedError(source) {
+  const box = $("feed-error");
+  if (box.dataset.source === source) box.hidden = true;
+}
+
+// The live feed ------------------------------------------------------------------------------
 
 function warn(text) {
   const list = $("warnings");
@@ -171,83 +173,119 @@ function warn(text) {
   while (list.children.length > 5) list.firstChild.remove();
 }
 
+function warningText(w) {
+  const key = `live_warning_${w}`;
+  return tr("live_warning", { what: key in TEXT.en ? tr(key) : w.replace(/_/g, " ") });
+}
+
+// The phase a record implies; state records and the snapshot's state are the server's word.
+function phaseOf(rec) {
+  if (rec.type === "state" || (rec.type === "snapshot" && rec.state)) return PHASE[rec.state];
+  if (rec.type === "ended") return "ended";
+  if (RUNNING.has(rec.type) && (phase === "waiting" || phase === "connecting")) return "live";
+  return null;
+}
+
 function onRecord(rec) {
   switch (rec.type) {
     case "snapshot":
-      renderScores(rec.scores);
-      rec.events.forEach(onRecord);
+      scores.render(rec.scores);
+      // The history first; the snapshot's own state is the latest word.
+      for (const e of rec.events || []) onRecord(e);
+      if (rec.question) $("question").textContent = tr("live_question", { n: rec.question.index + 1, text: rec.question.text });
       break;
     case "scores":
-      renderScores(rec.scores);
+      scores.render(rec.scores);
       break;
     case "question":
-      $("question").textContent = `Question ${rec.index + 1}: ${rec.text}`;
+      $("question").textContent = tr("live_question", { n: rec.index + 1, text: rec.text });
+      transcript.question(rec);
       break;
     case "caption":
-      if (rec.final) {
-        $("captions-final").append(el("p", {}, rec.text));
-        $("captions-partial").textContent = "";
-      } else {
-        $("captions-partial").textContent = rec.text;
-      }
+      transcript.caption(rec);
+      break;
+    case "gap":
+      transcript.gap(rec);
       break;
     case "face":
-      $("face").textContent = rec.faces === 0 ? "face: absent" : rec.faces > 1 ? "face: several!" : "face: present";
-      $("face").dataset.ok = rec.faces === 1;
-      $("gaze").textContent = `eye contact: ${rec.eye_contact ? "yes" : "no"}`; // a signal, not a verdict
-      for (const w of rec.warnings) if (w !== "too_small") warn(`video: ${w.replace("_", " ")}`);
+      if (phase === "ended" || phase === "abandoned") break;
+      $("face").textContent = tr(rec.faces === 0 ? "live_face_absent" : rec.faces > 1 ? "live_face_several" : "live_face_present");
+      $("gaze").textContent = tr(rec.eye_contact ? "live_gaze_yes" : "live_gaze_no"); // a signal, not a verdict
+      for (const w of rec.warnings || []) if (w !== "too_small") warn(warningText(w));
       break;
     case "affect":
+      if (phase === "ended" || phase === "abandoned") break;
       $("affect").hidden = false;
-      $("affect").textContent = `expression: ${rec.top}`;
+      $("affect").textContent = tr("live_affect", { top: rec.top });
       break;
     case "degraded":
-      warn(rec.recovered ? `${rec.stage} recovered` : `${rec.stage} degraded: ${rec.reason}`);
-      break;
-    case "ended":
-      $("state").textContent = "finished";
+      warn(rec.recovered ? tr("live_recovered", { stage: rec.stage }) : tr("live_degraded", { stage: rec.stage, reason: rec.reason }));
       break;
   }
+  setPhase(phaseOf(rec));
 }
 
+let feedTry = 0;
+let feedEverOpen = false;
+
+function openFeed() {
+  let got = false;
+  liveSocket(id, token, (rec) => {
+    if (!got) {
+      got = true;
+      feedEverOpen = true;
+      feedTry = 0;
+      clearFeedError("feed");
+    }
+    onRecord(rec);
+    scorecardRecord(rec);
+  }, (ev, how = {}) => {
+    if (ev.code === 4401) return showFeedError(tr("live_feed_unauthorized"), "feed");
+    if (ev.code === 4429) showFeedError(tr("live_feed_busy"), "feed");
+    else if ((how.blocked || !got) && !feedEverOpen) showFeedError(tr("live_feed_blocked", { host: location.host }), "feed");
+    else if (phase !== "ended" && phase !== "abandoned") showFeedError(tr("live_feed_reconnecting"), "feed");
+    if (phase === "ended" || phase === "abandoned") return; // nothing more will come
+    const delay = FEED_RETRY_MS[Math.min(feedTry, FEED_RETRY_MS.length - 1)];
+    feedTry += 1;
+    setTimeout(openFeed, delay);
+  });
+}
+
+// Background ------------------------------------------------------------------------------------
+
 function showBackground(bg) {
-  const box = $("background");
   const c = bg.candidate || {};
   const parts = [];
-  if (c.experience) parts.push(`${c.experience.reduce((a, e) => a + (e.years || 0), 0)} years of experience`);
-  if (c.education && c.education.length) parts.push(c.education.map((e) => e.degree).join(", "));
+  if (c.experience) parts.push(tr("live_years", { n: c.experience.reduce((a, e) => a + (e.years || 0), 0) }));
+  if (c.education?.length) parts.push(c.education.map((e) => e.degree).join(", "));
   const lines = bg.match ? bg.match.lines.map((l) => el("li", {}, l.reason)) : [];
-  box.replaceChildren(
-    el("p", {}, parts.join(" · ") || "No profile on file."),
-    ...(bg.match ? [el("p", {}, `Match with the requirements: ${bg.match.overall ?? "–"}%`), el("ul", {}, ...lines)] : []),
+  $("background").replaceChildren(
+    el("p", {}, parts.join(" · ") || tr("live_no_profile")),
+    ...(bg.match ? [el("p", {}, tr("live_match", { pct: bg.match.overall ?? "–" })), el("ul", {}, ...lines)] : []),
   );
 }
 
-async function watchVideo() {
-  const pc = new RTCPeerConnection();
-  pc.addTransceiver("video", { direction: "recvonly" });
-  pc.ontrack = (ev) => ($("video").srcObject = new MediaStream([ev.track]));
-  await pc.setLocalDescription(await pc.createOffer());
-  await iceGatheringDone(pc);
-  try {
-    const answer = await api(`/api/interviews/${id}/watch`, token, { sdp: pc.localDescription.sdp, type: "offer" });
-    await pc.setRemoteDescription(answer);
-  } catch (err) {
-    pc.close();
-    setTimeout(watchVideo, 3000); // not live yet: try again
-  }
-}
-
 async function main() {
-  if (!token) throw new Error("this link has no interviewer token");
+  translatePage();
+  if (!token) {
+    phase = "connecting";
+    showFeedError(tr("live_no_token"), "token");
+    return;
+  }
   const info = await api(`/api/interviews/${id}`, token);
-  $("title").textContent = `${info.requisition.title} · ${info.candidate_name}`;
-  $("state").textContent = info.state;
+  lang = info.requisition?.language === "zh" ? "zh" : "en";
+  iceServers = info.ice_servers || [];
+  translatePage();
+  const title = [info.requisition?.title, info.candidate_name].filter(Boolean).join(" · ");
+  $("title").textContent = title || tr("live_page_title");
+  document.title = `${title ? `${title} · ` : ""}${tr("live_page_title")} · hirestream`;
+  transcript = createTranscript(lang, { panel: $("captions-final"), overlay: $("cc"), jump: $("jump") });
+  scores = createScores(lang, $("scores"), $("signals"), info.requisition);
+  $("video").addEventListener("playing", () => { videoPlaying = true; showPhase(); });
   api(`/api/interviews/${id}/background`, token).then(showBackground).catch(() => {});
-  const scorecardRecord = mountScorecard($("scorecard"), id, token);
-  const onFeed = (rec) => { onRecord(rec); scorecardRecord(rec); };
-  liveSocket(id, token, onFeed, () => ($("state").textContent += " (disconnected)"));
-  if (info.state !== "finished") watchVideo();
+  scorecardRecord = mountScorecard($("scorecard"), id, token, lang);
+  setPhase(PHASE[info.state] || "waiting");
+  openFeed();
 }
 
-main().catch((err) => ($("state").textContent = `error: ${err.message}`));
+main().catch((err) => showFeedError(tr("live_error", { msg: err.message }), "page"));

@@ -3,45 +3,7 @@
 // interview is live it waits for the live feed to show the interview running, then asks again
 // (never a polling loop against a 409).
 import { api, el } from "/static/common.js";
-
-const TEXT = {
-  en: {
-    title: "Scorecard",
-    intro: "Rate each competency on its scale; 2 and 4 lie between the anchors.",
-    loading: "Loading the scorecard…",
-    load_error: "The scorecard could not be loaded: {msg}",
-    waiting: "Rating opens when the interview starts.",
-    closed: "This interview cannot be rated ({state}).",
-    synthetic: "Demo interviews are not rated.",
-    rated_by: "Your ratings are recorded as {rater}.",
-    interviewer_only: "rated by interviewers only",
-    note: "Note",
-    save: "Save",
-    unsaved: "Not saved yet",
-    need_score: "Choose a score to save the note",
-    saving: "Saving…",
-    saved: "Saved",
-    error: "Not saved: {msg}",
-  },
-  zh: {
-    title: "评分表",
-    intro: "按各能力的行为锚定量表评分；2 分和 4 分介于锚点之间。",
-    loading: "正在加载评分表…",
-    load_error: "无法加载评分表：{msg}",
-    waiting: "面试开始后即可评分。",
-    closed: "此面试无法评分（{state}）。",
-    synthetic: "演示面试不评分。",
-    rated_by: "您的评分记录为 {rater}。",
-    interviewer_only: "仅由面试官评分",
-    note: "备注",
-    save: "保存",
-    unsaved: "尚未保存",
-    need_score: "请先选择分数再保存备注",
-    saving: "正在保存…",
-    saved: "已保存",
-    error: "未保存：{msg}",
-  },
-};
+import { t as text } from "/static/i18n.js";
 
 const LEVELS = [1, 2, 3, 4, 5];
 const BEFORE_LIVE = new Set(["scheduled", "consented"]);
@@ -52,12 +14,11 @@ const RETRY_GAP_MS = 3000; // at most one retry per this long, however many reco
 const SCORE_DELAY_MS = 300;
 const NOTE_DELAY_MS = 1000;
 
-const fill = (s, vars) => s.replace(/\{(\w+)\}/g, (_, k) => String(vars[k] ?? ""));
-
 /** Mounts the scorecard in `root` (an empty element). Returns `onRecord(rec)`, to be given
  * every live-feed record, which reloads a not-yet-ratable scorecard once the interview runs. */
-export function mountScorecard(root, id, token) {
-  let t = TEXT.en;
+export function mountScorecard(root, id, token, pageLang = "en") {
+  let lang = pageLang;
+  const tr = (key, vars) => text(lang, `scorecard_${key}`, vars);
   let card = null; // the last scorecard read
   let loading = false;
   let lastLoad = 0;
@@ -65,7 +26,7 @@ export function mountScorecard(root, id, token) {
 
   const status = el("p", { class: "small scorecard-status", role: "status" });
   const list = el("div", { class: "scorecard-items" });
-  const summary = el("summary", {}, t.title);
+  const summary = el("summary", {}, tr("title"));
   const panel = el("details", { class: "scorecard", id: "scorecard-panel" }, summary, status, list);
   root.replaceChildren(panel);
 
@@ -73,14 +34,14 @@ export function mountScorecard(root, id, token) {
     if (loading) return;
     loading = true;
     lastLoad = Date.now();
-    if (!card) status.textContent = t.loading;
+    if (!card) status.textContent = tr("loading");
     try {
       card = await api(`/api/interviews/${id}/scorecard`, token);
-      t = TEXT[card.language] || TEXT.en;
-      summary.textContent = t.title;
+      lang = card.language === "zh" ? "zh" : card.language === "en" ? "en" : lang;
+      summary.textContent = tr("title");
       render();
     } catch (err) {
-      status.textContent = fill(t.load_error, { msg: err.message });
+      status.textContent = tr("load_error", { msg: err.message });
     } finally {
       loading = false;
     }
@@ -90,12 +51,12 @@ export function mountScorecard(root, id, token) {
     waiting = !card.can_rate && BEFORE_LIVE.has(card.state);
     panel.dataset.canRate = String(card.can_rate);
     if (card.can_rate) {
-      status.textContent = card.rater ? fill(t.rated_by, { rater: card.rater }) : t.intro;
+      status.textContent = card.rater ? tr("rated_by", { rater: card.rater }) : tr("intro");
     } else if (waiting) {
-      status.textContent = t.waiting;
+      status.textContent = tr("waiting");
     } else {
       status.textContent = BEFORE_LIVE.has(card.state) || card.state === "abandoned"
-        ? fill(t.closed, { state: card.state }) : t.synthetic;
+        ? tr("closed", { state: card.state }) : tr("synthetic");
     }
     list.replaceChildren(...(card.can_rate ? card.competencies.map(item) : []));
   }
@@ -104,7 +65,7 @@ export function mountScorecard(root, id, token) {
     const name = `rate-${c.key}`;
     const state = { score: c.rating?.score ?? null, note: c.rating?.note ?? "", timer: 0, busy: false, again: false };
     const saveState = el("span", { class: "save-state", role: "status", "data-state": c.rating ? "saved" : "idle" },
-      c.rating ? t.saved : "");
+      c.rating ? tr("saved") : "");
     const choices = LEVELS.map((level) => {
       const input = el("input", { type: "radio", name, value: String(level) });
       input.checked = state.score === level;
@@ -125,7 +86,7 @@ export function mountScorecard(root, id, token) {
       schedule(NOTE_DELAY_MS);
     });
     note.addEventListener("blur", () => { if (state.timer) flush(); });
-    const save = el("button", { type: "button", class: "secondary small-btn" }, t.save);
+    const save = el("button", { type: "button", class: "secondary small-btn" }, tr("save"));
     save.addEventListener("click", flush);
 
     function show(kind, text) {
@@ -135,7 +96,7 @@ export function mountScorecard(root, id, token) {
 
     function schedule(delay) {
       clearTimeout(state.timer);
-      show("dirty", state.score ? t.unsaved : t.need_score);
+      show("dirty", state.score ? tr("unsaved") : tr("need_score"));
       state.timer = setTimeout(flush, delay);
     }
 
@@ -148,22 +109,22 @@ export function mountScorecard(root, id, token) {
         return;
       }
       if (!state.score) {
-        show("dirty", t.need_score);
+        show("dirty", tr("need_score"));
         return;
       }
       state.busy = true;
       const sent = { score: state.score, note: state.note };
-      show("saving", t.saving);
+      show("saving", tr("saving"));
       try {
         const row = await api(`/api/interviews/${id}/ratings/${encodeURIComponent(c.key)}`, token, sent, "PUT");
         if (!card.rater && row.rater) {
           card.rater = row.rater;
-          status.textContent = fill(t.rated_by, { rater: row.rater });
+          status.textContent = tr("rated_by", { rater: row.rater });
         }
         const current = state.score === sent.score && state.note === sent.note;
-        if (current) show("saved", t.saved);
+        if (current) show("saved", tr("saved"));
       } catch (err) {
-        show("error", fill(t.error, { msg: err.message }));
+        show("error", tr("error", { msg: err.message }));
       } finally {
         state.busy = false;
       }
@@ -173,11 +134,11 @@ export function mountScorecard(root, id, token) {
       }
     }
 
-    const heading = c.measure === null ? [el("span", { class: "small" }, ` (${t.interviewer_only})`)] : [];
+    const heading = c.measure === null ? [el("span", { class: "small" }, ` (${tr("interviewer_only")})`)] : [];
     return el("fieldset", { class: "rate", "data-key": c.key },
       el("legend", {}, c.label, ...heading),
       el("div", { class: "choices" }, ...choices),
-      el("label", { for: noteId, class: "small" }, t.note), note,
+      el("label", { for: noteId, class: "small" }, tr("note")), note,
       el("div", { class: "save-row" }, save, saveState));
   }
 
@@ -187,6 +148,7 @@ export function mountScorecard(root, id, token) {
     if (!waiting || loading || Date.now() - lastLoad < RETRY_GAP_MS) return;
     const live = LIVE_RECORDS.has(rec.type)
       || (rec.type === "feed" && rec.state === "resumed")
+      || ((rec.type === "state" || rec.type === "snapshot") && rec.state === "live")
       || (rec.type === "snapshot" && rec.events?.length > 0);
     if (live) load();
   };

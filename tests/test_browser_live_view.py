@@ -1,0 +1,383 @@
+"""The interviewer's live view in a real browser (Chromium through Playwright) while an aiortc
+candidate peer, driven by the test through the real API, goes through the interview: the view
+says "waiting" without asking for video, goes live on the feed's word, groups the captions by
+question with media-time stamps, marks uncertain words and gaps, fits a phone's width, and at
+the end shows "Interview ended" and a report link that works with the interviewer's own link.
+Screenshots land in test-artifacts/."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import socket
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from playwright.async_api import Page, Response, async_playwright
+
+from bench.rtc_client import FaceTrack, SpeechTrack
+from bench.speech import conversation
+from pipeline.clock import MonotonicClock
+from pipeline.score_store import ScoreStore
+from server.app import create_app
+from server.app_keys import AUTH_KEY, RESOURCES_KEY
+from server.cli.doctor import find_chromium
+from server.settings import Settings
+from tests.conftest import ARTIFACTS
+from tests.test_browser import CHROMIUM_ARGS
+
+pytestmark = pytest.mark.browser
+
+Client = TestClient[Any, Any]
+
+TEXTS = [
+    "My greatest strength is that I learn quickly and I enjoy working with customers.",
+    "When a deadline is at risk, I tell my manager early, explain what is late and why, "
+    "and suggest two or three options.",
+]
+QUESTIONS = ["What is your greatest strength?", "How do you handle a deadline at risk?"]
+# Each answer's sentence after its own question: the second question is asked in the pause.
+PAUSE_S = 9.0
+STAMP = re.compile(r"^\d\d:\d\d$")
+NO_SIDEWAYS_JS = "document.documentElement.scrollWidth <= document.documentElement.clientWidth"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def _schedule(client: Client, language: str = "en") -> dict[str, Any]:
+    admin = _bearer(client.app[AUTH_KEY].admin_key)
+    r = await client.post("/api/requisitions", headers=admin, json={
+        "title": "Support lead", "language": language,
+        "competencies": ["Communication", "Composure",
+                         {"name": "Team leadership", "measure": "interviewer_only"}],
+        "questions": [{"text": q, "time_limit_s": 120} for q in QUESTIONS],
+    })  # fmt: skip
+    assert r.status == 201, await r.text()
+    rid = (await r.json())["id"]
+    r = await client.post("/api/interviews", headers=admin,
+                          json={"requisition_id": rid, "candidate_name": "Ada"})  # fmt: skip
+    assert r.status == 201, await r.text()
+    links: dict[str, Any] = await r.json()
+    links["candidate_token"] = links["candidate_url"].split("#token=")[1]
+    return links
+
+
+async def _state(page: Page, state: str, wait_ms: float = 30_000) -> None:
+    await page.locator(f'#state[data-state="{state}"]').wait_for(timeout=wait_ms)
+
+
+async def _candidate_joins(
+    client: Client, links: dict[str, Any], tmp_path: Path
+) -> RTCPeerConnection:
+    """Consent and the candidate's media over real WebRTC, as the candidate page does."""
+    iid, token = links["id"], links["candidate_token"]
+    r = await client.post(f"/api/interviews/{iid}/consent", headers=_bearer(token),
+                          json={"accepted": True, "notice_version": "2026-11"})  # fmt: skip
+    assert r.status == 200, await r.text()
+    pcm, _ = await asyncio.to_thread(conversation, TEXTS, tmp_path, [PAUSE_S], lead_s=1.5)
+    speech = SpeechTrack(pcm)
+    pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    pc.addTrack(speech)
+    pc.addTrack(await asyncio.to_thread(FaceTrack))
+    await pc.setLocalDescription(await pc.createOffer())
+    r = await client.post(f"/api/interviews/{iid}/offer", headers=_bearer(token),
+                          json={"sdp": pc.localDescription.sdp, "type": "offer"})  # fmt: skip
+    assert r.status == 200, await r.text()
+    await pc.setRemoteDescription(RTCSessionDescription(**(await r.json())))
+    r = await client.post(f"/api/interviews/{iid}/question", headers=_bearer(token),
+                          json={"index": 0})  # fmt: skip
+    assert r.status == 200, await r.text()
+    return pc
+
+
+async def check_waiting(viewer: Page, watches: list[int]) -> None:
+    """Before the candidate comes: a clear state, a panel over the empty video, no video asked."""
+    await _state(viewer, "waiting")
+    banner = await viewer.locator("#state").text_content() or ""
+    assert "Waiting for the candidate" in banner, banner
+    overlay = viewer.locator("#overlay")
+    assert await overlay.is_visible()
+    assert "Waiting for the candidate to join" in (await overlay.text_content() or "")
+    assert await viewer.locator("#report-link").is_hidden()
+    await viewer.wait_for_timeout(4000)  # long enough for the old page's retry loop to show
+    assert watches == [], watches
+    await viewer.screenshot(path=str(ARTIFACTS / "live-view-waiting.png"))
+
+
+async def check_transcript(viewer: Page) -> None:
+    """Finals under their question, each with its mm:ss stamp; at most three lines over the
+    video; the panel, not the page, is the polite live region."""
+    first = viewer.locator('#captions-final .tq[data-index="0"] .line')
+    second = viewer.locator('#captions-final .tq[data-index="1"] .line')
+    await second.first.wait_for(timeout=60_000)
+    assert await first.count() >= 1
+    heads = await viewer.locator("#captions-final .tq h3").all_text_contents()
+    assert heads[:2] == [f"Question 1: {QUESTIONS[0]}", f"Question 2: {QUESTIONS[1]}"], heads
+    said = " ".join(await first.locator(".text").all_text_contents()).lower()
+    assert "strength" in said or "customers" in said, said
+    said = " ".join(await second.locator(".text").all_text_contents()).lower()
+    assert "deadline" in said or "manager" in said, said
+    stamps = await viewer.locator("#captions-final .line time").all_text_contents()
+    assert stamps and all(STAMP.match(s) for s in stamps), stamps
+    assert stamps == sorted(stamps), stamps
+    assert await viewer.locator("#cc .cc-line").count() <= 3
+    assert await viewer.locator("#cc").get_attribute("aria-hidden") == "true"
+    panel = viewer.locator("#captions-final")
+    assert await panel.get_attribute("aria-live") == "polite"
+    assert await viewer.locator("body [aria-live]").count() == 2  # the panel and the warnings
+    assert await viewer.locator("main[aria-live], body[aria-live], .live[aria-live]").count() == 0
+
+
+async def check_marks(viewer: Page, client: Client, iid: str) -> None:
+    """A caption with an uncertain word and a connection gap, through the real live feed."""
+    store = ScoreStore(client.app[RESOURCES_KEY].redis.client, iid, MonotonicClock())
+    t0 = float(await viewer.evaluate(
+        "Math.max(...[...document.querySelectorAll('#captions-final [data-time]')]"
+        ".map(n => Number(n.dataset.time)))"
+    ))  # fmt: skip
+    await store.publish({"type": "gap", "t": t0 + 1.0, "duration_s": 7.4, "reason": "rejoined"})
+    await store.publish({
+        "type": "caption", "final": True, "utterance": 900, "segment": 0, "stable": True,
+        "text": "We moved the billing service", "t_start": t0 + 2.0, "t_end": t0 + 4.0,
+        "confidence": 0.6, "language": "en", "language_prob": 0.99,
+        "words": [[t0 + 2.0, t0 + 2.2, "We", 0.97], [t0 + 2.2, t0 + 2.5, "moved", 0.9],
+                  [t0 + 2.5, t0 + 2.7, "the", 0.95], [t0 + 2.7, t0 + 3.3, "billing", 0.31],
+                  [t0 + 3.3, t0 + 4.0, "service", None]],
+    })  # fmt: skip
+    gap = viewer.locator("#captions-final .gap")
+    await gap.wait_for(timeout=10_000)
+    assert "Connection lost for 7 s" in (await gap.text_content() or "")
+    low = viewer.locator('#captions-final .line[data-key="900:0"] mark.low-confidence')
+    await low.wait_for(timeout=10_000)
+    assert await low.count() == 1  # "service" has no probability: not marked
+    assert (await low.text_content() or "").startswith("billing")
+    assert "31%" in (await low.get_attribute("title") or "")
+    assert "(uncertain)" in (await low.locator(".sr-only").text_content() or "")
+    line = await viewer.locator('#captions-final .line[data-key="900:0"] .text').inner_text()
+    assert line.startswith("We moved the billing"), line
+
+
+async def check_follow(viewer: Page, client: Client, iid: str) -> None:
+    """Scrolled up, the panel stays put and offers a jump to the newest line; the jump goes
+    back to following."""
+    panel = viewer.locator("#captions-final")
+    await panel.evaluate("p => { p.style.height = '5rem'; p.scrollTop = p.scrollHeight; }")
+    await panel.evaluate("p => { p.scrollTop = 0; }")  # the reader scrolls up
+    jump = viewer.locator("#jump")
+    await jump.wait_for(state="visible")
+    store = ScoreStore(client.app[RESOURCES_KEY].redis.client, iid, MonotonicClock())
+    await store.publish({
+        "type": "caption", "final": True, "utterance": 901, "segment": 0, "text": "Later line",
+        "t_start": 999.0, "t_end": 1000.0, "words": [],
+    })  # fmt: skip
+    await viewer.locator('#captions-final .line[data-key="901:0"]').wait_for(timeout=10_000)
+    assert await jump.is_visible()
+    assert await panel.evaluate("p => p.scrollTop") == 0  # the reader's place is kept
+    await jump.focus()
+    await viewer.keyboard.press("Enter")
+    await jump.wait_for(state="hidden")
+    assert await panel.evaluate("p => p.scrollHeight - p.scrollTop - p.clientHeight <= 24")
+    await panel.evaluate("p => { p.style.height = ''; }")
+
+
+async def check_scores(viewer: Page) -> None:
+    """The rubric's order, fixed; words instead of numbers without evidence; one neutral accent."""
+    rows = viewer.locator("#scores .score")
+    await viewer.locator('[data-dim="competency:composure"]').wait_for(timeout=30_000)
+    order = await rows.evaluate_all("rs => rs.map(r => r.dataset.dim)")
+    assert order[:4] == ["competency:overall", "competency:communication",
+                         "competency:composure", "competency:team_leadership"], order  # fmt: skip
+    tl = viewer.locator('[data-dim="competency:team_leadership"] .value')
+    assert await tl.text_content() == "rated by interviewers"
+    fills = await viewer.locator("#scores .score:not(.pending) .fill").evaluate_all(
+        "fs => fs.map(f => getComputedStyle(f).backgroundColor)"
+    )
+    assert len(set(fills)) <= 1, fills
+    for status, value in zip(
+        await rows.evaluate_all("rs => rs.map(r => r.dataset.status)"),
+        await rows.locator(".value").all_text_contents(),
+        strict=True,
+    ):
+        assert status == "scored" or not re.search(r"\d", value), (status, value)
+    row = viewer.locator('[data-dim="competency:communication"]')
+    await row.focus()  # the keyboard reaches the explanation too
+    await row.locator(".tip").wait_for(state="visible")
+    assert "Formula" in (await row.locator(".tip").text_content() or "")
+    await viewer.keyboard.press("Escape")
+    await row.locator(".tip").wait_for(state="hidden")
+
+
+async def check_phone(page: Page, name: str) -> None:
+    await page.set_viewport_size({"width": 375, "height": 812})
+    await page.wait_for_function(NO_SIDEWAYS_JS)
+    assert await page.evaluate("document.documentElement.scrollWidth") <= 375
+    await page.screenshot(path=str(ARTIFACTS / name), full_page=True)
+    await page.set_viewport_size({"width": 1280, "height": 860})
+
+
+async def check_ended(viewer: Page) -> str:
+    """The end: a panel instead of a frozen frame, neutral indicators, the report link."""
+    await _state(viewer, "ended")
+    assert "Interview ended" in (await viewer.locator("#state").text_content() or "")
+    overlay = viewer.locator("#overlay")
+    await overlay.wait_for(state="visible")
+    assert "Interview ended" in (await overlay.text_content() or "")
+    assert await viewer.evaluate("document.getElementById('video').srcObject === null")
+    assert await viewer.locator("#face").text_content() == "Face: –"
+    assert await viewer.locator("#gaze").text_content() == "Eye contact: –"
+    link = viewer.locator("#report-link")
+    await link.wait_for(state="visible")
+    assert await link.text_content() == "View report"
+    href = await link.get_attribute("href") or ""
+    assert "#token=" in href, href
+    await viewer.screenshot(path=str(ARTIFACTS / "live-view-ended.png"))
+    return href
+
+
+async def check_report(report: Page) -> None:
+    """The report, read with the interviewer's link only, lists the competencies."""
+    await report.locator("#report h1").wait_for(timeout=30_000)
+    assert await report.locator("#report h1").text_content() == "Interview report"
+    names = await report.locator(".report-competencies tbody th").all_text_contents()
+    assert {"Communication", "Composure", "Team leadership"} <= set(names), names
+    answers = await report.locator(".report-question h3").all_text_contents()
+    assert answers[:1] == [f"Question 1: {QUESTIONS[0]}"], answers
+    assert await report.locator(".report-question .line time").count() >= 1
+    await report.screenshot(path=str(ARTIFACTS / "live-view-report.png"), full_page=True)
+    await check_phone(report, "live-view-report-375.png")
+
+
+async def test_live_view_waiting_live_ended(
+    make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
+    chromium = find_chromium()
+    if chromium is None:
+        pytest.fail("Chromium is not installed: run `make test` or scripts/install-system-deps.sh")
+    port = _free_port()
+    settings = make_settings(port=port, public_url=f"http://127.0.0.1:{port}")
+    client: Client = TestClient(TestServer(create_app(settings), host="127.0.0.1", port=port))
+    await client.start_server()
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    candidate: RTCPeerConnection | None = None
+    try:
+        links = await _schedule(client)
+        iid = links["id"]
+        args = [*CHROMIUM_ARGS, "--autoplay-policy=no-user-gesture-required",
+                "--disable-features=WebRtcHideLocalIpsWithMdns"]  # fmt: skip
+        async with async_playwright() as pw:
+            browser = await pw.chromium.launch(executable_path=chromium, args=args)
+            ctx = await browser.new_context(viewport={"width": 1280, "height": 860})
+            viewer = await ctx.new_page()
+            errors: list[str] = []
+            viewer.on("pageerror", lambda e: errors.append(str(e)))
+            watches: list[int] = []
+
+            def on_response(r: Response) -> None:
+                if r.url.endswith("/watch"):
+                    watches.append(r.status)
+
+            viewer.on("response", on_response)
+            await viewer.goto(links["interviewer_urls"][0])
+            await check_waiting(viewer, watches)
+
+            candidate = await _candidate_joins(client, links, tmp_path)
+            await _state(viewer, "live")
+            assert (await viewer.locator("#state").inner_text()).strip() == "Live"
+            await viewer.locator("#overlay").wait_for(state="hidden", timeout=30_000)  # playing
+            assert watches and all(s < 400 for s in watches), watches
+
+            # The second question in the pause between the two answers.
+            await viewer.locator('#captions-final .tq[data-index="0"] .line').first.wait_for(
+                timeout=60_000
+            )
+            r = await client.post(f"/api/interviews/{iid}/question", json={"index": 1},
+                                  headers=_bearer(links["candidate_token"]))  # fmt: skip
+            assert r.status == 200, await r.text()
+            await check_transcript(viewer)
+            await check_scores(viewer)
+            await check_marks(viewer, client, iid)
+            await check_follow(viewer, client, iid)
+            await viewer.screenshot(path=str(ARTIFACTS / "live-view-live.png"))
+            await check_phone(viewer, "live-view-375.png")
+
+            r = await client.post(f"/api/interviews/{iid}/finish",
+                                  headers=_bearer(links["candidate_token"]))  # fmt: skip
+            assert r.status == 200, await r.text()
+            href = await check_ended(viewer)
+            assert all(s < 400 for s in watches), watches
+            assert len(watches) == 1, watches  # asked once, when live; never polled
+
+            # The link alone, in a browser with nothing stored: no admin key, no session.
+            fresh = await browser.new_context(viewport={"width": 1280, "height": 860})
+            report = await fresh.new_page()
+            report.on("pageerror", lambda e: errors.append(f"report: {e}"))
+            await report.goto(f"http://127.0.0.1:{port}{href}")
+            await check_report(report)
+            assert errors == [], errors
+            await browser.close()
+    finally:
+        if candidate is not None:
+            await candidate.close()
+        await client.close()
+
+
+async def test_live_view_in_chinese_and_blocked_feed(
+    make_settings: Callable[..., Settings],
+) -> None:
+    """A zh requisition's live view is in Chinese (no English text of the catalogue left), and
+    a page opened on a host the server does not allow says that live updates are blocked."""
+    chromium = find_chromium()
+    if chromium is None:
+        pytest.fail("Chromium is not installed: run `make test` or scripts/install-system-deps.sh")
+    port = _free_port()
+    settings = make_settings(port=port, public_url=f"http://127.0.0.1:{port}")
+    client: Client = TestClient(TestServer(create_app(settings), host="0.0.0.0", port=port))
+    await client.start_server()
+    try:
+        links = await _schedule(client, "zh")
+        async with async_playwright() as pw:
+            browser = await pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+            page = await browser.new_page(viewport={"width": 1280, "height": 860})
+            errors: list[str] = []
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            await page.goto(links["interviewer_urls"][0])
+            await _state(page, "waiting")
+            assert await page.locator("html").get_attribute("lang") == "zh-CN"
+            assert "正在等待候选人" in (await page.locator("#state").text_content() or "")
+            english: list[str] = await page.evaluate("""async () => {
+              const { LIVE } = await import('/static/messages/live.js');
+              const labels = [...document.querySelectorAll('[aria-label]')]
+                .map(n => n.getAttribute('aria-label'));
+              const text = [document.body.innerText, ...labels].join(' ');
+              return Object.entries(LIVE.en)
+                .filter(([k, v]) => typeof v === 'string' && v !== LIVE.zh[k] && !v.includes('{'))
+                .map(([, v]) => v).filter(v => text.includes(v));
+            }""")  # fmt: skip
+            assert english == [], english
+            await page.screenshot(path=str(ARTIFACTS / "live-view-waiting-zh.png"))
+            await check_phone(page, "live-view-waiting-zh-375.png")
+
+            # Another address for the same server, not in allowed_origins: a visible message.
+            other = links["interviewer_urls"][0].replace("127.0.0.1", "127.0.0.2")
+            blocked = await browser.new_page()
+            await blocked.goto(other)
+            alert = blocked.locator("#feed-error")
+            await alert.wait_for(state="visible", timeout=15_000)
+            assert "无法连接实时更新" in (await alert.text_content() or "")
+            await blocked.screenshot(path=str(ARTIFACTS / "live-view-blocked-zh.png"))
+            assert errors == [], errors
+            await browser.close()
+    finally:
+        await client.close()

@@ -1,0 +1,62 @@
+// The interviewer's report page (/report/{id}#token=...): the finalized report read with the
+// interviewer's own link (no admin key), in the interview's language. The report is stored a
+// moment after the interview ends, so a missing one is asked for again a few times, spaced out.
+import { api, interviewId, takeToken } from "/static/common.js";
+import { t } from "/static/i18n.js";
+import { renderReport } from "/static/report-view.js";
+
+const id = interviewId();
+const token = takeToken("interviewer");
+const $ = (sel) => document.getElementById(sel);
+const NOT_YET_RETRY_MS = [1000, 2000, 3000, 5000, 8000, 13000];
+
+let lang = "en";
+const tr = (key, vars) => t(lang, key, vars);
+
+function say(key, vars) {
+  $("report-status").textContent = tr(key, vars);
+  $("report-status").hidden = false;
+}
+
+function translatePage() {
+  document.documentElement.lang = lang === "zh" ? "zh-CN" : lang;
+  for (const node of document.querySelectorAll("[data-i18n]")) node.textContent = tr(node.dataset.i18n);
+  document.title = `${tr("report_page_title")} · hirestream`;
+}
+
+async function load(attempt = 0) {
+  try {
+    const report = await api(`/api/interviews/${id}/report`, token);
+    $("report").replaceChildren(...renderReport(report, lang));
+    $("report").querySelector("h1").id = "report-title";
+    $("report-status").hidden = true;
+  } catch (err) {
+    if (err.status === 404 && attempt < NOT_YET_RETRY_MS.length) {
+      say("report_preparing");
+      setTimeout(() => load(attempt + 1), NOT_YET_RETRY_MS[attempt]);
+    } else if (err.status === 404) {
+      say("report_missing");
+    } else {
+      say("report_error", { msg: err.message });
+    }
+  }
+}
+
+async function main() {
+  translatePage();
+  if (!token) return say("report_no_token");
+  const back = $("back");
+  back.href = `/live/${encodeURIComponent(id)}`; // the token stays in this tab's storage
+  back.hidden = false;
+  try {
+    const info = await api(`/api/interviews/${id}`, token);
+    lang = info.requisition?.language === "zh" ? "zh" : "en";
+  } catch {
+    // The report says what is wrong, if anything; the page stays in English meanwhile.
+  }
+  translatePage();
+  say("report_loading");
+  await load();
+}
+
+main();
