@@ -4,6 +4,9 @@ Media time comes from the frames' pts and time base, relative to the first frame
 packets (a pts jump) become silence flagged `gap=True` so later timestamps stay true rather
 than silently shifting; a gap longer than `max_fill_s` is not filled: time jumps ahead.
 Resampling a 10-20 ms frame costs microseconds, so it runs inline on the caller's thread.
+
+A new track (the candidate rejoined on a new connection) restarts its pts: `rebase(t)` makes
+its first frame media time `t` and the rest follow from their pts as before.
 """
 
 from __future__ import annotations
@@ -22,8 +25,9 @@ JITTER_S = 0.005  # timestamp wobble below this is not a gap
 class AudioIngress:
     def __init__(self, max_fill_s: float = 2.0) -> None:
         self.max_fill_s = max_fill_s
-        self._resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
+        self._resampler = _resampler()
         self._origin: float | None = None  # pts time of the first frame
+        self._offset = 0.0  # media time of the first frame (> 0 after a rebase)
         self._in_end: float | None = None  # media time where the last input frame ended
         self._buf = np.zeros(0, dtype=np.float32)
         self._fill = np.zeros(0, dtype=bool)
@@ -38,7 +42,23 @@ class AudioIngress:
         t = float(frame.pts * Fraction(frame.time_base))
         if self._origin is None:
             self._origin = t
-        return t - self._origin
+        return t - self._origin + self._offset
+
+    @property
+    def end_t(self) -> float:
+        """Media time where the input so far ends."""
+        return max(self._in_end or 0.0, self._buf_t)
+
+    def rebase(self, t: float) -> None:
+        """The next frame starts a new track at media time `t` (>= end_t); call flush()
+        first, or the audio still held is dropped."""
+        self._resampler = _resampler()
+        self._origin = None
+        self._offset = t
+        self._in_end = None
+        self._buf = np.zeros(0, dtype=np.float32)
+        self._fill = np.zeros(0, dtype=bool)
+        self._buf_t = t
 
     def push(self, frame: av.AudioFrame) -> list[AudioChunk]:
         """Take one decoded frame; return the whole windows now complete."""
@@ -47,7 +67,7 @@ class AudioIngress:
         t = self._media_time(frame)
         out: list[AudioChunk] = []
         if t is None or self._in_end is None:
-            t = self._in_end if t is None and self._in_end is not None else (t or 0.0)
+            t = self._in_end if t is None and self._in_end is not None else (t or self._offset)
         else:
             missing = t - self._in_end
             if missing < -duration + JITTER_S:  # wholly before what we have: a duplicate
@@ -93,6 +113,10 @@ class AudioIngress:
         pad = WINDOW - len(self._buf)
         self._append(np.zeros(pad, np.float32), fill=False)
         return self._windows()
+
+
+def _resampler() -> av.AudioResampler:
+    return av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
 
 
 def _mono_f32(frame: av.AudioFrame) -> npt.NDArray[np.float32]:

@@ -17,6 +17,7 @@ class EventKind(enum.StrEnum):
     STAGE_LAG = "stage_lag"
     STAGE_DEGRADED = "stage_degraded"
     SESSION_ENDED = "session_ended"
+    MEDIA_GAP = "media_gap"
 
 
 @dataclass(frozen=True)
@@ -138,6 +139,19 @@ class StageDegraded:
     reason: str
     recovered: bool = False
     kind: EventKind = field(default=EventKind.STAGE_DEGRADED, init=False)
+
+
+@dataclass(frozen=True)
+class MediaGap:
+    """The candidate's media stopped at media time `t` (a dropped connection) and came back
+    on a new connection `duration_s` wall-clock seconds later. The timeline goes on across
+    it: media after the gap starts at `t + duration_s`, so times keep their wall-clock
+    meaning. Session-level: the stages never see it."""
+
+    t: float
+    duration_s: float
+    reason: str
+    kind: EventKind = field(default=EventKind.MEDIA_GAP, init=False)
 
 
 Event = (

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from pipeline.events import SpeechEnd, TimedWord, Transcript
+from pipeline.events import MediaGap, SpeechEnd, TimedWord, Transcript
 from pipeline.scoring.report import SessionFacts
 from pipeline.scoring.scorer import Scorer
 
@@ -28,13 +28,21 @@ def replay(records: Iterable[Mapping[str, Any]], scorer: Scorer, facts: SessionF
             index, t = int(r["index"]), float(r["t"])
             facts.questions_asked.append((index, t))
             scorer.start_question(index, t)
+        elif kind == "gap" and isinstance(r.get("t"), int | float):
+            facts.note(
+                MediaGap(float(r["t"]), float(r.get("duration_s") or 0.0), str(r.get("reason")))
+            )
         elif kind == "speech" and r.get("state") == "start":
             starts[int(r["utterance"])] = float(r["t"])
         elif kind == "speech" and r.get("state") == "end":
             u, t_end = int(r["utterance"]), float(r["t"])
             scorer.fold(SpeechEnd(u, starts.pop(u, t_end), t_end))
         elif kind == "caption" and r.get("final"):
-            words = tuple(TimedWord(float(a), float(b), str(w), 1.0) for a, b, w in r["words"])
+            # [start, end, text] or, since word probabilities are published, [.., prob]
+            words = tuple(
+                TimedWord(float(w[0]), float(w[1]), str(w[2]), _probability(w[3:]))
+                for w in r["words"]
+            )
             text = str(r["text"])
             scorer.fold(
                 Transcript(
@@ -56,3 +64,7 @@ def replay(records: Iterable[Mapping[str, Any]], scorer: Scorer, facts: SessionF
             )
             finals += 1
     return finals
+
+
+def _probability(rest: list[Any]) -> float:
+    return float(rest[0]) if rest and isinstance(rest[0], int | float) else 1.0

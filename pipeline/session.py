@@ -29,11 +29,13 @@ from pipeline.events import (
     AffectObservation,
     Event,
     FaceObservation,
+    MediaGap,
     SpeechEnd,
     SpeechStart,
     StageDegraded,
     Transcript,
 )
+from pipeline.media import WINDOW_S
 from pipeline.raw_signals import RawSignals, Signal
 from pipeline.score_store import ScoreStore
 from pipeline.scoring.catalogue import CATALOGUE
@@ -47,6 +49,7 @@ log = logging.getLogger(__name__)
 
 FACE_RECORD_EVERY_S = 0.5
 AFFECT_RECORD_EVERY_S = 1.0
+PAUSE_SETTLE_S = 3.0  # beyond the VAD's hangover: a loaded VAD working through its queue
 
 
 @dataclass(frozen=True)
@@ -110,7 +113,7 @@ def _probability(p: float) -> float | None:
     return round(p, 3) if math.isfinite(p) and 0.0 <= p <= 1.0 else None
 
 
-def to_record(event: Event) -> dict[str, Any] | None:
+def to_record(event: Event | MediaGap) -> dict[str, Any] | None:
     """The live view's form of an event (None: not shown)."""
     if isinstance(event, Transcript):
         return {
@@ -134,6 +137,13 @@ def to_record(event: Event) -> dict[str, Any] | None:
         }
     if isinstance(event, SpeechStart):
         return {"type": "speech", "state": "start", "utterance": event.utterance, "t": event.t}
+    if isinstance(event, MediaGap):
+        return {
+            "type": "gap",
+            "t": event.t,
+            "duration_s": event.duration_s,
+            "reason": event.reason,
+        }
     if isinstance(event, SpeechEnd):
         return {"type": "speech", "state": "end", "utterance": event.utterance, "t": event.t_end}
     if isinstance(event, FaceObservation):
@@ -192,6 +202,9 @@ class InterviewSession:
         self.question_index: int | None = None
         self.finals = 0
         self.facts = SessionFacts()
+        self._last_push: float | None = None  # clock time of the last frame pushed
+        self._paused_at: float | None = None  # clock time the media stopped (paused)
+        self._paused_end: float | None = None  # media time it stopped at
 
     def start(self) -> None:
         if not self._tasks:
@@ -201,10 +214,50 @@ class InterviewSession:
             ]
 
     def push_audio(self, frame: av.AudioFrame) -> None:
+        self._last_push = self.clock.now()
         self.audio.push_frame(frame)
 
     def push_video(self, frame: av.VideoFrame) -> None:
+        self._last_push = self.clock.now()
         self.video.push_frame(frame)
+
+    @property
+    def media_end(self) -> float:
+        """Media time where the candidate's media so far ends (audio or video)."""
+        return max(self.audio.ingress.end_t, self.video.ingress.end_t)
+
+    async def pause(self) -> None:
+        """The candidate's connection dropped: the audio held is analysed and an open
+        utterance ends there (its final is emitted), so speech after a rejoin starts a new
+        one. The stages, scorer and facts stay, waiting for `resume`."""
+        if self._paused_end is not None:
+            return
+        self._paused_at = self._last_push if self._last_push is not None else self.clock.now()
+        for chunk in self.audio.ingress.flush():
+            await self.audio.vad.push_wait(chunk)
+        self._paused_end = self.media_end
+        # The VAD ends an utterance by the clock once windows stop (its hangover); wait for
+        # it to have taken the flushed audio and closed the utterance.
+        vad, heard = self.audio.vad, self.audio.ingress.end_t
+        deadline = self.clock.now() + vad.config.hangover_ms / 1000 + PAUSE_SETTLE_S
+        while (vad.media_t < heard - WINDOW_S or vad.in_speech) and self.clock.now() < deadline:
+            await self.clock.sleep(0.02)
+
+    async def resume(self, reason: str) -> MediaGap:
+        """A new connection carries the candidate's media on: its tracks continue the timeline
+        after the gap (media time = where the media stopped + the wall-clock time since), the
+        gap is noted for the report and published."""
+        end = self._paused_end if self._paused_end is not None else self.media_end
+        since = self._paused_at if self._paused_at is not None else self.clock.now()
+        gap = MediaGap(round(end, 3), round(max(0.0, self.clock.now() - since), 3), reason)
+        self.audio.ingress.rebase(gap.t + gap.duration_s)
+        self.video.ingress.rebase(gap.t + gap.duration_s)
+        self._paused_end = self._paused_at = None
+        self.facts.note(gap)
+        record = to_record(gap)
+        assert record is not None
+        await self.store.publish(record)
+        return gap
 
     async def set_question(self, index: int, text: str) -> None:
         """The question now asked: primes recognition and shows on the live view. The

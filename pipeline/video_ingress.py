@@ -1,6 +1,7 @@
 """VideoIngress: pick the frames to analyse (default 10 per second) and stamp them with media
 time from pts and time base, relative to the first frame. Picking is cheap; converting a frame
-to RGB happens once, on the face stage's worker thread."""
+to RGB happens once, on the face stage's worker thread. After a rejoin `rebase(t)` puts the new
+track's first frame at media time `t`."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ class VideoIngress:
             raise ValueError("analysis fps must be positive")
         self.interval = 1.0 / fps
         self._origin: float | None = None
+        self._offset = 0.0  # media time of the first frame (> 0 after a rebase)
         self._next_t = 0.0
         self._last_t = -1.0
         self.frames_in = 0
@@ -34,9 +36,9 @@ class VideoIngress:
             pts_t = float(frame.pts * Fraction(frame.time_base))
             if self._origin is None:
                 self._origin = pts_t
-            t = pts_t - self._origin
+            t = pts_t - self._origin + self._offset
         else:  # no timestamps: assume 30 fps, the browsers' default
-            t = self._last_t + 1 / 30 if self._last_t >= 0 else 0.0
+            t = max(self._last_t + 1 / 30, self._offset) if self._last_t >= 0 else self._offset
         if t <= self._last_t:  # a duplicate or reordered frame: time never goes back
             return None
         self._last_t = t
@@ -46,3 +48,14 @@ class VideoIngress:
         self._next_t = max(self._next_t + self.interval, t + self.interval * 0.5)
         self.sampled += 1
         return VideoSample(t, frame)
+
+    @property
+    def end_t(self) -> float:
+        """Media time of the last frame taken (0 before any)."""
+        return max(self._last_t, 0.0)
+
+    def rebase(self, t: float) -> None:
+        """The next frame starts a new track (new pts) at media time `t` (> end_t)."""
+        self._origin = None
+        self._offset = t
+        self._next_t = max(self._next_t, t)

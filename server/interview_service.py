@@ -5,13 +5,18 @@ interview through its states (hr_bridge.lifecycle: one place, audited in the sam
 transaction), and makes sure every interview that had media ends with a report in the SQL
 store:
 
-- finished through the API or by hang-up: the session drains, the report is built and stored
-  with its `interview.report.finalized` event; a session lost to anything but a finish
-  (connection failure, no media, server stopping) is flagged `interrupted` in the report;
+- finished through the API: the session drains, the report is built and stored with its
+  `interview.report.finalized` event;
+- the candidate's connection drops (reload, network change, closed tab, no media): the
+  interview is `interrupted` and its session kept in memory, paused, for `rejoin_grace_s`;
+  the same invite link rejoins it (live again, one session, one report, the gap marked in
+  the timeline and the report). Without a rejoin in time the interview is finished with the
+  kept session's report (face signals included), flagged `interrupted`; so is a session
+  still held when the server stops;
 - the SQL store is unreachable at that moment: the report is spooled to a 0600 file under
   DATA_DIR/spool and stored by the sweeper as soon as the database answers again;
-- the server died while interviews were live: at start-up they become `interrupted`
-  (resumable); one that has not resumed after `interrupted_finalize_after_s` is finished
+- the server died while interviews were live (their sessions are lost): at start-up they
+  become `interrupted`; one that has not resumed after `interrupted_finalize_after_s` is finished
   with a report rebuilt from its live history in Redis (pipeline.replay), flagged as such,
   or, if that history is gone too, a report that says so;
 - an interview whose invite expired before any media is `abandoned` (no report: nothing was
@@ -126,7 +131,9 @@ class InterviewService:
         self.redis = redis
         self.shared = shared
         self.adapter: HRAdapter = adapter or LocalStoreAdapter(engine)
-        self.live = LiveRegistry(settings, self.make_session, self.media_ended)
+        self.live = LiveRegistry(
+            settings, self.make_session, self.media_ended, self.media_lost, self.media_resumed
+        )
         self.spool = settings.data_dir / "spool"
         self._sweeper: asyncio.Task[None] | None = None
 
@@ -174,7 +181,13 @@ class InterviewService:
         """End the interview (idempotent). A live session drains first (the last answer's
         final transcript), then its report is stored; an interrupted one is finished from its
         history; one that never had media just finishes."""
-        await self.live.release(iid, FINISHED_REASON, drain=True)
+        dropped = self.live.detached.get(iid)
+        reason = (
+            FINISHED_REASON
+            if dropped is None
+            else f"finished by {actor} while the connection was lost ({dropped.reason})"
+        )
+        await self.live.release(iid, reason, drain=True)
         iv = await asyncio.to_thread(db.get_interview, self.engine, iid)
         if iv is None:
             raise KeyError(iid)
@@ -257,23 +270,54 @@ class InterviewService:
             else None,
         )
 
+    async def media_lost(self, iid: str, reason: str) -> None:
+        """The candidate's connection dropped; the session waits for a rejoin."""
+        with contextlib.suppress(Conflict, KeyError):  # finished meanwhile
+            await self._move(
+                iid,
+                S.INTERRUPTED,
+                actor="system",
+                action="interview.interrupted",
+                only_from=frozenset({S.LIVE}),
+                detail={"reason": f"connection lost: {reason}"},
+                interrupted_at=datetime.now(UTC),
+            )
+
+    async def media_resumed(self, iid: str) -> None:
+        """The candidate rejoined: live again (raises Conflict if it ended meanwhile)."""
+        try:
+            await self._move(
+                iid,
+                S.LIVE,
+                actor="candidate",
+                action="interview.resumed",
+                only_from=frozenset({S.INTERRUPTED}),
+            )
+        except Conflict:
+            iv = await asyncio.to_thread(db.get_interview, self.engine, iid)
+            if iv is None or iv.state != S.LIVE:  # live: the drop was never recorded
+                raise
+
     async def media_ended(self, iid: str, reason: str, session: InterviewSession) -> None:
-        """The live session is over (finish, hang-up, network loss, server stopping): the
-        interview is finished and its report stored, flagged when it did not end by finish."""
+        """The session is over (finish, server stopping, no rejoin within the grace period):
+        the interview is finished and its report stored, flagged when it did not end by
+        finish."""
         iv: Interview | None = None
         req: db.Requisition | None = None
+        moved = False
         try:
-            await self._finished(iid, {S.LIVE}, reason)
+            moved = await self._finished(iid, {S.LIVE, S.INTERRUPTED}, reason, announce=False)
             iv, req = await self._interview_and_requisition(iid)
         except SQLAlchemyError as err:  # the report still gets made and spooled
             log.error("interview %s: database unavailable at the end (%s)", iid, type(err).__name__)
         report = session.report(_header(iv, req, iid), models.model_versions(self.settings))
-        if report is None:
-            return
-        if reason != FINISHED_REASON:
-            detail = f"the live session ended: {reason}"
-            report.flags.append(Flag(flag="interrupted", detail=detail))
-        await self.store_report(iid, report)
+        if report is not None:
+            if reason != FINISHED_REASON:
+                detail = f"the live session ended: {reason}"
+                report.flags.append(Flag(flag="interrupted", detail=detail))
+            await self.store_report(iid, report)
+        if moved:  # announced once the report is there: the live view links to it
+            await self.publish_state(iid, S.FINISHED)
 
     # Reports
 
@@ -329,7 +373,7 @@ class InterviewService:
         has no session for them); spooled reports are stored."""
         interrupted = []
         for iv in await asyncio.to_thread(lifecycle.in_state, self.engine, S.LIVE):
-            if iv.id in self.live.live:
+            if self.live.session_of(iv.id) is not None:
                 continue
             with contextlib.suppress(Conflict, KeyError):
                 await self._move(
@@ -379,12 +423,19 @@ class InterviewService:
         await self._finished(iid, {S.INTERRUPTED}, reason)
 
     async def _finished(
-        self, iid: str, only_from: set[InterviewState], reason: str, actor: str = "system"
-    ) -> None:
-        """Move to finished from one of `only_from`; a no-op when it is finished already (or
-        gone), since a finish and a hang-up may race to it."""
-        with contextlib.suppress(Conflict, KeyError):
-            await self._move(
+        self,
+        iid: str,
+        only_from: set[InterviewState],
+        reason: str,
+        actor: str = "system",
+        announce: bool = True,
+    ) -> bool:
+        """Move to finished from one of `only_from`; a no-op (False) when it is finished
+        already (or gone), since a finish and a hang-up may race to it. Without `announce`
+        the caller publishes the state record (once the report is stored)."""
+        move = self._move if announce else self._move_quietly
+        try:
+            await move(
                 iid,
                 S.FINISHED,
                 actor=actor,
@@ -393,6 +444,12 @@ class InterviewService:
                 detail={"reason": reason},
                 finished_at=datetime.now(UTC),
             )
+        except (Conflict, KeyError):
+            return False
+        return True
+
+    async def _move_quietly(self, iid: str, to: InterviewState, **kwargs: Any) -> Interview:
+        return await asyncio.to_thread(lifecycle.move, self.engine, iid, to, **kwargs)
 
     async def _history(self, iid: str) -> list[dict[str, Any]] | None:
         """The interview's live records in order; None when Redis has none or is down."""
@@ -420,6 +477,8 @@ class InterviewService:
         now = datetime.now(UTC)
         cutoff = now - timedelta(seconds=self.settings.interrupted_finalize_after_s)
         for iv in await asyncio.to_thread(lifecycle.in_state, self.engine, S.INTERRUPTED):
+            if self.live.session_of(iv.id) is not None:  # waits for a rejoin, in memory
+                continue
             since = iv.interrupted_at or iv.started_at
             if since is None or since <= cutoff:
                 await self.finalize_interrupted(iv.id, "it did not resume in time")

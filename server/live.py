@@ -2,8 +2,12 @@
 an InterviewSession; interviewers receive the candidate's video relayed by the server.
 
 Every accepted track is read until it ends (a track nobody reads grows memory without bound).
-A live interview is released (peer connections, tasks, worker threads, models) on hang-up,
-when its connection fails, when no media arrives for `media_timeout_s`, and on finish.
+When the candidate's connection is lost (closed, failed, or no media for `media_timeout_s`)
+the connection and the tasks reading it are closed but the session is kept, paused (an open
+utterance ends there), for `rejoin_grace_s`: the same invite may attach a new connection to
+it (`rejoin`), whose media continues the timeline after a gap. A session is released
+(tasks, worker threads, models) on finish, when the grace period passes without a rejoin,
+and when the server stops; each release ends in a report.
 
 An offer is checked and fully negotiated (remote description, answer, local description)
 before anything is spent or started: an offer aiortc would accept and then fail on in the
@@ -19,9 +23,10 @@ import ipaddress
 import logging
 import re
 import time
+import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 import redis.asyncio as aioredis
 from aiortc import (
@@ -37,6 +42,7 @@ from aiortc.contrib.media import MediaRelay
 from aiortc.mediastreams import MediaStreamError
 from aiortc.rtcdtlstransport import X509_DIGEST_ALGORITHMS
 
+from pipeline.events import MediaGap
 from pipeline.session import InterviewSession
 from server.live_fanout import LiveFanout
 from server.settings import Settings
@@ -215,9 +221,21 @@ class LiveInterview:
 
 
 @dataclass
+class Detached:
+    """A session whose candidate connection dropped: kept, with its pipelines, scorer and
+    facts, for a rejoin until `expiry` finishes it."""
+
+    session: InterviewSession
+    reason: str
+    at: datetime  # wall-clock time of the drop (UTC)
+    expiry: asyncio.Task[None] | None = None
+
+
+@dataclass
 class Negotiated:
     """A candidate's offer answered, holding a live-interview slot, not yet live: the invite
-    may be spent now. `LiveRegistry.go_live` starts it; `abandon` gives everything back."""
+    may be spent now. `LiveRegistry.go_live` starts it (or `rejoin` attaches it to the
+    interview's session); `abandon` gives everything back."""
 
     interview_id: str
     pc: RTCPeerConnection
@@ -226,33 +244,57 @@ class Negotiated:
     done: bool = False
 
 
+class NotResumable(Exception):
+    """410: the session to rejoin is gone (finished, or the grace period passed)."""
+
+
 class LiveRegistry:
     def __init__(
         self,
         settings: Settings,
         make_session: Callable[[str], Awaitable[InterviewSession]],
         on_ended: Callable[[str, str, InterviewSession], Awaitable[None]],
+        on_detached: Callable[[str, str], Awaitable[None]] | None = None,
+        on_resumed: Callable[[str], Awaitable[None]] | None = None,
     ) -> None:
         self.settings = settings
         self._make_session = make_session
         # (interview id, reason, session) once a live interview is released: the report
         self._on_ended = on_ended
+        # (interview id, reason) once its connection dropped and the session waits; and once
+        # a rejoin attached (before media flows): the interview's state follows these.
+        self._on_detached = on_detached
+        self._on_resumed = on_resumed
         self.live: dict[str, LiveInterview] = {}
+        self.detached: dict[str, Detached] = {}
         # interviews whose offer is being answered: they count against the capacity
         self.negotiating: set[str] = set()
         self._fanout: LiveFanout | None = None
+        # One transition at a time per interview (drop, rejoin, release); held only by
+        # whoever uses it, so finished interviews leave nothing behind.
+        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
     def __len__(self) -> int:
         return len(self.live)
 
+    def _lock(self, interview_id: str) -> asyncio.Lock:
+        lock = self._locks.get(interview_id)
+        if lock is None:
+            lock = self._locks[interview_id] = asyncio.Lock()
+        return lock
+
     def session_of(self, interview_id: str) -> InterviewSession | None:
-        """The analysis session this process holds for the interview, if any."""
+        """The analysis session this process holds for the interview (live or detached)."""
         live = self.live.get(interview_id)
-        return live.session if live is not None else None
+        if live is not None:
+            return live.session
+        detached = self.detached.get(interview_id)
+        return detached.session if detached is not None else None
 
     def detached_at(self, interview_id: str) -> datetime | None:
         """When the candidate's connection dropped, if their session waits for a rejoin."""
-        return None
+        detached = self.detached.get(interview_id)
+        return detached.at if detached is not None else None
 
     def fanout(self, client: aioredis.Redis) -> LiveFanout:
         """The one live-record fan-out of this server (made on first use, closed by aclose)."""
@@ -264,17 +306,22 @@ class LiveRegistry:
             )
         return self._fanout
 
-    async def negotiate(self, interview_id: str, offer_sdp: str) -> Negotiated:
+    async def negotiate(
+        self, interview_id: str, offer_sdp: str, rejoin: bool = False
+    ) -> Negotiated:
         """Check and answer the candidate's offer, reserving a slot; nothing starts yet.
+        `rejoin`: the offer will attach to the interview's session (`rejoin`), which holds
+        its slot already.
 
         Raises BadOffer (400), InUse (409) or Busy (503), having released what it took."""
         offer = parse_offer(offer_sdp)
-        if interview_id in self.live:
-            raise BadOffer("this interview is already live")
         if interview_id in self.negotiating:
             raise InUse("an offer for this interview is being answered")
-        taken = len(self.live) + len(self.negotiating)
-        if taken >= self.settings.max_live_interviews:
+        held = interview_id in self.live or interview_id in self.detached
+        if held and not rejoin:
+            raise BadOffer("this interview is already live")
+        taken = len(self.live) + len(self.detached) + len(self.negotiating)
+        if not held and taken >= self.settings.max_live_interviews:
             raise Busy(f"{taken} interviews are live or starting, the most this server takes")
         self.negotiating.add(interview_id)  # before the first await: concurrent offers count
         try:
@@ -300,13 +347,50 @@ class LiveRegistry:
         negotiation is abandoned and the error raised."""
         if negotiated.done:
             raise RuntimeError("this negotiation was already used or abandoned")
-        interview_id, pc = negotiated.interview_id, negotiated.pc
         try:
-            session = await self._make_session(interview_id)
+            session = await self._make_session(negotiated.interview_id)
         except BaseException:
             await self.abandon(negotiated)
             raise
+        self._attach(negotiated, session)
+        session.start()
+
+    async def rejoin(self, negotiated: Negotiated) -> MediaGap:
+        """Attach an answered offer to the interview's session: the candidate came back on a
+        new connection. A live one still held (dropped, not noticed yet) is detached first.
+        The gap is marked in the session's timeline. Raises NotResumable when there is no
+        session to rejoin (the negotiation is then abandoned)."""
+        if negotiated.done:
+            raise RuntimeError("this negotiation was already used or abandoned")
+        iid = negotiated.interview_id
+        try:
+            async with self._lock(iid):
+                live = self.live.get(iid)
+                if live is not None:
+                    await self._detach(live, "the candidate connected again")
+                detached = self.detached.pop(iid, None)
+                if detached is None:
+                    raise NotResumable("this interview has ended")
+                if detached.expiry is not None:
+                    detached.expiry.cancel()
+                try:
+                    if self._on_resumed is not None:
+                        await self._on_resumed(iid)
+                except BaseException:
+                    self._keep(iid, detached)  # still waiting for a rejoin
+                    raise
+                gap = await detached.session.resume(f"connection lost: {detached.reason}")
+                self._attach(negotiated, detached.session)
+        except BaseException:
+            await self.abandon(negotiated)
+            raise
+        log.info("interview %s: the candidate rejoined after %.1f s", iid, gap.duration_s)
+        return gap
+
+    def _attach(self, negotiated: Negotiated, session: InterviewSession) -> None:
+        """The answered offer's tracks feed `session`; its connection is watched."""
         negotiated.done = True
+        interview_id, pc = negotiated.interview_id, negotiated.pc
         self.negotiating.discard(interview_id)
         live = LiveInterview(interview_id, pc, session)
         self.live[interview_id] = live
@@ -325,12 +409,11 @@ class LiveRegistry:
         @pc.on("connectionstatechange")
         async def on_state() -> None:
             if pc.connectionState in ("failed", "closed"):
-                await self.release(interview_id, f"connection {pc.connectionState}")
+                await self.drop(live, f"connection {pc.connectionState}")
 
-        session.start()
         self._spawn(live, self._watchdog(live))
         if pc.connectionState in ("failed", "closed"):  # it gave up before we listened
-            self._spawn_release(interview_id, f"connection {pc.connectionState}")
+            self._spawn_drop(live, f"connection {pc.connectionState}")
 
     def _spawn(self, live: LiveInterview, coro: Awaitable[None]) -> None:
         task: asyncio.Task[None] = asyncio.ensure_future(coro)
@@ -352,12 +435,59 @@ class LiveRegistry:
         while not live.closed.is_set():
             await asyncio.sleep(min(1.0, timeout / 4))
             if time.monotonic() - live.last_media > timeout:
-                self._spawn_release(live.interview_id, f"no media for {timeout:.0f} s")
+                self._spawn_drop(live, f"no media for {timeout:.0f} s")
                 return
 
-    def _spawn_release(self, interview_id: str, reason: str) -> None:
-        task = asyncio.ensure_future(self.release(interview_id, reason))
+    def _spawn_drop(self, live: LiveInterview, reason: str) -> None:
+        task = asyncio.ensure_future(self.drop(live, reason))
         task.add_done_callback(lambda t: t.exception() if not t.cancelled() else None)
+
+    async def drop(self, live: LiveInterview, reason: str) -> None:
+        """The candidate's connection `live` was lost (failed, closed, no media): its session
+        waits `rejoin_grace_s` for them to come back, then finishes. A no-op for a connection
+        already replaced or released."""
+        async with self._lock(live.interview_id):
+            if self.live.get(live.interview_id) is live:
+                await self._detach(live, reason)
+
+    async def _detach(self, live: LiveInterview, reason: str) -> None:
+        """Under the interview's lock: close the connection, keep the session."""
+        iid = live.interview_id
+        del self.live[iid]
+        log.info("interview %s: connection lost (%s); kept for a rejoin", iid, reason)
+        await self._close_connection(live)
+        await live.session.pause()
+        self._keep(iid, Detached(live.session, reason, datetime.now(UTC)))
+        if self._on_detached is not None:
+            try:
+                await self._on_detached(iid, reason)
+            except Exception:  # the database hiccuped: the session still waits, then ends
+                log.exception("interview %s: could not record the interruption", iid)
+
+    def _keep(self, iid: str, detached: Detached) -> None:
+        self.detached[iid] = detached
+        left = self.settings.rejoin_grace_s - (datetime.now(UTC) - detached.at).total_seconds()
+        detached.expiry = asyncio.ensure_future(self._expire(iid, detached, max(0.0, left)))
+        detached.expiry.add_done_callback(lambda t: t.exception() if not t.cancelled() else None)
+
+    async def _expire(self, iid: str, detached: Detached, after_s: float) -> None:
+        await asyncio.sleep(after_s)
+        grace = self.settings.rejoin_grace_s
+        reason = f"{detached.reason}; the candidate did not rejoin within {grace:.0f} s"
+        await self.release(iid, reason, drain=True, only=detached)
+
+    async def _close_connection(self, live: LiveInterview) -> None:
+        """The candidate's and the viewers' peer connections and the tasks reading them."""
+        live.closed.set()
+        await close_quietly(live.pc)
+        for viewer in list(live.viewers):
+            await self._drop_viewer(live, viewer)
+        current = asyncio.current_task()
+        for task in list(live.tasks):
+            if task is not current:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
 
     async def watch(self, interview_id: str, offer_sdp: str) -> str:
         """An interviewer's receive-only offer: answer with the candidate's video relayed.
@@ -414,34 +544,41 @@ class LiveRegistry:
         await close_quietly(pc)
 
     async def release(
-        self, interview_id: str, reason: str, drain: bool = False, report: bool = True
+        self,
+        interview_id: str,
+        reason: str,
+        drain: bool = False,
+        report: bool = True,
+        only: Detached | None = None,
     ) -> None:
-        """Tear a live interview down; with `drain`, let the last answer's final through first.
-        Without `report`, the session ends unreported (it never properly went live)."""
-        live = self.live.pop(interview_id, None)
-        if live is None:
-            return
-        live.closed.set()
-        log.info("interview %s: live session ended (%s)", interview_id, reason)
-        await close_quietly(live.pc)
-        for viewer in list(live.viewers):
-            await self._drop_viewer(live, viewer)
-        current = asyncio.current_task()
-        for task in list(live.tasks):
-            if task is not current:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
-        if drain:
-            await live.session.finish()
-        await live.session.aclose()
-        with contextlib.suppress(Exception):  # Redis down: the keys have no TTL to set anyway
-            await live.session.store.expire(self.settings.live_state_ttl_s)
+        """End the interview's session, live or waiting for a rejoin; with `drain`, let the
+        last answer's final through first. Without `report`, the session ends unreported (it
+        never properly went live). `only`: release only while that detached session waits."""
+        async with self._lock(interview_id):
+            if only is not None and self.detached.get(interview_id) is not only:
+                return
+            live = self.live.pop(interview_id, None)
+            detached = self.detached.pop(interview_id, None)
+            if live is not None:
+                await self._close_connection(live)
+                session = live.session
+            elif detached is not None:
+                if detached.expiry is not None and detached.expiry is not asyncio.current_task():
+                    detached.expiry.cancel()
+                session = detached.session
+            else:
+                return
+            log.info("interview %s: live session ended (%s)", interview_id, reason)
+            if drain:
+                await session.finish()
+            await session.aclose()
+            with contextlib.suppress(Exception):  # Redis down: the keys have no TTL to set
+                await session.store.expire(self.settings.live_state_ttl_s)
         if report:
-            await self._on_ended(interview_id, reason, live.session)
+            await self._on_ended(interview_id, reason, session)
 
     async def aclose(self) -> None:
-        for iid in list(self.live):
+        for iid in [*self.live, *self.detached]:
             await self.release(iid, "server stopping")
         if self._fanout is not None:
             await self._fanout.aclose()

@@ -41,7 +41,7 @@ REQUISITION = {
 async def client(
     make_settings: Callable[..., Settings],
 ) -> AsyncIterator[Client]:
-    app = create_app(make_settings(max_live_interviews=1, media_timeout_s=5))
+    app = create_app(make_settings(max_live_interviews=1, media_timeout_s=5, rejoin_grace_s=3))
     async with TestClient(TestServer(app)) as c:
         yield c
 
@@ -248,11 +248,13 @@ async def test_bad_input_is_refused_clearly(client: Client) -> None:
     assert r.status == 413
     r = await c.post(f"{url}/offer", data=b"{not json", headers=bearer(token))
     assert r.status == 400
-    # A good offer, then the same invite again: gone.
+    # A good offer; then another candidate token (not the invite that started the media):
+    # gone. (The invite itself may rejoin: tests/test_rejoin.py.)
     r = await c.post(f"{url}/offer", json={"sdp": sdp}, headers=bearer(token))
     assert r.status == 200, await r.text()
-    r = await c.post(f"{url}/offer", json={"sdp": sdp}, headers=bearer(token))
-    assert r.status == 410
+    other_link = c.app[AUTH_KEY].issue(iid, "candidate", ttl_s=600)
+    r = await c.post(f"{url}/offer", json={"sdp": sdp}, headers=bearer(other_link))
+    assert r.status == 410 and "already used" in (await r.json())["error"]
     # The server takes one live interview here: a second one is refused with 503.
     other = await schedule(c)
     r = await c.post(
@@ -284,12 +286,19 @@ async def test_bad_input_is_refused_clearly(client: Client) -> None:
         },
     )
     assert r.status == 403
-    # Network loss: no media arrives, the server releases the interview on its own.
+    # Network loss: no media arrives; the server notices, the interview is interrupted and
+    # waits for a rejoin (rejoin_grace_s), then is finished.
+    service = c.app[INTERVIEWS_KEY]
     for _ in range(75):  # the watchdog checks every ~1 s; media timeout is 5 s here
-        if not len(c.app[INTERVIEWS_KEY].live):
+        if not len(service.live):
             break
         await asyncio.sleep(0.2)
-    assert len(c.app[INTERVIEWS_KEY].live) == 0
+    assert len(service.live) == 0
+    for _ in range(100):
+        if iid not in service.live.detached:
+            break
+        await asyncio.sleep(0.1)
+    assert iid not in service.live.detached
     r = await c.get(url, headers=admin(c))
     assert (await r.json())["state"] == "finished"
     await pc.close()

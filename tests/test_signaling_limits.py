@@ -257,10 +257,11 @@ async def test_live_sockets_are_capped_and_share_one_subscription(
 
     assert await subscribers() == 1  # three sockets, one Redis subscription
     store = ScoreStore(redis, iid, MonotonicClock())
-    await store.publish({"type": "caption", "final": True, "text": "hello", "t": 1.0})
+    # A record both roles follow (candidates get no captions by default).
+    await store.publish({"type": "question", "index": 0, "text": "hello", "t": 1.0})
     for ws in held:
         record = await ws.receive_json(timeout=10)
-        assert record["type"] == "caption" and record["text"] == "hello"
+        assert record["type"] == "question" and record["text"] == "hello"
 
     for ws in held:
         await ws.close()

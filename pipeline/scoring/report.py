@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from pipeline.events import Event, FaceObservation, StageDegraded
+from pipeline.events import Event, FaceObservation, MediaGap, StageDegraded
 from pipeline.scoring.catalogue import CATALOGUE
 from pipeline.scoring.report_model import (
     DECISION_NOTE,
@@ -41,14 +41,20 @@ class SessionFacts:
     absences: list[tuple[float, float]] = field(default_factory=list)  # (start, end) media time
     questions_asked: list[tuple[int, float]] = field(default_factory=list)  # (index, media t)
     absent_since: float | None = None  # media time the face left, while it is away
+    gaps: list[MediaGap] = field(default_factory=list)  # connection drops the candidate rejoined
 
-    def note(self, event: Event) -> None:
+    def note(self, event: Event | MediaGap) -> None:
         if isinstance(event, FaceObservation):
             self.frames += 1
             self.several_faces_frames += event.faces > 1
             if not event.present and self.absent_since is None:
                 self.absent_since = event.t
             elif event.present and self.absent_since is not None:
+                self.absences.append((self.absent_since, event.t))
+                self.absent_since = None
+        elif isinstance(event, MediaGap):
+            self.gaps.append(event)
+            if self.absent_since is not None:  # no face seen through the gap: not an absence
                 self.absences.append((self.absent_since, event.t))
                 self.absent_since = None
         elif isinstance(event, StageDegraded) and not event.recovered:
@@ -113,6 +119,10 @@ def _flags(facts: SessionFacts) -> list[Flag]:
     for start, end in facts.absences:
         if end - start >= LONG_ABSENCE_S:
             flags.append(Flag(flag="long_absence", start=round(start, 1), end=round(end, 1)))
+    for g in facts.gaps:
+        flags.append(
+            Flag(flag="gap", start=round(g.t, 1), end=round(g.t + g.duration_s, 1), reason=g.reason)
+        )
     for d in facts.degraded:  # named, so a new key in the facts cannot fail the report
         flags.append(Flag(flag="stage_degraded", stage=d["stage"], t=d["t"], reason=d["reason"]))
     return flags

@@ -39,6 +39,7 @@ FlagKind = Literal[
     "wrong_language",  # an answer not in the interview's language: not scored on language
     "interviewer_only",  # competencies the engine cannot measure: rated by interviewers only
     "interrupted",  # the live session did not end by finish
+    "gap",  # the connection dropped and the candidate rejoined: no media from start to end
     "synthetic",  # generated demo data
 ]
 
@@ -117,7 +118,8 @@ class QuestionResult(_Part):
 class Flag(_Part):
     """Something a reviewer should know before trusting the scores. Which fields are set
     depends on the flag: several_faces, no_speech, interrupted and synthetic have a
-    `detail`; long_absence `start` and `end`; stage_degraded `stage`, `t` and `reason`."""
+    `detail`; long_absence `start` and `end`; stage_degraded `stage`, `t` and `reason`; gap
+    `start`, `end` (media times: the timeline goes on through the gap) and `reason`."""
 
     flag: FlagKind
     detail: str | None = Field(default=None, exclude_if=_absent)

@@ -17,7 +17,7 @@ from pipeline.clock import MonotonicClock
 from pipeline.score_store import ScoreStore
 from server.app_keys import AUTH_KEY, INTERVIEWS_KEY, RESOURCES_KEY
 from server.interview_service import InterviewService
-from server.live import MAX_SDP_BYTES, BadOffer, Busy, InUse, TooManyViewers
+from server.live import MAX_SDP_BYTES, BadOffer, Busy, InUse, NotResumable, TooManyViewers
 from server.live_fanout import LimitReached
 from server.settings import Settings
 from server.web.auth import Auth, AuthError, Claims, Role
@@ -37,24 +37,39 @@ WS_AUTH_TIMEOUT_S = 5.0
 
 
 async def offer(request: web.Request) -> web.Response:
+    """The candidate's media: the first offer spends the invite and starts the session; a
+    later one with the same invite rejoins it (after a reload or a dropped connection) while
+    the interview is live or interrupted within the grace period."""
     claims = token_claims(request, "candidate")
     body: OfferIn = await read_body(request, OfferIn, limit=MAX_SDP_BYTES + 1024)
     engine = engine_of(request)
     iv = await interview_or_404(request)
-    if iv.invite_used_at is not None:
-        raise error(web.HTTPGone, "this invite was already used")
-    if iv.state != InterviewState.CONSENTED:
+    service = request.app[INTERVIEWS_KEY]
+    if iv.state in (InterviewState.FINISHED, InterviewState.ABANDONED):
+        raise error(web.HTTPGone, "this interview has ended; the link cannot be used again")
+    rejoin = iv.invite_used_at is not None
+    if rejoin and not service.may_rejoin(iv, claims.jti):
+        if claims.jti != iv.invite_jti:
+            raise error(web.HTTPGone, "this invite was already used")
+        raise error(web.HTTPGone, "the time to rejoin this interview has passed")
+    if not rejoin and iv.state != InterviewState.CONSENTED:
         raise error(web.HTTPConflict, f"interview is {iv.state}; media needs consent first")
-    live = request.app[INTERVIEWS_KEY].live
+    live = service.live
     # The whole negotiation comes first: an offer that cannot be answered spends nothing.
     try:
-        negotiated = await live.negotiate(iv.id, body.sdp)
+        negotiated = await live.negotiate(iv.id, body.sdp, rejoin=rejoin)
     except BadOffer as err:
         raise error(web.HTTPBadRequest, str(err)) from None
     except InUse as err:
         raise error(web.HTTPConflict, str(err)) from None
     except Busy as err:
         raise error(web.HTTPServiceUnavailable, str(err)) from None
+    if rejoin:
+        try:
+            await live.rejoin(negotiated)
+        except (NotResumable, Conflict) as err:
+            raise error(web.HTTPGone, f"the interview cannot be rejoined: {err}") from None
+        return web.json_response({"sdp": negotiated.answer, "type": "answer"})
     try:
         try:
             await asyncio.to_thread(db.use_invite, engine, iv.id, claims.jti)
@@ -68,7 +83,7 @@ async def offer(request: web.Request) -> web.Response:
     finally:
         await live.abandon(negotiated)  # gives the slot back unless it went live
     try:
-        await request.app[INTERVIEWS_KEY].media_started(iv.id)
+        await service.media_started(iv.id)
     except (Conflict, KeyError) as err:  # changed meanwhile: it never went live, no report
         await live.release(iv.id, "the interview changed while going live", report=False)
         raise error(web.HTTPConflict, str(err)) from None
@@ -231,14 +246,15 @@ def add_routes(app: web.Application) -> None:
                 "POST",
                 "/api/interviews/{id}/offer",
                 plain(offer),
-                "WebRTC: SDP offer in, SDP answer out; starts the live analysis",
+                "WebRTC: SDP offer in, SDP answer out; starts the live analysis, or rejoins it "
+                "(same invite, live or interrupted within the grace period)",
                 ("candidate",),
                 {
                     200: Reply("OK", AnswerSdp),
                     400: "malformed SDP, or one that cannot be answered",
                     404: "no such interview",
-                    409: "no consent yet, or already live",
-                    410: "invite used or expired",
+                    409: "no consent yet, or an offer for it is being answered",
+                    410: "invite used or expired, interview ended, or too late to rejoin",
                     503: "live-interview capacity reached",
                 },
                 body=OfferIn,

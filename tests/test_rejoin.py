@@ -1,0 +1,338 @@
+"""Rejoin after a dropped connection, over real WebRTC on loopback: an aiortc candidate that
+speaks, drops (its peer connection closed) and comes back with the same invite link; the
+live feed before, during and after; the grace period; the time rebase of the ingresses."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import time
+from collections.abc import AsyncIterator, Callable
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import av
+import numpy as np
+import pytest
+from aiohttp import ClientWebSocketResponse
+from aiohttp.test_utils import TestClient, TestServer
+from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+
+from bench.rtc_client import FaceTrack, SpeechTrack
+from bench.speech import conversation
+from pipeline.audio_ingress import AudioIngress
+from pipeline.text import wer
+from pipeline.video_ingress import VideoIngress
+from server.app import create_app
+from server.app_keys import INTERVIEWS_KEY
+from server.settings import Settings
+from tests.test_live_webrtc import admin, bearer, offer_sdp, schedule
+
+Client = TestClient[Any, Any]
+
+BEFORE = "When a deadline is at risk, I tell my manager early and explain what is late and why."
+AFTER = "Then I suggest two or three options and we agree together which one to take."
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """Settings for the HR store: the default SQLite file, or the PostgreSQL test schema."""
+    if request.param == "sqlite":
+        return {}
+    return {"database_url": request.getfixturevalue("postgres_url")}
+
+
+@pytest.fixture
+async def clients() -> AsyncIterator[list[Client]]:
+    made: list[Client] = []
+    yield made
+    for c in made:
+        await c.close()
+
+
+async def make_client(clients: list[Client], settings: Settings) -> Client:
+    c: Client = TestClient(TestServer(create_app(settings)))
+    await c.start_server()
+    clients.append(c)
+    return c
+
+
+class Feed:
+    """A live WebSocket read in the background: every record, in order."""
+
+    def __init__(self, ws: ClientWebSocketResponse, snapshot: dict[str, Any]) -> None:
+        self.ws = ws
+        self.snapshot = snapshot
+        self.records: list[dict[str, Any]] = []
+        self._changed = asyncio.Event()
+        self._task = asyncio.create_task(self._read())
+
+    @classmethod
+    async def open(cls, c: Client, iid: str, token: str) -> Feed:
+        ws = await c.ws_connect(f"/api/interviews/{iid}/live")
+        await ws.send_json({"token": token})
+        snapshot = await ws.receive_json(timeout=10)
+        assert snapshot["type"] == "snapshot", snapshot
+        return cls(ws, snapshot)
+
+    async def _read(self) -> None:
+        async for msg in self.ws:
+            self.records.append(msg.json())
+            self._changed.set()
+
+    async def wait(
+        self, check: Callable[[dict[str, Any]], bool], what: str, within_s: float = 40
+    ) -> dict[str, Any]:
+        """The first record (already received or next) that passes `check`."""
+        deadline = time.monotonic() + within_s
+        while True:
+            found = next((r for r in self.records if check(r)), None)
+            if found is not None:
+                return found
+            left = deadline - time.monotonic()
+            assert left > 0, f"no {what} on the feed: {[r.get('type') for r in self.records]}"
+            self._changed.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), left)
+
+    def of(self, kind: str) -> list[dict[str, Any]]:
+        return [r for r in self.records if r.get("type") == kind]
+
+    async def close(self) -> None:
+        await self.ws.close()
+        self._task.cancel()
+
+
+def state(name: str) -> Callable[[dict[str, Any]], bool]:
+    return lambda r: r.get("type") == "state" and r.get("state") == name
+
+
+async def consent(c: Client, iid: str, token: str) -> None:
+    r = await c.post(
+        f"/api/interviews/{iid}/consent",
+        json={"accepted": True, "notice_version": "2026-11"},
+        headers=bearer(token),
+    )
+    assert r.status == 200, await r.text()
+
+
+async def candidate_pc(pcm: Any) -> RTCPeerConnection:
+    pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    pc.addTrack(SpeechTrack(pcm))
+    pc.addTrack(await asyncio.to_thread(FaceTrack))
+    return pc
+
+
+async def post_offer(c: Client, iid: str, token: str, pc: RTCPeerConnection) -> tuple[int, Any]:
+    r = await c.post(
+        f"/api/interviews/{iid}/offer",
+        json={"sdp": await offer_sdp(pc), "type": "offer"},
+        headers=bearer(token),
+    )
+    return r.status, await r.json()
+
+
+async def connect(c: Client, iid: str, token: str, pc: RTCPeerConnection) -> None:
+    status, body = await post_offer(c, iid, token, pc)
+    assert status == 200, body
+    await pc.setRemoteDescription(RTCSessionDescription(**body))
+
+
+async def info(c: Client, iid: str, token: str) -> dict[str, Any]:
+    r = await c.get(f"/api/interviews/{iid}?as=candidate", headers=bearer(token))
+    assert r.status == 200, await r.text()
+    body: dict[str, Any] = await r.json()
+    return body
+
+
+async def test_drop_and_rejoin_continue_one_session(
+    clients: list[Client],
+    make_settings: Callable[..., Settings],
+    database: dict[str, Any],
+    tmp_path: Path,
+) -> None:
+    c = await make_client(
+        clients,
+        make_settings(max_live_interviews=1, media_timeout_s=4, rejoin_grace_s=120, **database),
+    )
+    service = c.app[INTERVIEWS_KEY]
+    iv = await schedule(c, affect_allowed=False)
+    iid, token, viewer = iv["id"], iv["candidate_token"], iv["viewer_token"]
+
+    # The interviewer's feed works before there is any session, and follows every change.
+    watching = await Feed.open(c, iid, viewer)
+    assert watching.snapshot["state"] == "scheduled" and watching.snapshot["question"] is None
+    await consent(c, iid, token)
+    await watching.wait(state("consented"), "consented")
+
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    before, _ = await asyncio.to_thread(conversation, [BEFORE], tmp_path / "a", [3.0])
+    first = await candidate_pc(before)
+    await connect(c, iid, token, first)
+    await watching.wait(state("live"), "live")
+    mine = await Feed.open(c, iid, token)  # the candidate's own feed
+    r = await c.post(f"/api/interviews/{iid}/question", json={"index": 0}, headers=bearer(token))
+    assert r.status == 200
+    session = service.live.session_of(iid)
+    assert session is not None
+
+    # The connection drops in the middle of the answer.
+    await watching.wait(lambda r: r.get("type") == "caption", "a caption")
+    await first.close()
+    await watching.wait(state("interrupted"), "interrupted")
+    await mine.wait(state("interrupted"), "interrupted (candidate)")
+    cut = await watching.wait(lambda r: r.get("type") == "caption" and r["final"], "a final")
+    # The answer open at the drop was ended there: its final, then nothing of it after.
+    assert cut["text"].strip()
+    on_hold = await info(c, iid, token)
+    assert on_hold["state"] == "interrupted" and on_hold["resumable"] is True
+    assert on_hold["rejoin_until"] and on_hold["question_index"] == 0
+    assert on_hold["captions"] is False
+    assert service.live.session_of(iid) is session  # kept, not reported
+    r = await c.get(f"/api/interviews/{iid}/report", headers=admin(c))
+    assert r.status == 404
+
+    # Two offers at once with the same link: one rejoins, the other is refused.
+    after, _ = await asyncio.to_thread(conversation, [AFTER], tmp_path / "b", [3.0])
+    second, spare = await candidate_pc(after), await candidate_pc(after)
+    results = await asyncio.gather(
+        post_offer(c, iid, token, second), post_offer(c, iid, token, spare)
+    )
+    assert sorted(status for status, _ in results) == [200, 409], results
+    (status, body), (_, other) = results
+    winner, answer = (second, body) if status == 200 else (spare, other)
+    await winner.setRemoteDescription(RTCSessionDescription(**answer))
+    await watching.wait(state("live"), "live again")
+    gap = await watching.wait(lambda r: r.get("type") == "gap", "a gap")
+    assert gap["t"] > 0 and gap["duration_s"] > 0 and "connection" in gap["reason"]
+    await mine.wait(lambda r: r.get("type") == "gap", "a gap (candidate)")
+    assert service.live.session_of(iid) is session  # the same analysis session
+    back = await info(c, iid, token)
+    assert back["state"] == "live" and back["resumable"] and back["question_index"] == 0
+    # The page re-posts the question it resumes at: nothing new happens.
+    r = await c.post(f"/api/interviews/{iid}/question", json={"index": 0}, headers=bearer(token))
+    assert r.status == 200
+
+    resumed = await watching.wait(
+        lambda r: r.get("type") == "caption" and r["final"] and r["t_start"] >= gap["t"],
+        "a final after the rejoin",
+        within_s=60,
+    )
+    assert resumed["utterance"] > cut["utterance"]
+    # Media after the gap sits after it on the timeline.
+    assert resumed["t_start"] >= gap["t"] + gap["duration_s"]
+    r = await c.post(f"/api/interviews/{iid}/finish", headers=bearer(token))
+    assert r.status == 200 and (await r.json())["state"] == "finished"
+    await watching.wait(state("finished"), "finished")
+
+    report = await (await c.get(f"/api/interviews/{iid}/report", headers=admin(c))).json()
+    (answer,) = report["questions"]
+    said = [u["text"] for u in answer["transcript"]]
+    assert cut["text"] in said and resumed["text"] in said
+    assert wer(AFTER, resumed["text"]) <= 0.3
+    (flag,) = [f for f in report["flags"] if f["flag"] == "gap"]
+    assert flag["start"] == round(gap["t"], 1) and flag["end"] > flag["start"]
+    assert not [f for f in report["flags"] if f["flag"] == "interrupted"]
+    assert len(watching.of("question")) == 1  # the re-post was a no-op
+    # No utterance spans the gap: the one open at the drop ended before it.
+    for final in (r for r in watching.of("caption") if r["final"]):
+        assert final["t_end"] <= gap["t"] + 0.05 or final["t_start"] >= gap["t"], final
+    kinds = {r["type"] for r in mine.records}
+    assert {"speech", "question", "state", "gap", "ended"} <= kinds
+    assert "caption" not in kinds and "scores" not in kinds  # captions off by default
+
+    # Finished: the link refuses plainly.
+    late = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    late.addTransceiver("audio", direction="sendonly")
+    status, body = await post_offer(c, iid, token, late)
+    assert status == 410 and "ended" in body["error"]
+    assert (await info(c, iid, token))["resumable"] is False
+    for pc in (first, second, spare, late):
+        await pc.close()
+    await watching.close()
+    await mine.close()
+
+
+async def test_no_rejoin_within_the_grace_period_finishes_with_the_kept_session(
+    clients: list[Client],
+    make_settings: Callable[..., Settings],
+    database: dict[str, Any],
+    tmp_path: Path,
+) -> None:
+    c = await make_client(
+        clients,
+        make_settings(max_live_interviews=1, media_timeout_s=4, rejoin_grace_s=3, **database),
+    )
+    iv = await schedule(c)
+    iid, token = iv["id"], iv["candidate_token"]
+    await consent(c, iid, token)
+    watching = await Feed.open(c, iid, iv["viewer_token"])
+    pcm, _ = await asyncio.to_thread(conversation, [BEFORE], tmp_path, [2.0])
+    pc = await candidate_pc(pcm)
+    await connect(c, iid, token, pc)
+    r = await c.post(f"/api/interviews/{iid}/question", json={"index": 0}, headers=bearer(token))
+    assert r.status == 200
+    final = await watching.wait(lambda r: r.get("type") == "caption" and r["final"], "a final")
+    await watching.wait(lambda r: r.get("type") == "face", "a face record")
+    await pc.close()
+    await watching.wait(state("interrupted"), "interrupted")
+    await watching.wait(state("finished"), "finished after the grace period", within_s=30)
+
+    report = await (await c.get(f"/api/interviews/{iid}/report", headers=admin(c))).json()
+    (flag,) = [f for f in report["flags"] if f["flag"] == "interrupted"]
+    assert "did not rejoin within 3 s" in flag["detail"]
+    (answer,) = report["questions"]
+    assert final["text"] in [u["text"] for u in answer["transcript"]]
+    # Made from the kept session, not rebuilt from the history (which has no face signals).
+    assert "rebuilt" not in flag["detail"] and "connection" in flag["detail"]
+    assert iid not in c.app[INTERVIEWS_KEY].live.detached
+    again = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    again.addTransceiver("audio", direction="sendonly")
+    status, body = await post_offer(c, iid, token, again)
+    assert status == 410, body
+    await again.close()
+    await pc.close()
+    await watching.close()
+
+
+def _audio(pts: int, samples: int = 960) -> av.AudioFrame:
+    frame = av.AudioFrame.from_ndarray(
+        np.full((1, samples), 0.1, np.float32), format="flt", layout="mono"
+    )
+    frame.sample_rate, frame.pts, frame.time_base = 48000, pts, Fraction(1, 48000)
+    return frame
+
+
+def _video(pts: int) -> av.VideoFrame:
+    frame = av.VideoFrame.from_ndarray(np.zeros((16, 16, 3), np.uint8), format="rgb24")
+    frame.pts, frame.time_base = pts, Fraction(1, 90000)
+    return frame
+
+
+def test_rebased_ingresses_continue_the_timeline_after_the_gap() -> None:
+    """A new track's pts restart at a random origin; after rebase(t) its first frame is
+    media time t and the rest follow their pts."""
+    audio = AudioIngress()
+    for i in range(50):  # 1 s at 20 ms a frame, pts from an arbitrary origin
+        audio.push(_audio(123_456 + i * 960))
+    tail = audio.flush()
+    assert tail and abs(audio.end_t - 1.024) < 0.033
+    base = audio.end_t + 5.0
+    audio.rebase(base)
+    chunks = [ch for i in range(50) for ch in audio.push(_audio(7 + i * 960))]
+    assert chunks[0].t == pytest.approx(base)
+    assert not any(ch.gap for ch in chunks)  # no silence filled in for the gap
+    assert audio.end_t == pytest.approx(base + 1.0, abs=0.04)
+
+    video = VideoIngress(fps=10)
+    taken = [video.push(_video(5_000 + i * 3000)) for i in range(30)]  # 1 s at 30 fps
+    assert max(s.t for s in taken if s) < 1.0
+    base = video.end_t + 5.0
+    video.rebase(base)
+    after = [s for s in (video.push(_video(99 + i * 3000)) for i in range(30)) if s]
+    assert after[0].t == pytest.approx(base)
+    assert all(b.t > a.t for a, b in itertools.pairwise(after))
+    assert after[-1].t == pytest.approx(base + 0.9, abs=0.05)  # sampled at 10 fps
