@@ -1,19 +1,27 @@
 // Shared by the HR pages: the admin key (kept in this tab only), API calls with it, the top
 // navigation, the SYNTHETIC banner, reports read inline, downloads.
 import { el } from "/static/common.js";
+import { TEXT, applyText, chosenLanguage, languageSwitch, locale, t } from "/static/i18n.js";
 
 export { el };
 
+// The page's language (en or zh) and its text from the catalogue's HR area.
+export const lang = chosenLanguage();
+export const tr = (key, vars) => t(lang, key, vars);
+// A catalogue entry named by a server value (a state, a decision), or the value itself.
+export const trOr = (key, fallback, vars) => (key in TEXT.en ? tr(key, vars) : fallback);
+const LOCALE = locale(lang);
+
 const KEY = "hirestream:admin";
 const NAME = "hirestream:hr-name";
-export const SYNTHETIC_LABEL = "SYNTHETIC DATA — generated, not real people";
+export const SYNTHETIC_LABEL = tr("hr_synthetic_label");
 export const $ = (id) => document.getElementById(id);
 
 const PAGES = [
-  ["/hr", "Interviews"],
-  ["/hr/requisitions", "Requisitions"],
-  ["/hr/employees", "Employees"],
-  ["/hr/analytics", "Analytics"],
+  ["/hr", "hr_nav_interviews"],
+  ["/hr/requisitions", "hr_nav_requisitions"],
+  ["/hr/employees", "hr_nav_employees"],
+  ["/hr/analytics", "hr_nav_analytics"],
 ];
 
 let onReady = () => {};
@@ -27,14 +35,14 @@ export class HttpError extends Error {
 
 function renderNav() {
   const here = location.pathname.replace(/\/+$/, "") || "/hr";
-  const nav = el("nav", { class: "hr-nav", "aria-label": "HR sections" },
-    el("ul", {}, ...PAGES.map(([href, label]) => {
-      const a = el("a", { href }, label);
+  const nav = el("nav", { class: "hr-nav", "aria-label": tr("hr_nav_label") },
+    el("ul", {}, ...PAGES.map(([href, key]) => {
+      const a = el("a", { href }, tr(key));
       if (href === here) a.setAttribute("aria-current", "page");
       return el("li", {}, a);
     })));
   const header = document.querySelector("header");
-  header.prepend(nav);
+  header.prepend(languageSwitch(lang, tr("hr_language")), nav);
 }
 
 // The page's content lives in #content; the key form is #login (with #key), messages #status.
@@ -67,6 +75,7 @@ export function report(err) {
 
 export function initPage(start) {
   onReady = start;
+  applyText(document, lang);
   renderNav();
   $("login").addEventListener("submit", (ev) => {
     ev.preventDefault();
@@ -88,7 +97,7 @@ export async function request(method, path, body, as = "json") {
   });
   if (res.status === 401) {
     sessionStorage.removeItem(KEY);
-    showLogin("That key was not accepted: enter the admin API key again.");
+    showLogin(tr("hr_key_refused"));
     throw new HttpError("unauthorized", 401);
   }
   if (!res.ok) {
@@ -128,7 +137,7 @@ export function syntheticBanner(container, synthetic, label) {
 }
 
 export function syntheticBadge(synthetic) {
-  return synthetic ? el("span", { class: "badge synthetic", title: SYNTHETIC_LABEL }, "SYNTHETIC") : "";
+  return synthetic ? el("span", { class: "badge synthetic", title: SYNTHETIC_LABEL }, tr("hr_synthetic_badge")) : "";
 }
 
 // The printable HTML report, read with the key and shown inside `target`.
@@ -150,12 +159,31 @@ export function downloadBlob(blob, filename) {
   setTimeout(() => URL.revokeObjectURL(url), 1000);
 }
 
+// Numbers, dates and times in the page's locale.
 export function fmt(value, digits = 2) {
-  return value == null || Number.isNaN(value) ? "–" : Number(value).toFixed(digits);
+  if (value == null || Number.isNaN(Number(value))) return "–";
+  return Number(value).toLocaleString(LOCALE, {
+    minimumFractionDigits: digits, maximumFractionDigits: digits, useGrouping: false,
+  });
+}
+
+export function num(value) {
+  return value == null ? "–" : Number(value).toLocaleString(LOCALE);
 }
 
 export function when(iso) {
-  return iso ? new Date(iso).toLocaleString() : "–";
+  return iso ? new Date(iso).toLocaleString(LOCALE) : "–";
+}
+
+// A calendar date (YYYY-MM-DD...) as the day it names, not shifted by the time zone.
+export function day(iso) {
+  return iso ? new Date(`${iso.slice(0, 10)}T00:00:00`).toLocaleDateString(LOCALE) : "–";
+}
+
+// A competency key (communication, job_knowledge) in the page's language.
+export function competency(key) {
+  const k = `hr_comp_${String(key).toLowerCase().replaceAll(" ", "_")}`;
+  return trOr(k, String(key).replaceAll("_", " "));
 }
 
 let fieldCount = 0;

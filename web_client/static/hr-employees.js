@@ -1,25 +1,16 @@
 // Employees hired through interviews: the interview next to onboarding, probation and
 // performance reviews, training, and the follow-ups the rules raise (a person decides them).
 import {
-  $, el, field, fmt, get, initPage, onSubmit, personName, post, rememberName, report,
-  reportInto, select, setStatus, syntheticBadge, syntheticBanner, table, when,
+  $, competency, day as date, el, field, fmt, get, initPage, onSubmit, personName, post,
+  rememberName, report, reportInto, select, setStatus, syntheticBadge, syntheticBanner, table, tr,
+  trOr, when,
 } from "/static/hr-common.js";
 
-const TRAINING = ["suggested", "enrolled", "completed", "dismissed"];
-const REVIEW_FIELDS = {
-  manager_rating: "manager rating",
-  peer_rating: "peer rating",
-  task_completion: "task completion",
-  rating: "performance rating",
-};
-
-function date(iso) {
-  return iso ? new Date(`${iso.slice(0, 10)}T00:00:00`).toLocaleDateString() : "–";
-}
-
-function label(name) {
-  return String(name).replaceAll("_", " ");
-}
+// Training states: the stored value stays English, its label follows the page's language.
+const TRAINING = ["suggested", "enrolled", "completed", "dismissed"].map((v) => [v, tr(`hr_training_${v}`)]);
+const trainingName = (v) => trOr(`hr_training_${v}`, v);
+const fieldName = (f) => trOr(`hr_field_${f}`, String(f).replaceAll("_", " "));
+const followUpState = (s) => trOr(`hr_fu_state_${s}`, s);
 
 // The employee shown is in the fragment (#12). A link with ?id=12 is moved there first, so
 // that "← All employees" (#) and the browser's Back button both work the same way.
@@ -82,9 +73,7 @@ async function list(offset = 0) {
     const first = body.children[shown];
     if (first) first.querySelector("a").focus();
   }).catch(report);
-  setStatus(page.total
-    ? `${shown} of ${page.total} employee(s)`
-    : "No employees yet: they appear when a candidate accepts an offer.");
+  setStatus(page.total ? tr("hr_emp_count", { shown, total: page.total }) : tr("hr_emp_none"));
 }
 
 async function showEmployee(id, focusId) {
@@ -97,11 +86,10 @@ async function showEmployee(id, focusId) {
   // refuses it too), so the forms are left out.
   const ro = Boolean(e.synthetic);
   art.replaceChildren(
-    el("p", {}, el("a", { href: "#", id: "back-to-list" }, "← All employees")),
+    el("p", {}, el("a", { href: "#", id: "back-to-list" }, `← ${tr("hr_emp_all")}`)),
     el("h2", { id: "emp-name", tabindex: "-1" }, e.name, " ", syntheticBadge(e.synthetic)),
-    el("p", { class: "small" }, `${e.title} · started ${date(e.start_date)} · probation ends ${date(e.probation_end)}`),
-    ro ? el("p", { class: "notice read-only", id: "read-only" },
-      "A synthetic (generated) employee, kept for analytics only: reviews, training and follow-ups cannot be added or changed.") : "",
+    el("p", { class: "small" }, e.title, ` · ${tr("hr_emp_dates", { start: date(e.start_date), end: date(e.probation_end) })}`),
+    ro ? el("p", { class: "notice read-only", id: "read-only" }, tr("hr_emp_synthetic_read_only")) : "",
     interviewSection(v.interview),
     onboardingSection(v.onboarding, reload, ro),
     probationSection(e.id, v.probation_reviews, reload, ro),
@@ -121,55 +109,63 @@ function section(id, title, ...children) {
 }
 
 function interviewSection(iv) {
-  if (!iv) return section("interview", "Interview", el("p", {}, "No interview report is linked."));
+  if (!iv) return section("interview", tr("hr_emp_interview"), el("p", {}, tr("hr_emp_no_report")));
   const box = el("div", { class: "report-inline", hidden: "" });
-  const read = el("button", { type: "button", class: "link" }, "Read the interview report");
+  const read = el("button", { type: "button", class: "link" }, tr("hr_read_report"));
   read.addEventListener("click", async () => {
     if (!box.hidden) {
       box.hidden = true;
-      read.textContent = "Read the interview report";
+      read.textContent = tr("hr_read_report");
       return;
     }
     try {
       await reportInto(box, iv.id);
-      read.textContent = "Hide the report";
+      read.textContent = tr("hr_hide_report");
     } catch (err) {
       report(err);
     }
   });
   const flags = (iv.flags || []).map((f) => (typeof f === "string" ? f : f.detail || f.flag || JSON.stringify(f)));
-  return section("interview", "Interview",
-    el("p", {}, "Overall: ", el("strong", {}, fmt(iv.overall, 1)), ` · report generated ${when(iv.generated_at)}`),
-    table(["Competency", "Score (0–100)"],
-      Object.entries(iv.competencies).map(([k, val]) => [label(k), fmt(val, 1)]), { class: "competencies" }),
-    flags.length ? el("p", { class: "small" }, `Flags: ${flags.join("; ")}`) : "",
+  return section("interview", tr("hr_emp_interview"),
+    el("p", {}, `${tr("hr_emp_overall")} `, el("strong", {}, fmt(iv.overall, 1)),
+      ` · ${tr("hr_emp_generated", { when: when(iv.generated_at) })}`),
+    table([tr("hr_col_competency"), tr("hr_col_score")],
+      Object.entries(iv.competencies).map(([k, val]) => [competency(k), fmt(val, 1)]), { class: "competencies" }),
+    flags.length ? el("p", { class: "small" }, tr("hr_emp_flags", { flags: flags.join("; ") })) : "",
     read, box);
+}
+
+// The standard onboarding tasks are stored with their English titles; their kind names them
+// in the page's language (a task HR titled itself keeps its title).
+function taskTitle(t) {
+  return trOr(`hr_task_${t.kind}`, t.title);
 }
 
 function onboardingSection(tasks, reload, ro) {
   const rows = tasks.map((t) => {
     const done = t.done_at
-      ? `done ${when(t.done_at)}`
-      : ro ? "not done"
+      ? tr("hr_task_done_at", { when: when(t.done_at) })
+      : ro ? tr("hr_task_not_done")
       : el("button", {
         type: "button",
         class: "small-btn",
-        "aria-label": `Mark “${t.title}” done`,
+        "aria-label": tr("hr_task_mark_label", { title: taskTitle(t) }),
         onclick: async (ev) => {
           ev.target.disabled = true;
           try {
             await post(`/api/onboarding-tasks/${t.id}/done`, {});
-            await reload(`Task “${t.title}” done.`, "onboarding-title");
+            await reload(tr("hr_task_done_msg", { title: taskTitle(t) }), "onboarding-title");
           } catch (err) {
             ev.target.disabled = false;
             report(err);
           }
         },
-      }, "Mark done");
-    return [t.title, date(t.due_date), done];
+      }, tr("hr_task_mark"));
+    return [taskTitle(t), date(t.due_date), done];
   });
-  return section("onboarding", "Onboarding tasks",
-    tasks.length ? table(["Task", "Due", "Status"], rows, { class: "tasks" }) : el("p", {}, "No onboarding tasks."));
+  return section("onboarding", tr("hr_onboarding"),
+    tasks.length ? table([tr("hr_col_task"), tr("hr_col_due"), tr("hr_col_status")], rows, { class: "tasks" })
+      : el("p", {}, tr("hr_onboarding_none")));
 }
 
 function number(name, min, max, step, value) {
@@ -182,16 +178,16 @@ function probationSection(eid, reviews, reload, ro) {
   const rows = reviews.map((r) => [String(r.month), fmt(r.manager_rating, 1), `${fmt(r.task_completion, 0)}%`,
     fmt(r.peer_rating, 1), r.manager_feedback, r.reviewer, when(r.at)]);
   const form = el("form", { class: "review-form", id: "probation-form" },
-    el("h4", {}, "Add a probation review"),
+    el("h4", {}, tr("hr_prob_add_title")),
     el("div", { class: "grid" },
-      field("Month since the start (0–24)", number("month", 0, 24, 1, 3)),
-      field("Manager rating (1–5)", number("manager_rating", 1, 5, 0.5)),
-      field("Tasks completed (%)", number("task_completion", 0, 100, 1)),
-      field("Peer rating (1–5)", number("peer_rating", 1, 5, 0.5)),
+      field(tr("hr_prob_month"), number("month", 0, 24, 1, 3)),
+      field(tr("hr_prob_manager"), number("manager_rating", 1, 5, 0.5)),
+      field(tr("hr_prob_tasks"), number("task_completion", 0, 100, 1)),
+      field(tr("hr_prob_peer"), number("peer_rating", 1, 5, 0.5)),
     ),
-    field("Manager feedback", el("textarea", { name: "manager_feedback", required: "", maxlength: "4000", rows: "3" })),
-    field("Reviewer (your name)", el("input", { name: "reviewer", required: "", maxlength: "200", autocomplete: "name", value: personName() })),
-    el("button", { type: "submit" }, "Add probation review"),
+    field(tr("hr_prob_feedback"), el("textarea", { name: "manager_feedback", required: "", maxlength: "4000", rows: "3" })),
+    field(tr("hr_reviewer"), el("input", { name: "reviewer", required: "", maxlength: "200", autocomplete: "name", value: personName() })),
+    el("button", { type: "submit" }, tr("hr_prob_add")),
   );
   onSubmit(form, async (d) => {
     rememberName(d.get("reviewer"));
@@ -203,32 +199,33 @@ function probationSection(eid, reviews, reload, ro) {
       manager_feedback: String(d.get("manager_feedback")),
       reviewer: String(d.get("reviewer")),
     });
-    await reload(raised("Probation review added.", out.follow_ups), "probation-title");
+    await reload(raised(tr("hr_prob_added"), out.follow_ups), "probation-title");
   });
-  return section("probation", "Probation reviews",
+  return section("probation", tr("hr_prob_title"),
     reviews.length
-      ? table(["Month", "Manager rating", "Tasks done", "Peer rating", "Feedback", "Reviewer", "Added"], rows, { class: "probation" })
-      : el("p", {}, "No probation reviews yet."),
+      ? table([tr("hr_col_month"), tr("hr_col_manager_rating"), tr("hr_col_tasks_done"), tr("hr_col_peer_rating"),
+        tr("hr_col_feedback"), tr("hr_col_reviewer"), tr("hr_col_added")], rows, { class: "probation" })
+      : el("p", {}, tr("hr_prob_none")),
     ro ? "" : form);
 }
 
 function raised(message, followUps) {
   return followUps && followUps.length
-    ? `${message} ${followUps.length} follow-up(s) raised: see Follow-ups below.`
+    ? `${message} ${tr("hr_followups_raised", { n: followUps.length })}`
     : message;
 }
 
 function performanceSection(eid, reviews, reload, ro) {
   const rows = reviews.map((r) => [r.period, fmt(r.rating, 1), r.reviewer, r.notes || "", when(r.at)]);
   const form = el("form", { class: "review-form", id: "performance-form" },
-    el("h4", {}, "Add a performance review"),
+    el("h4", {}, tr("hr_perf_add_title")),
     el("div", { class: "grid" },
-      field("Period (e.g. 2027 or 2027-H1)", el("input", { name: "period", required: "", maxlength: "32" })),
-      field("Rating (1–5)", number("rating", 1, 5, 0.5)),
+      field(tr("hr_perf_period"), el("input", { name: "period", required: "", maxlength: "32" })),
+      field(tr("hr_perf_rating"), number("rating", 1, 5, 0.5)),
     ),
-    field("Notes", el("textarea", { name: "notes", maxlength: "4000", rows: "2" })),
-    field("Reviewer (your name)", el("input", { name: "reviewer", required: "", maxlength: "200", autocomplete: "name", value: personName() })),
-    el("button", { type: "submit" }, "Add performance review"),
+    field(tr("hr_perf_notes"), el("textarea", { name: "notes", maxlength: "4000", rows: "2" })),
+    field(tr("hr_reviewer"), el("input", { name: "reviewer", required: "", maxlength: "200", autocomplete: "name", value: personName() })),
+    el("button", { type: "submit" }, tr("hr_perf_add")),
   );
   onSubmit(form, async (d) => {
     rememberName(d.get("reviewer"));
@@ -238,34 +235,36 @@ function performanceSection(eid, reviews, reload, ro) {
       notes: String(d.get("notes") || ""),
       reviewer: String(d.get("reviewer")),
     });
-    await reload(raised("Performance review added.", out.follow_ups), "performance-title");
+    await reload(raised(tr("hr_perf_added"), out.follow_ups), "performance-title");
   });
-  return section("performance", "Performance reviews",
-    reviews.length ? table(["Period", "Rating", "Reviewer", "Notes", "Added"], rows, { class: "performance" })
-      : el("p", {}, "No performance reviews yet."),
+  return section("performance", tr("hr_perf_title"),
+    reviews.length ? table([tr("hr_col_period"), tr("hr_col_rating"), tr("hr_col_reviewer"), tr("hr_col_notes"),
+      tr("hr_col_added")], rows, { class: "performance" })
+      : el("p", {}, tr("hr_perf_none")),
     ro ? "" : form);
 }
 
 // A training record's status: a select and an explicit Save (nothing is sent on a change).
 function trainingStatus(t, reload) {
   const s = select("status", TRAINING, t.status);
-  s.setAttribute("aria-label", `Status of ${t.course}`);
-  const save = el("button", { type: "button", class: "small-btn", "aria-label": `Save the status of ${t.course}` }, "Save");
+  s.setAttribute("aria-label", tr("hr_training_status_of", { course: t.course }));
+  const save = el("button", { type: "button", class: "small-btn", "aria-label": tr("hr_training_save_label", { course: t.course }) },
+    tr("hr_save"));
   const error = el("span", { class: "form-error", role: "alert" });
   save.addEventListener("click", async () => {
     error.textContent = "";
     if (s.value === t.status) {
-      error.textContent = "Unchanged: choose another status first.";
+      error.textContent = tr("hr_training_unchanged");
       return;
     }
     s.disabled = save.disabled = true;
     try {
       await post(`/api/training/${t.id}`, { status: s.value });
-      await reload(`Training “${t.course}”: ${s.value}.`, "training-title");
+      await reload(tr("hr_training_saved", { course: t.course, status: trainingName(s.value) }), "training-title");
     } catch (err) {
       s.value = t.status; // back to what is stored
       s.disabled = save.disabled = false;
-      if (err.status !== 401) error.textContent = `Not saved: ${err.message || err}`;
+      if (err.status !== 401) error.textContent = tr("hr_not_saved", { msg: err.message || err });
       s.focus();
     }
   });
@@ -273,49 +272,58 @@ function trainingStatus(t, reload) {
 }
 
 function trainingSection(eid, records, reload, ro) {
-  const rows = records.map((t) => [t.course, ro ? t.status : trainingStatus(t, reload),
-    t.follow_up_id ? "suggested by a follow-up" : "added by HR", when(t.at),
+  const rows = records.map((t) => [t.course, ro ? trainingName(t.status) : trainingStatus(t, reload),
+    t.follow_up_id ? tr("hr_training_from_followup") : tr("hr_training_from_hr"), when(t.at),
     t.completed_at ? when(t.completed_at) : "–"]);
   const form = el("form", { class: "training-form" },
-    el("h4", {}, "Add training"),
+    el("h4", {}, tr("hr_training_add_title")),
     el("div", { class: "grid" },
-      field("Course", el("input", { name: "course", required: "", maxlength: "200" })),
-      field("Status", select("status", TRAINING, "enrolled")),
+      field(tr("hr_col_course"), el("input", { name: "course", required: "", maxlength: "200" })),
+      field(tr("hr_col_status"), select("status", TRAINING, "enrolled")),
     ),
-    el("button", { type: "submit" }, "Add training"),
+    el("button", { type: "submit" }, tr("hr_training_add")),
   );
   onSubmit(form, async (d) => {
     await post(`/api/employees/${eid}/training`, { course: String(d.get("course")), status: String(d.get("status")) });
-    await reload("Training added.", "training-title");
+    await reload(tr("hr_training_added"), "training-title");
   });
-  return section("training", "Training",
-    records.length ? table(["Course", "Status", "Origin", "Since", "Completed"], rows, { class: "training" })
-      : el("p", {}, "No training records."),
+  return section("training", tr("hr_training_title"),
+    records.length ? table([tr("hr_col_course"), tr("hr_col_status"), tr("hr_col_origin"), tr("hr_col_since"),
+      tr("hr_col_completed")], rows, { class: "training" })
+      : el("p", {}, tr("hr_training_none")),
     ro ? "" : form);
 }
 
-const OPS = { "<": "below", "<=": "at or below", ">": "above", ">=": "at or above" };
+const OPS = { "<": "hr_op_lt", "<=": "hr_op_le", ">": "hr_op_gt", ">=": "hr_op_ge" };
 
 // A stored rule condition as words: the old numbers ("below 60") or the comparisons.
-function condition(item, legacy, legacyWord) {
+function condition(item, legacy, legacyOp) {
   if (item.condition) {
-    return Object.entries(item.condition).map(([op, n]) => `${OPS[op] || op} ${n}`).join(" and ");
+    return Object.entries(item.condition).map(([op, n]) => trOr(OPS[op], `${op} {n}`, { n })).join(tr("hr_op_and"));
   }
-  return `${legacyWord} ${item[legacy]}`;
+  return tr(OPS[legacyOp], { n: item[legacy] });
 }
 
 function reviewItem(source, r) {
-  const name = source === "probation" ? "Probation" : "Performance";
+  const review = tr(source === "probation" ? "hr_ev_probation" : "hr_ev_performance");
+  const name = fieldName(r.field);
   if (r.mentions) {
-    return el("li", {}, `${name} review ${label(r.field)} mentions ${r.mentions.map((m) => `“${m}”`).join(", ")}: `,
-      el("q", {}, r.excerpt || ""));
+    return el("li", {}, tr("hr_ev_mentions", { review, field: name, words: r.mentions.map((m) => `“${m}”`).join(", ") }),
+      " ", el("q", {}, r.excerpt || ""));
   }
   if (r.similarity != null) {
-    return el("li", {}, `${name} review ${label(r.field)} close in meaning to “${r.similar_to}” (similarity ${fmt(r.similarity, 2)}, needed ${fmt(r.min_similarity, 2)}): `,
-      el("q", {}, r.excerpt || ""));
+    return el("li", {}, tr("hr_ev_similar", { review, field: name, to: r.similar_to, sim: fmt(r.similarity, 2),
+      min: fmt(r.min_similarity, 2) }), " ", el("q", {}, r.excerpt || ""));
   }
   const value = fmt(r.value, r.field === "task_completion" ? 0 : 1);
-  return el("li", {}, `${name} review: ${REVIEW_FIELDS[r.field] || label(r.field)} ${value} (${condition(r, "at_or_below", "at or below")})`);
+  return el("li", {}, tr("hr_ev_value", { review, field: name, value, condition: condition(r, "at_or_below", "<=") }));
+}
+
+// An evidence kind such as "filler" or "structure:result": the kind in the page's language,
+// the rubric's own word after the colon as written.
+function evidenceKind(kind) {
+  const [head, ...rest] = String(kind).split(":");
+  return [trOr(`hr_ev_kind_${head}`, head), ...rest].join(": ");
 }
 
 function evidenceList(ev) {
@@ -323,10 +331,11 @@ function evidenceList(ev) {
   for (const i of ev.interview || []) {
     const snippets = (i.evidence || []).map((s) => el("li", {},
       el("q", {}, s.text || ""),
-      s.start != null ? el("span", { class: "small" }, ` (${fmt(s.start, 1)}–${fmt(s.end, 1)} s${s.kind ? `, ${s.kind}` : ""})`) : ""));
+      s.start != null ? el("span", { class: "small" },
+        ` (${tr("hr_ev_span", { start: fmt(s.start, 1), end: fmt(s.end, 1) })}${s.kind ? `, ${evidenceKind(s.kind)}` : ""})`) : ""));
     items.push(el("li", {},
-      `Interview ${label(i.competency)}: ${fmt(i.value, 0)} (${condition(i, "below", "below")})`,
-      snippets.length ? el("ul", { class: "snippets" }, ...snippets) : el("span", { class: "small" }, " — no evidence snippets stored")));
+      tr("hr_ev_interview", { competency: competency(i.competency), value: fmt(i.value, 0), condition: condition(i, "below", "<") }),
+      snippets.length ? el("ul", { class: "snippets" }, ...snippets) : el("span", { class: "small" }, ` — ${tr("hr_ev_no_snippets")}`)));
   }
   for (const source of ["probation", "performance"]) {
     for (const r of ev[source] || []) items.push(reviewItem(source, r));
@@ -338,15 +347,16 @@ function followUpSection(followUps, reload, ro) {
   const cards = followUps.map((f) => {
     const card = el("article", { class: "follow-up", "data-state": f.state },
       el("h4", {}, f.title),
-      el("p", {}, `Suggested course: ${f.course} · state: ${f.state}${f.decided_by ? ` (by ${f.decided_by})` : ""} · raised ${when(f.created_at)}`),
-      el("p", { class: "small" }, "Evidence:"),
+      el("p", {}, tr(f.decided_by ? "hr_fu_line_by" : "hr_fu_line",
+        { course: f.course, state: followUpState(f.state), by: f.decided_by, when: when(f.created_at) })),
+      el("p", { class: "small" }, tr("hr_fu_evidence")),
       evidenceList(f.evidence || {}));
     if (f.state === "open" && !ro) {
       const by = el("input", { name: "by", required: "", maxlength: "200", autocomplete: "name", value: personName() });
       const form = el("form", { class: "follow-up-form" },
-        field("Decided by (your name)", by),
-        el("button", { type: "submit", name: "accept", value: "1" }, "Accept: enrol in the course"), " ",
-        el("button", { type: "submit", name: "accept", value: "0", class: "secondary" }, "Dismiss"));
+        field(tr("hr_decided_by"), by),
+        el("button", { type: "submit", name: "accept", value: "1" }, tr("hr_fu_accept")), " ",
+        el("button", { type: "submit", name: "accept", value: "0", class: "secondary" }, tr("hr_fu_dismiss")));
       // onSubmit disables both buttons while the request runs; the submitter says which.
       onSubmit(form, async (d, submitter) => {
         const accept = !submitter || submitter.value !== "0";
@@ -356,18 +366,18 @@ function followUpSection(followUps, reload, ro) {
         } catch (err) {
           if (err.status !== 409) throw err;
           // decided meanwhile (another tab or person): show how it stands now
-          await reload(`Not recorded: ${err.message}`, "followups-title", "error");
+          await reload(tr("hr_not_recorded", { msg: err.message }), "followups-title", "error");
           return;
         }
-        await reload(accept ? "Follow-up accepted." : "Follow-up dismissed.", "followups-title");
+        await reload(tr(accept ? "hr_fu_accepted" : "hr_fu_dismissed"), "followups-title");
       });
       card.append(form);
     }
     return card;
   });
-  return section("followups", "Follow-ups",
-    el("p", { class: "small" }, "Raised when an interview signal and a later review together match a rule. A suggestion, not a verdict: a person accepts or dismisses it."),
-    ...(cards.length ? cards : [el("p", {}, "No follow-ups.")]));
+  return section("followups", tr("hr_fu_title"),
+    el("p", { class: "small" }, tr("hr_fu_help")),
+    ...(cards.length ? cards : [el("p", {}, tr("hr_fu_none"))]));
 }
 
 window.addEventListener("hashchange", () => route().catch(report));

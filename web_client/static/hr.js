@@ -1,11 +1,11 @@
 // HR list of interviews (the newest 100; real, synthetic or all); reports open inline
 // (printable) or download as JSON.
 import {
-  $, downloadBlob, el, get, initPage, report, reportInto, setStatus, syntheticBadge,
+  $, downloadBlob, el, fmt, get, initPage, report, reportInto, setStatus, syntheticBadge, tr, trOr, when,
 } from "/static/hr-common.js";
 
 const LIMIT = 100; // the server returns at most the newest 100
-const CHOICES = { real: "real", synthetic: "synthetic", all: "real and synthetic" };
+const CHOICES = { real: "hr_which_real", synthetic: "hr_which_synthetic", all: "hr_which_all" };
 
 async function openReport(id) {
   await reportInto($("report"), id);
@@ -25,23 +25,28 @@ function dataChoice() {
 async function list() {
   const data = dataChoice();
   $("data").value = data;
-  setStatus("Loading…");
+  setStatus(tr("hr_loading"));
   const rows = await get(`/api/interviews?data=${data}`);
   const body = $("list").querySelector("tbody");
   body.replaceChildren(...rows.map((r) => el("tr", { "data-id": r.id, "data-synthetic": String(Boolean(r.synthetic)) },
     el("td", {}, r.candidate_name, r.synthetic ? " " : "", syntheticBadge(r.synthetic)),
-    el("td", {}, r.state),
-    el("td", {}, new Date(r.created_at).toLocaleString()),
-    el("td", {}, r.overall == null ? "–" : String(r.overall)),
+    el("td", {}, stateName(r.state)),
+    el("td", {}, when(r.created_at)),
+    el("td", {}, r.overall == null ? "–" : fmt(r.overall, Number.isInteger(r.overall) ? 0 : 1)),
     el("td", {}, ...(r.report ? [
-      el("button", { class: "link", onclick: () => openReport(r.id).catch(report) }, "Read"), " ",
+      el("button", { class: "link", onclick: () => openReport(r.id).catch(report) }, tr("hr_read")), " ",
       el("button", { class: "link", onclick: () => download(r.id).catch(report) }, "JSON"),
     ] : ["–"])),
   )));
-  const which = CHOICES[data];
+  const which = tr(CHOICES[data]);
   setStatus(rows.length >= LIMIT
-    ? `The newest ${LIMIT} ${which} interviews (older ones are not listed).`
-    : `${rows.length} ${which} interview(s), newest first (the newest ${LIMIT} at most are listed).`);
+    ? tr("hr_interviews_newest", { limit: LIMIT, which })
+    : tr("hr_interviews_count", { n: rows.length, which, limit: LIMIT }));
+}
+
+// An interview's lifecycle state in words (an unknown one as the server names it).
+function stateName(state) {
+  return trOr(`hr_state_${state}`, state);
 }
 
 $("data").addEventListener("change", () => {
