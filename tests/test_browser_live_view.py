@@ -39,6 +39,7 @@ TEXTS = [
     "When a deadline is at risk, I tell my manager early, explain what is late and why, "
     "and suggest two or three options.",
 ]
+AFTER = "Then I suggest two or three options and we agree together which one to take."
 QUESTIONS = ["What is your greatest strength?", "How do you handle a deadline at risk?"]
 # Each answer's sentence after its own question: the second question is asked in the pause.
 PAUSE_S = 9.0
@@ -78,28 +79,25 @@ async def _state(page: Page, state: str, wait_ms: float = 30_000) -> None:
     await page.locator(f'#state[data-state="{state}"]').wait_for(timeout=wait_ms)
 
 
-async def _candidate_joins(
-    client: Client, links: dict[str, Any], tmp_path: Path
-) -> RTCPeerConnection:
-    """Consent and the candidate's media over real WebRTC, as the candidate page does."""
-    iid, token = links["id"], links["candidate_token"]
-    r = await client.post(f"/api/interviews/{iid}/consent", headers=_bearer(token),
-                          json={"accepted": True, "notice_version": "2026-11"})  # fmt: skip
-    assert r.status == 200, await r.text()
-    pcm, _ = await asyncio.to_thread(conversation, TEXTS, tmp_path, [PAUSE_S], lead_s=1.5)
-    speech = SpeechTrack(pcm)
+async def _connect(client: Client, links: dict[str, Any], pcm: Any) -> RTCPeerConnection:
+    """The candidate's media over real WebRTC with the invite, as the candidate page sends it
+    (a second time: the rejoin after a drop)."""
     pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
-    pc.addTrack(speech)
+    pc.addTrack(SpeechTrack(pcm))
     pc.addTrack(await asyncio.to_thread(FaceTrack))
     await pc.setLocalDescription(await pc.createOffer())
-    r = await client.post(f"/api/interviews/{iid}/offer", headers=_bearer(token),
+    r = await client.post(f"/api/interviews/{links['id']}/offer",
+                          headers=_bearer(links["candidate_token"]),
                           json={"sdp": pc.localDescription.sdp, "type": "offer"})  # fmt: skip
     assert r.status == 200, await r.text()
     await pc.setRemoteDescription(RTCSessionDescription(**(await r.json())))
-    r = await client.post(f"/api/interviews/{iid}/question", headers=_bearer(token),
-                          json={"index": 0})  # fmt: skip
-    assert r.status == 200, await r.text()
     return pc
+
+
+async def _ask(client: Client, links: dict[str, Any], index: int) -> None:
+    r = await client.post(f"/api/interviews/{links['id']}/question", json={"index": index},
+                          headers=_bearer(links["candidate_token"]))  # fmt: skip
+    assert r.status == 200, await r.text()
 
 
 async def check_waiting(viewer: Page, watches: list[int]) -> None:
@@ -140,14 +138,45 @@ async def check_transcript(viewer: Page) -> None:
     assert await viewer.locator("main[aria-live], body[aria-live], .live[aria-live]").count() == 0
 
 
+async def check_drop_and_rejoin(
+    viewer: Page,
+    client: Client,
+    links: dict[str, Any],
+    first: RTCPeerConnection,
+    pcm: Any,
+    watches: list[int],
+    peers: list[RTCPeerConnection],
+) -> None:
+    """The candidate's connection drops: "interrupted" with a panel over the video and no video
+    asked for; the same link rejoins: live again, the video asked for once more, and the gap
+    in the transcript."""
+    await first.close()
+    await _state(viewer, "interrupted")
+    banner = await viewer.locator("#state").inner_text()
+    assert "waiting for the candidate to reconnect" in banner, banner
+    overlay = viewer.locator("#overlay")
+    await overlay.wait_for(state="visible")
+    assert "waiting for them to rejoin" in (await overlay.text_content() or "")
+    await viewer.screenshot(path=str(ARTIFACTS / "live-view-interrupted.png"))
+    asked = len(watches)
+    peers.append(await _connect(client, links, pcm))
+    await _state(viewer, "live")
+    await overlay.wait_for(state="hidden", timeout=30_000)  # the video again
+    assert len(watches) == asked + 1 and all(s < 400 for s in watches), watches
+    gap = viewer.locator("#captions-final .gap")
+    await gap.wait_for(timeout=15_000)
+    said = await gap.text_content() or ""
+    assert re.search(r"Connection lost for \d+ s", said), said
+    assert re.search(r"\d\d:\d\d", said), said
+
+
 async def check_marks(viewer: Page, client: Client, iid: str) -> None:
-    """A caption with an uncertain word and a connection gap, through the real live feed."""
+    """A caption with an uncertain word (p < 0.5), published through the real live feed."""
     store = ScoreStore(client.app[RESOURCES_KEY].redis.client, iid, MonotonicClock())
     t0 = float(await viewer.evaluate(
         "Math.max(...[...document.querySelectorAll('#captions-final [data-time]')]"
         ".map(n => Number(n.dataset.time)))"
     ))  # fmt: skip
-    await store.publish({"type": "gap", "t": t0 + 1.0, "duration_s": 7.4, "reason": "rejoined"})
     await store.publish({
         "type": "caption", "final": True, "utterance": 900, "segment": 0, "stable": True,
         "text": "We moved the billing service", "t_start": t0 + 2.0, "t_end": t0 + 4.0,
@@ -156,9 +185,6 @@ async def check_marks(viewer: Page, client: Client, iid: str) -> None:
                   [t0 + 2.5, t0 + 2.7, "the", 0.95], [t0 + 2.7, t0 + 3.3, "billing", 0.31],
                   [t0 + 3.3, t0 + 4.0, "service", None]],
     })  # fmt: skip
-    gap = viewer.locator("#captions-final .gap")
-    await gap.wait_for(timeout=10_000)
-    assert "Connection lost for 7 s" in (await gap.text_content() or "")
     low = viewer.locator('#captions-final .line[data-key="900:0"] mark.low-confidence')
     await low.wait_for(timeout=10_000)
     assert await low.count() == 1  # "service" has no probability: not marked
@@ -255,6 +281,8 @@ async def check_report(report: Page) -> None:
     answers = await report.locator(".report-question h3").all_text_contents()
     assert answers[:1] == [f"Question 1: {QUESTIONS[0]}"], answers
     assert await report.locator(".report-question .line time").count() >= 1
+    gap = await report.locator('.flags li[data-flag="gap"]').all_text_contents()
+    assert len(gap) == 1 and gap[0].startswith("The connection was lost"), gap
     await report.screenshot(path=str(ARTIFACTS / "live-view-report.png"), full_page=True)
     await check_phone(report, "live-view-report-375.png")
 
@@ -271,9 +299,16 @@ async def test_live_view_waiting_live_ended(
     await client.start_server()
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     candidate: RTCPeerConnection | None = None
+    peers: list[RTCPeerConnection] = []
     try:
         links = await _schedule(client)
         iid = links["id"]
+        (tmp_path / "a").mkdir()
+        (tmp_path / "b").mkdir()
+        answers, _ = await asyncio.to_thread(
+            conversation, TEXTS, tmp_path / "a", [PAUSE_S], lead_s=1.5
+        )
+        rejoin, _ = await asyncio.to_thread(conversation, [AFTER], tmp_path / "b", [3.0])
         args = [*CHROMIUM_ARGS, "--autoplay-policy=no-user-gesture-required",
                 "--disable-features=WebRtcHideLocalIpsWithMdns"]  # fmt: skip
         async with async_playwright() as pw:
@@ -292,7 +327,14 @@ async def test_live_view_waiting_live_ended(
             await viewer.goto(links["interviewer_urls"][0])
             await check_waiting(viewer, watches)
 
-            candidate = await _candidate_joins(client, links, tmp_path)
+            r = await client.post(f"/api/interviews/{iid}/consent",
+                                  json={"accepted": True, "notice_version": "2026-11"},
+                                  headers=_bearer(links["candidate_token"]))  # fmt: skip
+            assert r.status == 200, await r.text()
+            await _state(viewer, "waiting")  # consented is still waiting for the candidate
+            assert watches == [], watches
+            candidate = await _connect(client, links, answers)
+            await _ask(client, links, 0)
             await _state(viewer, "live")
             assert (await viewer.locator("#state").inner_text()).strip() == "Live"
             await viewer.locator("#overlay").wait_for(state="hidden", timeout=30_000)  # playing
@@ -302,11 +344,10 @@ async def test_live_view_waiting_live_ended(
             await viewer.locator('#captions-final .tq[data-index="0"] .line').first.wait_for(
                 timeout=60_000
             )
-            r = await client.post(f"/api/interviews/{iid}/question", json={"index": 1},
-                                  headers=_bearer(links["candidate_token"]))  # fmt: skip
-            assert r.status == 200, await r.text()
+            await _ask(client, links, 1)
             await check_transcript(viewer)
             await check_scores(viewer)
+            await check_drop_and_rejoin(viewer, client, links, candidate, rejoin, watches, peers)
             await check_marks(viewer, client, iid)
             await check_follow(viewer, client, iid)
             await viewer.screenshot(path=str(ARTIFACTS / "live-view-live.png"))
@@ -317,7 +358,7 @@ async def test_live_view_waiting_live_ended(
             assert r.status == 200, await r.text()
             href = await check_ended(viewer)
             assert all(s < 400 for s in watches), watches
-            assert len(watches) == 1, watches  # asked once, when live; never polled
+            assert len(watches) == 2, watches  # once per time live; never polled
 
             # The link alone, in a browser with nothing stored: no admin key, no session.
             fresh = await browser.new_context(viewport={"width": 1280, "height": 860})
@@ -328,8 +369,9 @@ async def test_live_view_waiting_live_ended(
             assert errors == [], errors
             await browser.close()
     finally:
-        if candidate is not None:
-            await candidate.close()
+        for pc in [candidate, *peers]:
+            if pc is not None:
+                await pc.close()
         await client.close()
 
 

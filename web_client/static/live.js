@@ -68,14 +68,11 @@ function setPhase(next) {
   if (!next || next === phase) return;
   const was = phase;
   phase = next;
+  // Back from an interruption the candidate's media comes on a new connection: a new relay.
+  if (phase === "live" && was === "interrupted") stopVideo();
+  if (phase === "ended" || phase === "abandoned") finish();
   showPhase();
-  if (phase === "live") {
-    // Back from an interruption: the candidate's media came on a new connection.
-    if (was === "interrupted") stopVideo();
-    watch();
-  } else if (phase === "ended" || phase === "abandoned") {
-    finish();
-  }
+  if (phase === "live") watch();
 }
 
 // Video ------------------------------------------------------------------------------------
