@@ -600,3 +600,68 @@ async def test_zh_candidate_page_has_only_zh_catalogue_text(
         await _only_catalogue_text(page, "done", data | {CONTACT})
         await _shot(page, "candidate-zh-done.png")
         assert page.errors == []  # type: ignore[attr-defined]
+
+
+SPEECH_ENDS_JS = (
+    "window.__feed.filter(f => f.rec.type === 'speech' && f.rec.state === 'end').length"
+)
+
+
+async def _one_more_answer(page: Page) -> None:
+    """Waits until the feed reports one more finished utterance than now."""
+    seen = await page.evaluate(SPEECH_ENDS_JS)
+    await page.wait_for_function(f"{SPEECH_ENDS_JS} > {seen}", timeout=45_000)
+
+
+async def test_reload_mid_interview_resumes_at_the_same_question(
+    make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
+    """A reload on question 2: "Welcome back", a quick device check, the same question again;
+    the interview then finishes and one report covers both parts, with the gap flagged."""
+    media = await asyncio.to_thread(_fake_media, tmp_path, SHORT, 1.5, 4.0)
+    async with _run(make_settings, media) as run:
+        texts = [
+            "What is your greatest strength?",
+            "How do you handle a deadline at risk?",
+            "Why do you want this role?",
+        ]
+        links = await run.interview([{"text": q, "time_limit_s": 120} for q in texts])
+        page = await run.page(spy=True)
+        await _through_to_first_question(page, links["candidate_url"])
+        await _one_more_answer(page)
+        await page.locator("#next").click()
+        await page.wait_for_function(
+            "document.querySelector('#qnum').textContent === 'Question 2 of 3'"
+        )
+        await _one_more_answer(page)
+
+        await page.reload()
+        welcome = page.locator("#welcome-back")
+        await welcome.wait_for(timeout=20_000)
+        assert "question 2 of 3" in (await page.locator("#welcome-text").text_content() or "")
+        await _shot(page, "candidate-welcome-back.png")
+        await page.locator("#welcome-continue").click()
+        await _device_check_passes(page)
+        await page.locator("#check-done").click()
+        await page.locator("#question").wait_for(timeout=30_000)
+        assert await page.locator("#qnum").text_content() == "Question 2 of 3"
+        assert await page.locator("#question").text_content() == texts[1]
+        assert await run.state(links["id"]) == "live"
+        await _one_more_answer(page)
+        await page.locator("#next").click()
+        await page.wait_for_function(
+            "document.querySelector('#qnum').textContent === 'Question 3 of 3'"
+        )
+        await page.locator("#next").click()
+        await page.locator("#confirm-finish-yes").click()
+        await page.locator("#done").wait_for(timeout=30_000)
+
+        assert await run.state(links["id"]) == "finished"
+        report = await run.get(f"/api/interviews/{links['id']}/report")
+        gaps = [f for f in report["flags"] if f["flag"] == "gap"]
+        assert len(gaps) == 1, report["flags"]
+        lines = [line for q in report["questions"] for line in q.get("transcript", [])]
+        assert any(line["end"] <= gaps[0]["start"] for line in lines), (gaps, lines)
+        # Speech after the rejoin is in the same report (a line that ends after the gap).
+        assert any(line["end"] > gaps[0]["end"] for line in lines), (gaps, lines)
+        assert page.errors == []  # type: ignore[attr-defined]
