@@ -7,10 +7,12 @@
         +----------------------+--(finish before any media)--> finished  +--resume--> live
         +----------------------+--(invite expired)-----------> abandoned +--finalize--> finished
 
-`interrupted` means the media session was lost (a server restart while live; later also a
-dropped connection) and the interview may resume; an interrupted interview that does not
-resume is finished from what was stored, its report flagged `interrupted`. Every change is
-row-locked and audited in the same transaction, so the trail never disagrees with the row.
+`interrupted` means the candidate's media was lost and the interview may resume: a dropped
+connection (the server keeps the session for `rejoin_grace_s`; the same invite link rejoins
+it, `interview.resumed`) or a server restart while live (the session is lost). One that does
+not resume is finished, its report flagged `interrupted`: from the kept session, or rebuilt
+from the stored history after a restart. Every change is row-locked and audited in the same
+transaction, so the trail never disagrees with the row.
 """
 
 from __future__ import annotations

@@ -298,6 +298,40 @@ async def test_no_rejoin_within_the_grace_period_finishes_with_the_kept_session(
     await watching.close()
 
 
+async def test_a_reload_before_the_drop_is_noticed_rejoins_the_same_session(
+    clients: list[Client], make_settings: Callable[..., Settings]
+) -> None:
+    """The page reloads and offers again while the server still holds its old connection:
+    the old one is let go, the new one carries the same session on."""
+    c = await make_client(
+        clients, make_settings(max_live_interviews=1, media_timeout_s=60, rejoin_grace_s=60)
+    )
+    service = c.app[INTERVIEWS_KEY]
+    iv = await schedule(c)
+    iid, token = iv["id"], iv["candidate_token"]
+    await consent(c, iid, token)
+    watching = await Feed.open(c, iid, iv["viewer_token"])
+    quiet = np.zeros(16000 * 30, np.float32)
+    first = await candidate_pc(quiet)
+    await connect(c, iid, token, first)
+    session = service.live.session_of(iid)
+    old = service.live.live[iid].pc
+    second = await candidate_pc(quiet)
+    await connect(c, iid, token, second)  # no drop noticed: the interview is live
+    assert service.live.session_of(iid) is session and service.live.live[iid].pc is not old
+    assert old.connectionState == "closed"
+    await watching.wait(lambda r: r.get("type") == "gap", "a gap")
+    states = [r["state"] for r in watching.of("state")]
+    assert states[-2:] == ["interrupted", "live"], states
+    r = await c.post(f"/api/interviews/{iid}/finish", headers=bearer(token))
+    assert r.status == 200 and (await r.json())["state"] == "finished"
+    report = await (await c.get(f"/api/interviews/{iid}/report", headers=admin(c))).json()
+    assert [f["flag"] for f in report["flags"]].count("gap") == 1
+    for pc in (first, second):
+        await pc.close()
+    await watching.close()
+
+
 def _audio(pts: int, samples: int = 960) -> av.AudioFrame:
     frame = av.AudioFrame.from_ndarray(
         np.full((1, samples), 0.1, np.float32), format="flt", layout="mono"
