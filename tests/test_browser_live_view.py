@@ -47,6 +47,49 @@ STAMP = re.compile(r"^\d\d:\d\d$")
 NO_SIDEWAYS_JS = "document.documentElement.scrollWidth <= document.documentElement.clientWidth"
 
 
+# Every visible element with its own text: its colour and the background it sits on (the
+# first ancestor's with a colour; one not quite opaque is laid over black: the video).
+TEXT_COLOURS_JS = """() => {
+  const rgba = (css) => (css.match(/[\\d.]+/g) || []).map(Number);
+  const out = [];
+  for (const node of document.querySelectorAll('body *')) {
+    const own = [...node.childNodes].some(n => n.nodeType === 3 && n.textContent.trim());
+    const box = node.getBoundingClientRect();
+    if (!own || !box.width || !box.height || node.closest('.sr-only, [hidden]')) continue;
+    let bg = null;
+    for (let a = node; a && !bg; a = a.parentElement) {
+      const c = rgba(getComputedStyle(a).backgroundColor);
+      if (c.length === 3 || (c.length === 4 && c[3] > 0)) bg = c;
+    }
+    bg = bg || [255, 255, 255, 1];
+    const alpha = bg.length === 4 ? bg[3] : 1;
+    const on = bg.slice(0, 3).map(v => Math.round(v * alpha));
+    out.push({ text: node.textContent.trim().slice(0, 40), fg: getComputedStyle(node).color,
+               bg: `rgb(${on.join(', ')})` });
+  }
+  return out;
+}"""
+
+
+def _contrast(a: str, b: str) -> float:
+    """WCAG contrast ratio of two computed `rgb(r, g, b)` colours."""
+
+    def luminance(css: str) -> float:
+        rgb = [float(v) / 255 for v in re.findall(r"[\d.]+", css)[:3]]
+        lin = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in rgb]
+        return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+    hi, lo = sorted((luminance(a), luminance(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+async def check_contrast(page: Page) -> None:
+    """Text against its background, 4.5:1 at least, in the state the page is in now."""
+    found = await page.evaluate(TEXT_COLOURS_JS)
+    low = [(x["text"], x["fg"], x["bg"]) for x in found if _contrast(x["fg"], x["bg"]) < 4.5]
+    assert found and not low, low
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -111,6 +154,7 @@ async def check_waiting(viewer: Page, watches: list[int]) -> None:
     assert await viewer.locator("#report-link").is_hidden()
     await viewer.wait_for_timeout(4000)  # long enough for the old page's retry loop to show
     assert watches == [], watches
+    await check_contrast(viewer)
     await viewer.screenshot(path=str(ARTIFACTS / "live-view-waiting.png"))
 
 
@@ -157,6 +201,7 @@ async def check_drop_and_rejoin(
     overlay = viewer.locator("#overlay")
     await overlay.wait_for(state="visible")
     assert "waiting for them to rejoin" in (await overlay.text_content() or "")
+    await check_contrast(viewer)
     await viewer.screenshot(path=str(ARTIFACTS / "live-view-interrupted.png"))
     asked = len(watches)
     peers.append(await _connect(client, links, pcm))
@@ -268,6 +313,7 @@ async def check_ended(viewer: Page) -> str:
     assert await link.text_content() == "View report"
     href = await link.get_attribute("href") or ""
     assert "#token=" in href, href
+    await check_contrast(viewer)
     await viewer.screenshot(path=str(ARTIFACTS / "live-view-ended.png"))
     return href
 
@@ -283,6 +329,7 @@ async def check_report(report: Page) -> None:
     assert await report.locator(".report-question .line time").count() >= 1
     gap = await report.locator('.flags li[data-flag="gap"]').all_text_contents()
     assert len(gap) == 1 and gap[0].startswith("The connection was lost"), gap
+    await check_contrast(report)
     await report.screenshot(path=str(ARTIFACTS / "live-view-report.png"), full_page=True)
     await check_phone(report, "live-view-report-375.png")
 
@@ -350,6 +397,7 @@ async def test_live_view_waiting_live_ended(
             await check_drop_and_rejoin(viewer, client, links, candidate, rejoin, watches, peers)
             await check_marks(viewer, client, iid)
             await check_follow(viewer, client, iid)
+            await check_contrast(viewer)
             await viewer.screenshot(path=str(ARTIFACTS / "live-view-live.png"))
             await check_phone(viewer, "live-view-375.png")
 
@@ -408,6 +456,7 @@ async def test_live_view_in_chinese_and_blocked_feed(
                 .map(([, v]) => v).filter(v => text.includes(v));
             }""")  # fmt: skip
             assert english == [], english
+            await check_contrast(page)
             await page.screenshot(path=str(ARTIFACTS / "live-view-waiting-zh.png"))
             await check_phone(page, "live-view-waiting-zh-375.png")
 
@@ -418,6 +467,7 @@ async def test_live_view_in_chinese_and_blocked_feed(
             alert = blocked.locator("#feed-error")
             await alert.wait_for(state="visible", timeout=15_000)
             assert "无法连接实时更新" in (await alert.text_content() or "")
+            await check_contrast(blocked)
             await blocked.screenshot(path=str(ARTIFACTS / "live-view-blocked-zh.png"))
             assert errors == [], errors
             await browser.close()
