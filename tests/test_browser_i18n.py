@@ -304,3 +304,37 @@ async def test_hr_pages_in_english_have_enough_contrast_and_the_switch_is_rememb
         await page.locator(".lang-switch button", has_text="English").click()
         await expect(page.locator("h1")).to_have_text("Analytics", timeout=TIMEOUT_MS)
         assert await page.evaluate("localStorage.getItem('hirestream:lang')") == "en"
+
+
+async def test_candidate_notice_and_live_view_waiting_in_chinese(
+    make_settings: Callable[..., Settings],
+) -> None:
+    """The other two pages, in the state each opens in: the candidate's notice (before any
+    camera) and the interviewer's live view waiting for the candidate. Their language is the
+    requisition's, whatever the browser's."""
+    title, question = "客户支持主管", "请介绍一下您最大的优点。"
+    async with _app(make_settings) as run, _chromium() as browser:
+        body = {"title": title, "language": "zh", "questions": [{"text": question}]}
+        rid = (await run.post("/api/requisitions", body))["id"]
+        iv = await run.post("/api/interviews", {"requisition_id": rid, "candidate_name": "Ada"})
+        allow = {title, question, "Ada", run.base}
+        ctx = await browser.new_context(viewport={"width": 1000, "height": 900}, locale="en-US")
+        errors: list[str] = []
+        ctx.on("weberror", lambda e: errors.append(str(e.error)))
+
+        candidate = await ctx.new_page()
+        await candidate.goto(iv["candidate_url"])
+        await candidate.locator("#agree").wait_for(timeout=TIMEOUT_MS)
+        assert await candidate.evaluate("document.documentElement.lang") == "zh-CN"
+        await _shot(candidate, "candidate-zh-notice-checked.png")
+        await no_english_left(candidate, allow)
+        assert await contrast_ok(candidate) > 3
+
+        viewer = await ctx.new_page()
+        await viewer.goto(iv["interviewer_urls"][0])
+        await viewer.locator('#state[data-state="waiting"]').wait_for(timeout=TIMEOUT_MS)
+        assert await viewer.evaluate("document.documentElement.lang") == "zh-CN"
+        await _shot(viewer, "live-view-zh-waiting-checked.png")
+        await no_english_left(viewer, allow)
+        assert await contrast_ok(viewer) > 3
+        assert errors == []

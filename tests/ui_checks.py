@@ -38,6 +38,9 @@ ALWAYS_ALLOWED = frozenset(
         "H",  # a period such as 2027-H1 in a field's example
         "CI",  # confidence interval, beside the Chinese for it
         "SHA",  # SHA-256, the fingerprint an offer names
+        "Tab",  # keys as printed on the keyboard
+        "Esc",
+        "Enter",
     }
 )
 # Latin letters, accented ones included (not the × and ÷ among them).
