@@ -460,6 +460,15 @@ async def test_live_view_in_chinese_and_blocked_feed(
             await page.screenshot(path=str(ARTIFACTS / "live-view-waiting-zh.png"))
             await check_phone(page, "live-view-waiting-zh-375.png")
 
+            # The switch: English, remembered for this browser's next visits.
+            await page.locator('.lang-switch button[data-lang="en"]').click()
+            await page.wait_for_function("document.documentElement.lang === 'en'")
+            await _state(page, "waiting")
+            assert "Waiting for the candidate" in (await page.locator("#state").inner_text())
+            await page.reload()
+            await _state(page, "waiting")
+            assert await page.locator("html").get_attribute("lang") == "en"
+
             # Another address for the same server, not in allowed_origins: a visible message.
             other = links["interviewer_urls"][0].replace("127.0.0.1", "127.0.0.2")
             blocked = await browser.new_page()

@@ -5,7 +5,8 @@
 // "Interview ended" panel, the indicators go neutral and a "View report" link appears that
 // works with this page's own interviewer link.
 import { api, el, iceGatheringDone, interviewId, liveSocket, takeToken } from "/static/common.js";
-import { TEXT, t } from "/static/i18n.js";
+import { TEXT, languageSwitch, t } from "/static/i18n.js";
+import { pageLanguage } from "/static/live-language.js";
 import { createScores } from "/static/live-scores.js";
 import { createTranscript } from "/static/live-transcript.js";
 import { mountScorecard } from "/static/scorecard.js";
@@ -270,9 +271,10 @@ async function main() {
     return;
   }
   const info = await api(`/api/interviews/${id}`, token);
-  lang = info.requisition?.language === "zh" ? "zh" : "en";
+  lang = pageLanguage(info.requisition?.language);
   iceServers = info.ice_servers || [];
   translatePage();
+  $("lang").replaceChildren(languageSwitch(lang, tr("live_language")));
   const title = [info.requisition?.title, info.candidate_name].filter(Boolean).join(" · ");
   $("title").textContent = title || tr("live_page_title");
   document.title = `${title ? `${title} · ` : ""}${tr("live_page_title")} · hirestream`;

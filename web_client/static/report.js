@@ -2,7 +2,8 @@
 // interviewer's own link (no admin key), in the interview's language. The report is stored a
 // moment after the interview ends, so a missing one is asked for again a few times, spaced out.
 import { api, interviewId, takeToken } from "/static/common.js";
-import { t } from "/static/i18n.js";
+import { languageSwitch, t } from "/static/i18n.js";
+import { pageLanguage } from "/static/live-language.js";
 import { renderReport } from "/static/report-view.js";
 
 const id = interviewId();
@@ -50,11 +51,12 @@ async function main() {
   back.hidden = false;
   try {
     const info = await api(`/api/interviews/${id}`, token);
-    lang = info.requisition?.language === "zh" ? "zh" : "en";
+    lang = pageLanguage(info.requisition?.language);
   } catch {
     // The report says what is wrong, if anything; the page stays in English meanwhile.
   }
   translatePage();
+  $("lang").replaceChildren(languageSwitch(lang, tr("live_language")));
   say("report_loading");
   await load();
 }

@@ -16,8 +16,7 @@ const NOTE_DELAY_MS = 1000;
 
 /** Mounts the scorecard in `root` (an empty element). Returns `onRecord(rec)`, to be given
  * every live-feed record, which reloads a not-yet-ratable scorecard once the interview runs. */
-export function mountScorecard(root, id, token, pageLang = "en") {
-  let lang = pageLang;
+export function mountScorecard(root, id, token, lang = "en") {
   const tr = (key, vars) => text(lang, `scorecard_${key}`, vars);
   let card = null; // the last scorecard read
   let loading = false;
@@ -37,8 +36,6 @@ export function mountScorecard(root, id, token, pageLang = "en") {
     if (!card) status.textContent = tr("loading");
     try {
       card = await api(`/api/interviews/${id}/scorecard`, token);
-      lang = card.language === "zh" ? "zh" : card.language === "en" ? "en" : lang;
-      summary.textContent = tr("title");
       render();
     } catch (err) {
       status.textContent = tr("load_error", { msg: err.message });
