@@ -63,8 +63,8 @@ export function fail(err) {
     .includes(err.name);
   const link = problemFor(err);
   if (link) return linkProblem(link);
-  show(el("h1", { id: "error" }, say("error_title")),
-    el("p", { id: "error-text", role: "alert" },
+  show(el("h1", { id: "error-title" }, say("error_title")),
+    el("p", { id: "error", role: "alert" },
       media ? say("media_error", { msg: err.message || err.name }) : say("error_generic")),
     contactLine());
 }
