@@ -13,7 +13,7 @@ import logging
 import math
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import av
@@ -37,6 +37,7 @@ from pipeline.events import (
 )
 from pipeline.media import WINDOW_S
 from pipeline.raw_signals import RawSignals, Signal
+from pipeline.replay import replay
 from pipeline.score_store import ScoreStore
 from pipeline.scoring.catalogue import CATALOGUE
 from pipeline.scoring.report import SessionFacts, build_report
@@ -111,6 +112,13 @@ def competency_signals(scorer: Scorer) -> dict[str, Signal]:
 
 def _probability(p: float) -> float | None:
     return round(p, 3) if math.isfinite(p) and 0.0 <= p <= 1.0 else None
+
+
+def _record_end(record: dict[str, Any]) -> float:
+    ends = [record.get("t_end"), record.get("t")]
+    if record.get("type") == "gap":
+        ends.append(float(record.get("t") or 0.0) + float(record.get("duration_s") or 0.0))
+    return max((float(t) for t in ends if isinstance(t, int | float)), default=0.0)
 
 
 def to_record(event: Event | MediaGap) -> dict[str, Any] | None:
@@ -205,6 +213,8 @@ class InterviewSession:
         self._last_push: float | None = None  # clock time of the last frame pushed
         self._paused_at: float | None = None  # clock time the media stopped (paused)
         self._paused_end: float | None = None  # media time it stopped at
+        # Utterances numbered on from a seeded history's (a session rebuilt after a restart)
+        self._utterance_base = 0
 
     def start(self) -> None:
         if not self._tasks:
@@ -243,6 +253,29 @@ class InterviewSession:
         while (vad.media_t < heard - WINDOW_S or vad.in_speech) and self.clock.now() < deadline:
             await self.clock.sleep(0.02)
 
+    def seed(self, history: list[dict[str, Any]], elapsed_s: float) -> None:
+        """Blocking (encodes the finals; before start()): continue an interview whose session
+        was lost with a server restart. Its live history is replayed into the scorer and
+        facts (speech and transcripts: face signals are not in the history), the question
+        is the last one asked, utterances are numbered on, and the next `resume` puts the
+        gap after the history's last media time: media time runs with the wall clock from
+        the start (`elapsed_s` ago), so the gap is the part of that it does not cover."""
+        if self.scorer is not None:
+            replay(history, self.scorer, self.facts)
+        asked = [r for r in history if r.get("type") == "question"]
+        if asked:
+            self.question_index, self.question = int(asked[-1]["index"]), str(asked[-1]["text"])
+            self.audio.set_context(self.question)
+        self._utterance_base = max(
+            (int(r["utterance"]) for r in history if isinstance(r.get("utterance"), int)),
+            default=0,
+        )
+        # Where the media stopped: the latest time in the history (a gap's end included).
+        self._paused_end = max(
+            [0.0, *(_record_end(r) for r in history)],
+        )
+        self._paused_at = self.clock.now() - max(0.0, elapsed_s - self._paused_end)
+
     async def resume(self, reason: str) -> MediaGap:
         """A new connection carries the candidate's media on: its tracks continue the timeline
         after the gap (media time = where the media stopped + the wall-clock time since), the
@@ -280,6 +313,8 @@ class InterviewSession:
                 log.exception("interview %s: could not store an event", self.interview_id)
 
     async def _handle(self, event: Event) -> None:
+        if self._utterance_base and isinstance(event, SpeechStart | SpeechEnd | Transcript):
+            event = replace(event, utterance=event.utterance + self._utterance_base)
         self.facts.note(event)
         changed = self.signals.fold(event)
         if changed:

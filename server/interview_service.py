@@ -16,7 +16,9 @@ store:
 - the SQL store is unreachable at that moment: the report is spooled to a 0600 file under
   DATA_DIR/spool and stored by the sweeper as soon as the database answers again;
 - the server died while interviews were live (their sessions are lost): at start-up they
-  become `interrupted`; one that has not resumed after `interrupted_finalize_after_s` is finished
+  become `interrupted`; within `rejoin_grace_s` the link rejoins into a new session seeded
+  from the live history (so one report covers both parts); one that has not resumed after
+  `interrupted_finalize_after_s` (and the grace period) is finished
   with a report rebuilt from its live history in Redis (pipeline.replay), flagged as such,
   or, if that history is gone too, a report that says so;
 - an interview whose invite expired before any media is `abandoned` (no report: nothing was
@@ -132,7 +134,12 @@ class InterviewService:
         self.shared = shared
         self.adapter: HRAdapter = adapter or LocalStoreAdapter(engine)
         self.live = LiveRegistry(
-            settings, self.make_session, self.media_ended, self.media_lost, self.media_resumed
+            settings,
+            self.make_session,
+            self.media_ended,
+            self.media_lost,
+            self.media_resumed,
+            self.revive,
         )
         self.spool = settings.data_dir / "spool"
         self._sweeper: asyncio.Task[None] | None = None
@@ -206,10 +213,12 @@ class InterviewService:
         await self.publish_state(iid, iv.state)
         return iv
 
-    async def publish_state(self, iid: str, state: str) -> None:
+    async def publish_state(
+        self, iid: str, state: str, session: InterviewSession | None = None
+    ) -> None:
         """Never raises: the store buffers through a Redis outage."""
         record = {"type": "state", "state": str(state), "at": datetime.now(UTC).isoformat()}
-        session = self.live.session_of(iid)
+        session = session or self.live.session_of(iid)
         if session is not None:  # in order with the session's own records
             await session.store.publish(record)
             return
@@ -225,12 +234,15 @@ class InterviewService:
         return session.question_index, session.question
 
     def rejoin_until(self, iv: Interview) -> datetime | None:
-        """Until when a dropped candidate may rejoin: set while the interview is interrupted
-        and this process still holds its analysis session."""
-        held = self.live.detached_at(iv.id)
-        if iv.state != S.INTERRUPTED or held is None:
+        """Until when a dropped candidate may rejoin an interrupted interview: the grace
+        period from the drop (this process holds the session), or from the interruption a
+        restart recorded (the session is rebuilt from the history then)."""
+        if iv.state != S.INTERRUPTED:
             return None
-        return held + timedelta(seconds=self.settings.rejoin_grace_s)
+        since = self.live.detached_at(iv.id) or iv.interrupted_at
+        if since is None:
+            return None
+        return since + timedelta(seconds=self.settings.rejoin_grace_s)
 
     def may_rejoin(self, iv: Interview, jti: str) -> bool:
         """The candidate link that started the media (the invite's) may attach a new
@@ -298,6 +310,24 @@ class InterviewService:
             if iv is None or iv.state != S.LIVE:  # live: the drop was never recorded
                 raise
 
+    async def revive(self, iid: str) -> InterviewSession | None:
+        """A session for an interview interrupted by a server restart, seeded from its live
+        history so that one report covers both parts (the part before the restart with
+        speech and transcript evidence only: face signals are not in the history)."""
+        iv = await asyncio.to_thread(db.get_interview, self.engine, iid)
+        if iv is None or iv.state != S.INTERRUPTED:
+            return None
+        history = await self._history(iid) or []
+        session = await self.make_session(iid)
+        started = iv.started_at or iv.interrupted_at or datetime.now(UTC)
+        elapsed = (datetime.now(UTC) - started).total_seconds()
+        try:
+            await asyncio.to_thread(session.seed, history, elapsed)
+        except BaseException:
+            await session.aclose()
+            raise
+        return session
+
     async def media_ended(self, iid: str, reason: str, session: InterviewSession) -> None:
         """The session is over (finish, server stopping, no rejoin within the grace period):
         the interview is finished and its report stored, flagged when it did not end by
@@ -317,7 +347,7 @@ class InterviewService:
                 report.flags.append(Flag(flag="interrupted", detail=detail))
             await self.store_report(iid, report)
         if moved:  # announced once the report is there: the live view links to it
-            await self.publish_state(iid, S.FINISHED)
+            await self.publish_state(iid, S.FINISHED, session)
 
     # Reports
 
@@ -475,7 +505,9 @@ class InterviewService:
         """Finish interrupted interviews whose resume window passed; abandon interviews whose
         invite expired before any media; store spooled reports."""
         now = datetime.now(UTC)
-        cutoff = now - timedelta(seconds=self.settings.interrupted_finalize_after_s)
+        # Never while the candidate may still rejoin.
+        wait_s = max(self.settings.interrupted_finalize_after_s, self.settings.rejoin_grace_s)
+        cutoff = now - timedelta(seconds=wait_s)
         for iv in await asyncio.to_thread(lifecycle.in_state, self.engine, S.INTERRUPTED):
             if self.live.session_of(iv.id) is not None:  # waits for a rejoin, in memory
                 continue

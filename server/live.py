@@ -256,6 +256,7 @@ class LiveRegistry:
         on_ended: Callable[[str, str, InterviewSession], Awaitable[None]],
         on_detached: Callable[[str, str], Awaitable[None]] | None = None,
         on_resumed: Callable[[str], Awaitable[None]] | None = None,
+        revive: Callable[[str], Awaitable[InterviewSession | None]] | None = None,
     ) -> None:
         self.settings = settings
         self._make_session = make_session
@@ -265,6 +266,9 @@ class LiveRegistry:
         # a rejoin attached (before media flows): the interview's state follows these.
         self._on_detached = on_detached
         self._on_resumed = on_resumed
+        # A session for an interrupted interview this process holds none of (a server
+        # restart lost it), seeded from its history; None when it cannot be resumed.
+        self._revive = revive
         self.live: dict[str, LiveInterview] = {}
         self.detached: dict[str, Detached] = {}
         # interviews whose offer is being answered: they count against the capacity
@@ -370,21 +374,40 @@ class LiveRegistry:
                     await self._detach(live, "the candidate connected again")
                 detached = self.detached.pop(iid, None)
                 if detached is None:
-                    raise NotResumable("this interview has ended")
-                if detached.expiry is not None:
-                    detached.expiry.cancel()
-                try:
-                    if self._on_resumed is not None:
-                        await self._on_resumed(iid)
-                except BaseException:
-                    self._keep(iid, detached)  # still waiting for a rejoin
-                    raise
-                gap = await detached.session.resume(f"connection lost: {detached.reason}")
-                self._attach(negotiated, detached.session)
+                    gap = await self._rejoin_revived(negotiated)
+                else:
+                    if detached.expiry is not None:
+                        detached.expiry.cancel()
+                    try:
+                        if self._on_resumed is not None:
+                            await self._on_resumed(iid)
+                    except BaseException:
+                        self._keep(iid, detached)  # still waiting for a rejoin
+                        raise
+                    gap = await detached.session.resume(f"connection lost: {detached.reason}")
+                    self._attach(negotiated, detached.session)
         except BaseException:
             await self.abandon(negotiated)
             raise
         log.info("interview %s: the candidate rejoined after %.1f s", iid, gap.duration_s)
+        return gap
+
+    async def _rejoin_revived(self, negotiated: Negotiated) -> MediaGap:
+        """Under the lock: no session held (the server restarted since the drop): a new one,
+        seeded from the interview's history, goes on where that stopped."""
+        iid = negotiated.interview_id
+        session = await self._revive(iid) if self._revive is not None else None
+        if session is None:
+            raise NotResumable("this interview has ended")
+        try:
+            if self._on_resumed is not None:
+                await self._on_resumed(iid)
+            session.start()
+            gap = await session.resume("the server restarted")
+        except BaseException:
+            await session.aclose()
+            raise
+        self._attach(negotiated, session)
         return gap
 
     def _attach(self, negotiated: Negotiated, session: InterviewSession) -> None:

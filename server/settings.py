@@ -164,8 +164,10 @@ class Settings(BaseSettings):
         description="After a dropped connection (reload, network change, closed tab) the "
         "analysis session is kept this long for the candidate to rejoin with the same link; "
         "then the interview is finished with the report of what was analysed, flagged "
-        "interrupted. (interrupted_finalize_after_s covers server restarts, which lose the "
-        "session.)",
+        "interrupted. After a server restart (the session is lost) the link may rejoin for "
+        "this long from the restart, into a session rebuilt from the live history; the "
+        "interview is finished from that history after interrupted_finalize_after_s (never "
+        "before this grace period ends).",
     )
     candidate_captions: bool = Field(
         False,

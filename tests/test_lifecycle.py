@@ -117,7 +117,11 @@ async def test_a_crash_leaves_no_interview_live_and_its_report_is_rebuilt(
         assert db.get_interview(engine, iid).state == S.INTERRUPTED  # type: ignore[union-attr]
         await svc.sweep()  # inside the resume window: still resumable, no report yet
         assert db.get_report(engine, iid) is None
-        svc.settings = make_settings(interrupted_finalize_after_s=0.001)
+        # Finalized once both the resume window and the rejoin grace period have passed.
+        svc.settings = make_settings(interrupted_finalize_after_s=0.001, rejoin_grace_s=3600)
+        await svc.sweep()
+        assert db.get_report(engine, iid) is None
+        svc.settings = make_settings(interrupted_finalize_after_s=0.001, rejoin_grace_s=0.001)
         await svc.sweep()
     finally:
         await redis_client.delete(events_key)

@@ -418,6 +418,7 @@ async def test_finish_over_webrtc_with_redis_down_stores_the_report(
         await poll(caught_up)
         assert (await c.get("/readyz")).status == 200
         records = await stream(redis.client, iid)
-        assert records[-1] == {"type": "ended"}
+        assert records[-2] == {"type": "ended"}  # then the state record: finished
+        assert records[-1]["type"] == "state" and records[-1]["state"] == "finished"
         assert await redis.client.ttl(keys(iid)["events"]) > 0  # the expiry waited too
         await pc.close()

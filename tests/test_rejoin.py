@@ -9,6 +9,7 @@ import contextlib
 import itertools
 import time
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -22,11 +23,16 @@ from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 
 from bench.rtc_client import FaceTrack, SpeechTrack
 from bench.speech import conversation
+from hr_bridge import interviews as db
+from hr_bridge import lifecycle
+from hr_bridge.interviews import InterviewState
 from pipeline.audio_ingress import AudioIngress
+from pipeline.clock import MonotonicClock
+from pipeline.score_store import ScoreStore
 from pipeline.text import wer
 from pipeline.video_ingress import VideoIngress
 from server.app import create_app
-from server.app_keys import INTERVIEWS_KEY
+from server.app_keys import INTERVIEWS_KEY, RESOURCES_KEY
 from server.settings import Settings
 from tests.test_live_webrtc import admin, bearer, offer_sdp, schedule
 
@@ -329,6 +335,80 @@ async def test_a_reload_before_the_drop_is_noticed_rejoins_the_same_session(
     assert [f["flag"] for f in report["flags"]].count("gap") == 1
     for pc in (first, second):
         await pc.close()
+    await watching.close()
+
+
+def spoken_history(text: str) -> list[dict[str, Any]]:
+    """What a session published for one answer before the server went down."""
+    words = [[1.0 + 0.4 * i, 1.3 + 0.4 * i, w, 0.9] for i, w in enumerate(text.split())]
+    end = words[-1][1]
+    return [
+        {"type": "question", "index": 0, "text": "What is your greatest strength?", "t": 0.5},
+        {"type": "speech", "state": "start", "utterance": 1, "t": 1.0},
+        {"type": "speech", "state": "end", "utterance": 1, "t": end},
+        {
+            "type": "caption", "final": True, "utterance": 1, "segment": 0, "text": text,
+            "stable": text, "t_start": 1.0, "t_end": end, "confidence": 0.9, "words": words,
+            "language": "en", "language_prob": 0.99,
+        },
+    ]  # fmt: skip
+
+
+async def test_a_rejoin_after_a_server_restart_continues_from_the_history(
+    clients: list[Client],
+    make_settings: Callable[..., Settings],
+    database: dict[str, Any],
+    tmp_path: Path,
+) -> None:
+    """The server lost the session (restart while live): the same link rejoins a new session
+    seeded from the live history, and one report covers both parts."""
+    c = await make_client(
+        clients,
+        make_settings(max_live_interviews=1, media_timeout_s=60, rejoin_grace_s=120, **database),
+    )
+    service = c.app[INTERVIEWS_KEY]
+    engine = c.app[RESOURCES_KEY].engine
+    iv = await schedule(c)
+    iid, token = iv["id"], iv["candidate_token"]
+    await consent(c, iid, token)
+    # As a previous run left it: live since 20 s, the invite used, an answer in the history.
+    row = await asyncio.to_thread(db.get_interview, engine, iid)
+    assert row is not None
+    await asyncio.to_thread(db.use_invite, engine, iid, row.invite_jti)
+    await asyncio.to_thread(
+        lifecycle.move, engine, iid, InterviewState.LIVE, actor="candidate",
+        action="interview.live", started_at=datetime.now(UTC) - timedelta(seconds=20),
+    )  # fmt: skip
+    store = ScoreStore(c.app[RESOURCES_KEY].redis.client, iid, MonotonicClock())
+    for record in spoken_history(BEFORE):
+        await store.publish(record)
+    assert iid in (await service.recover()).interrupted  # what start-up does
+    on_hold = await info(c, iid, token)
+    assert on_hold["state"] == "interrupted" and on_hold["resumable"] and on_hold["rejoin_until"]
+
+    watching = await Feed.open(c, iid, iv["viewer_token"])
+    assert watching.snapshot["question"] == {"index": 0, "text": "What is your greatest strength?"}
+    pcm, _ = await asyncio.to_thread(conversation, [AFTER], tmp_path, [3.0])
+    pc = await candidate_pc(pcm)
+    await connect(c, iid, token, pc)
+    await watching.wait(state("live"), "live again")
+    gap = await watching.wait(lambda r: r.get("type") == "gap", "a gap")
+    assert "restarted" in gap["reason"] and gap["t"] >= 4.0 and gap["duration_s"] > 10
+    assert (await info(c, iid, token))["question_index"] == 0  # from the seeded session
+    r = await c.post(f"/api/interviews/{iid}/question", json={"index": 0}, headers=bearer(token))
+    assert r.status == 200
+    resumed = await watching.wait(
+        lambda r: r.get("type") == "caption" and r["final"], "a final after the rejoin", 60
+    )
+    assert resumed["utterance"] > 1 and resumed["t_start"] >= gap["t"] + gap["duration_s"]
+    r = await c.post(f"/api/interviews/{iid}/finish", headers=bearer(token))
+    assert r.status == 200 and (await r.json())["state"] == "finished"
+    report = await (await c.get(f"/api/interviews/{iid}/report", headers=admin(c))).json()
+    (answer,) = report["questions"]
+    assert [u["text"] for u in answer["transcript"]] == [BEFORE, resumed["text"]]
+    assert [f["flag"] for f in report["flags"]].count("gap") == 1
+    assert not watching.of("question")  # the re-post was a no-op
+    await pc.close()
     await watching.close()
 
 
