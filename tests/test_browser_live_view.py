@@ -378,7 +378,10 @@ async def test_live_view_waiting_live_ended(
                                   json={"accepted": True, "notice_version": "2026-11"},
                                   headers=_bearer(links["candidate_token"]))  # fmt: skip
             assert r.status == 200, await r.text()
-            await _state(viewer, "waiting")  # consented is still waiting for the candidate
+            await viewer.wait_for_function(  # consented: still waiting, and why
+                "document.getElementById('state').textContent.includes('checking their camera')"
+            )
+            await _state(viewer, "waiting")
             assert watches == [], watches
             candidate = await _connect(client, links, answers)
             await _ask(client, links, 0)
@@ -468,6 +471,14 @@ async def test_live_view_in_chinese_and_blocked_feed(
             await page.reload()
             await _state(page, "waiting")
             assert await page.locator("html").get_attribute("lang") == "en"
+
+            # A link whose token is not (or no longer) valid says so in plain words.
+            bad = await browser.new_page()
+            await bad.goto(links["interviewer_urls"][0].split("#")[0] + "#token=not-a-token")
+            await bad.locator("#feed-error").wait_for(state="visible", timeout=10_000)
+            assert "link is not valid or has expired" in (
+                await bad.locator("#feed-error").text_content() or ""
+            )
 
             # Another address for the same server, not in allowed_origins: a visible message.
             other = links["interviewer_urls"][0].replace("127.0.0.1", "127.0.0.2")

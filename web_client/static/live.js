@@ -36,6 +36,7 @@ let lang = "en";
 const tr = (key, vars) => t(lang, key, vars);
 
 let phase = "connecting";
+let lifecycle = null; // the server's word for the state (consented says more than "waiting")
 let transcript = null;
 let scores = null;
 let scorecardRecord = () => {};
@@ -53,7 +54,9 @@ function showPhase() {
   const banner = $("state");
   banner.dataset.state = phase;
   banner.querySelector(".icon").textContent = ICON[phase];
-  banner.querySelector(".text").textContent = tr(phase === "connecting" ? "live_connecting" : `live_state_${phase}`);
+  const words = phase === "connecting" ? "live_connecting"
+    : phase === "waiting" && lifecycle === "consented" ? "live_state_consented" : `live_state_${phase}`;
+  banner.querySelector(".text").textContent = tr(words);
   const overlay = $("overlay");
   const kind = phase === "live" ? (videoPlaying ? null : "connecting") : phase === "abandoned" ? "ended" : phase;
   overlay.hidden = kind === null;
@@ -65,7 +68,11 @@ function showPhase() {
   $("video").classList.toggle("dimmed", phase !== "live");
 }
 
-function setPhase(next) {
+function setPhase(next, state) {
+  if (state && state !== lifecycle) {
+    lifecycle = state;
+    if (next === phase) showPhase();
+  }
   if (!next || next === phase) return;
   const was = phase;
   phase = next;
@@ -220,7 +227,7 @@ function onRecord(rec) {
       warn(rec.recovered ? tr("live_recovered", { stage: rec.stage }) : tr("live_degraded", { stage: rec.stage, reason: rec.reason }));
       break;
   }
-  setPhase(phaseOf(rec));
+  setPhase(phaseOf(rec), rec.type === "state" || rec.type === "snapshot" ? rec.state : null);
 }
 
 let feedTry = 0;
@@ -283,8 +290,12 @@ async function main() {
   $("video").addEventListener("playing", () => { videoPlaying = true; showPhase(); });
   api(`/api/interviews/${id}/background`, token).then(showBackground).catch(() => {});
   scorecardRecord = mountScorecard($("scorecard"), id, token, lang);
-  setPhase(PHASE[info.state] || "waiting");
+  setPhase(PHASE[info.state] || "waiting", info.state);
   openFeed();
 }
 
-main().catch((err) => showFeedError(tr("live_error", { msg: err.message }), "page"));
+main().catch((err) => {
+  const words = err.status === 401 ? tr("live_link_invalid") : err.status === 404 ? tr("live_not_found")
+    : tr("live_error", { msg: err.message });
+  showFeedError(words, "page");
+});

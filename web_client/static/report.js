@@ -37,6 +37,8 @@ async function load(attempt = 0) {
       setTimeout(() => load(attempt + 1), NOT_YET_RETRY_MS[attempt]);
     } else if (err.status === 404) {
       say("report_missing");
+    } else if (err.status === 401) {
+      say("live_link_invalid");
     } else {
       say("report_error", { msg: err.message });
     }
