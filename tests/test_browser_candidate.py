@@ -28,7 +28,7 @@ from hr_bridge import interviews as db
 from hr_bridge import lifecycle
 from hr_bridge.interviews import InterviewState
 from server.app import create_app
-from server.app_keys import AUTH_KEY, RESOURCES_KEY
+from server.app_keys import AUTH_KEY, INTERVIEWS_KEY, RESOURCES_KEY
 from server.cli.doctor import find_chromium
 from server.settings import Settings
 from tests.conftest import ARTIFACTS
@@ -664,4 +664,44 @@ async def test_reload_mid_interview_resumes_at_the_same_question(
         assert any(line["end"] <= gaps[0]["start"] for line in lines), (gaps, lines)
         # Speech after the rejoin is in the same report (a line that ends after the gap).
         assert any(line["end"] > gaps[0]["end"] for line in lines), (gaps, lines)
+        assert page.errors == []  # type: ignore[attr-defined]
+
+
+async def test_dropped_connection_rejoins_by_itself(
+    make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
+    """The server loses the candidate's connection on question 2: the page says it is
+    reconnecting, rejoins with a new peer connection on its own, and stays on question 2."""
+    media = await asyncio.to_thread(_fake_media, tmp_path, SHORT, 1.5, 4.0)
+    async with _run(make_settings, media) as run:
+        texts = ["What is your greatest strength?", "How do you handle a deadline at risk?"]
+        links = await run.interview([{"text": q, "time_limit_s": 120} for q in texts])
+        page = await run.page(spy=True)
+        offers: list[str] = []
+        page.on("request", lambda r: offers.append(r.url) if r.url.endswith("/offer") else None)
+        await _through_to_first_question(page, links["candidate_url"])
+        await page.locator("#next").click()
+        await page.wait_for_function(
+            "document.querySelector('#qnum').textContent === 'Question 2 of 2'"
+        )
+        await _one_more_answer(page)
+
+        registry = run.client.app[INTERVIEWS_KEY].live
+        await registry.drop(registry.live[links["id"]], "test: the network went away")
+        banner = page.locator("#reconnecting")
+        await banner.wait_for(state="visible", timeout=15_000)
+        assert "Reconnecting" in (await banner.text_content() or "")
+        await _shot(page, "candidate-reconnecting.png")
+        await banner.wait_for(state="hidden", timeout=45_000)
+        assert len(offers) == 2, offers  # a new peer connection, same page
+        assert await page.locator("#qnum").text_content() == "Question 2 of 2"
+        await page.wait_for_function(
+            "document.querySelector('#recording').dataset.on === 'true'", timeout=20_000
+        )
+        assert await run.state(links["id"]) == "live"
+        await page.locator("#next").click()
+        await page.locator("#confirm-finish-yes").click()
+        await page.locator("#done").wait_for(timeout=30_000)
+        report = await run.get(f"/api/interviews/{links['id']}/report")
+        assert [f["flag"] for f in report["flags"]].count("gap") == 1, report["flags"]
         assert page.errors == []  # type: ignore[attr-defined]
