@@ -71,6 +71,7 @@ log = logging.getLogger(__name__)
 FINISHED_REASON = "finished"
 SWEEP_S = 10.0
 HISTORY_MAX = 10_000  # records read back from Redis to rebuild a lost session
+QUESTION_SCAN = 500  # records per read when looking back for the current question
 
 S = InterviewState
 
@@ -232,6 +233,29 @@ class InterviewService:
         if session is None or session.question_index is None or session.question is None:
             return None
         return session.question_index, session.question
+
+    async def question_now(self, iid: str) -> tuple[int, str] | None:
+        """The question asked now: the session's, else (no session here: not live yet, or
+        lost with a restart) the latest in the live history; None if none or Redis is down."""
+        held = self.current_question(iid)
+        if held is not None:
+            return held
+        upto = "+"
+        try:
+            for _ in range(HISTORY_MAX // QUESTION_SCAN):  # newest first, a page at a time
+                rows: list[tuple[bytes, dict[bytes, bytes]]] = (
+                    await self.redis.xrevrange(keys(iid)["events"], upto, "-", QUESTION_SCAN)  # type: ignore[assignment]
+                ) or []
+                for _id, fields in rows:
+                    record = unpack(fields[b"r"])
+                    if record.get("type") == "question":
+                        return int(record["index"]), str(record.get("text") or "")
+                if len(rows) < QUESTION_SCAN:
+                    return None
+                upto = "(" + rows[-1][0].decode()
+        except (RedisError, OSError, KeyError, ValueError, TypeError):
+            return None
+        return None
 
     def rejoin_until(self, iv: Interview) -> datetime | None:
         """Until when a dropped candidate may rejoin an interrupted interview: the grace

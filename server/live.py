@@ -479,7 +479,10 @@ class LiveRegistry:
         del self.live[iid]
         log.info("interview %s: connection lost (%s); kept for a rejoin", iid, reason)
         await self._close_connection(live)
-        await live.session.pause()
+        try:
+            await live.session.pause()
+        except Exception:  # a stage failed: the session is kept all the same (and reported)
+            log.exception("interview %s: pausing the session failed", iid)
         self._keep(iid, Detached(live.session, reason, datetime.now(UTC)))
         if self._on_detached is not None:
             try:

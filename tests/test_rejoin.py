@@ -34,6 +34,7 @@ from pipeline.video_ingress import VideoIngress
 from server.app import create_app
 from server.app_keys import INTERVIEWS_KEY, RESOURCES_KEY
 from server.settings import Settings
+from server.web.signaling import candidate_records
 from tests.test_live_webrtc import admin, bearer, offer_sdp, schedule
 
 Client = TestClient[Any, Any]
@@ -385,6 +386,7 @@ async def test_a_rejoin_after_a_server_restart_continues_from_the_history(
     assert iid in (await service.recover()).interrupted  # what start-up does
     on_hold = await info(c, iid, token)
     assert on_hold["state"] == "interrupted" and on_hold["resumable"] and on_hold["rejoin_until"]
+    assert on_hold["question_index"] == 0  # from the history: no session here yet
 
     watching = await Feed.open(c, iid, iv["viewer_token"])
     assert watching.snapshot["question"] == {"index": 0, "text": "What is your greatest strength?"}
@@ -410,6 +412,14 @@ async def test_a_rejoin_after_a_server_restart_continues_from_the_history(
     assert not watching.of("question")  # the re-post was a no-op
     await pc.close()
     await watching.close()
+
+
+def test_candidates_get_captions_only_with_the_setting(
+    make_settings: Callable[..., Settings],
+) -> None:
+    assert "caption" not in candidate_records(make_settings())
+    assert {"speech", "question", "state", "gap", "ended"} <= candidate_records(make_settings())
+    assert "caption" in candidate_records(make_settings(candidate_captions=True))
 
 
 def _audio(pts: int, samples: int = 960) -> av.AudioFrame:

@@ -153,7 +153,7 @@ async def get_interview(
     req = await asyncio.to_thread(db.get_requisition, engine_of(request), iv.requisition_id)
     settings = settings_of(request)
     service = request.app[INTERVIEWS_KEY]
-    held = service.current_question(iv.id)
+    held = await service.question_now(iv.id)
     until = service.rejoin_until(iv)
     return json_response(
         _view(iv, req)

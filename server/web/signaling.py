@@ -16,7 +16,6 @@ from hr_bridge.interviews import Conflict, InterviewState
 from pipeline.clock import MonotonicClock
 from pipeline.score_store import ScoreStore
 from server.app_keys import AUTH_KEY, INTERVIEWS_KEY, RESOURCES_KEY
-from server.interview_service import InterviewService
 from server.live import MAX_SDP_BYTES, BadOffer, Busy, InUse, NotResumable, TooManyViewers
 from server.live_fanout import LimitReached
 from server.settings import Settings
@@ -147,17 +146,6 @@ async def live_snapshot(store: ScoreStore) -> dict[str, Any]:
         return {"type": "snapshot", "scores": {}, "events": [], "unavailable": True}
 
 
-def _question(
-    service: InterviewService, iid: str, events: list[dict[str, Any]]
-) -> dict[str, Any] | None:
-    """The question asked now: the session's, else the latest in the history read."""
-    held = service.current_question(iid)
-    if held is not None:
-        return {"index": held[0], "text": held[1]}
-    last = next((e for e in reversed(events) if e.get("type") == "question"), None)
-    return {"index": last.get("index"), "text": last.get("text")} if last else None
-
-
 async def live_ws(request: web.Request) -> web.WebSocketResponse:
     """Interviewers (and the candidate, for their own captions) follow an interview live.
 
@@ -208,7 +196,8 @@ async def live_ws(request: web.Request) -> web.WebSocketResponse:
         snapshot = await live_snapshot(ScoreStore(redis, iid, MonotonicClock()))
         iv = await asyncio.to_thread(db.get_interview, engine_of(request), iid)
         snapshot["state"] = str(iv.state) if iv is not None else None
-        snapshot["question"] = _question(request.app[INTERVIEWS_KEY], iid, snapshot["events"])
+        asked = await request.app[INTERVIEWS_KEY].question_now(iid)
+        snapshot["question"] = {"index": asked[0], "text": asked[1]} if asked else None
         allowed = candidate_records(settings)
         if claims.role == "candidate":
             snapshot["scores"] = {}
