@@ -178,13 +178,17 @@ async def _requisition_with_candidates(
     return rid, ids, links
 
 
-async def _candidate_page(browser: Browser, url: str) -> tuple[Page, list[str]]:
+async def _candidate_page(
+    browser: Browser, url: str, ready: str = "#done"
+) -> tuple[Page, list[str]]:
+    """The candidate's page at `url`, once `ready` shows (#done on the interview page's
+    finish screen, #offer on the offer page)."""
     ctx = await browser.new_context(viewport={"width": 1000, "height": 900})
     page = await ctx.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     await page.goto(url)
-    await expect(page.locator("#done")).to_be_visible(timeout=TIMEOUT_MS)
+    await expect(page.locator(ready)).to_be_visible(timeout=TIMEOUT_MS)
     return page, errors
 
 
@@ -360,7 +364,7 @@ async def test_requisition_dashboard_decision_and_offer(
         await link.wait_for(timeout=TIMEOUT_MS)
         await expect(link).to_be_focused()
         url = await link.input_value()
-        assert url.startswith(f"{run.base}/interview/{ids['Ada Lovelace']}#token=")
+        assert url.startswith(f"{run.base}/offer/{ids['Ada Lovelace']}#token=")
         await expect(ada.locator("pre.offer-text")).to_contain_text("Annual salary: 55,555 EUR")
         await expect(ada.locator(".state")).to_contain_text("Offer: offer sent")
         await _shot(page, "hr-requisition.png")
@@ -439,7 +443,7 @@ async def test_candidate_accepts_offer_then_employee_record(
 
         # The offer: it takes the focus, the page does not say it can be closed, and the
         # self-identification is closed (a decision exists).
-        cand, errors = await _candidate_page(browser, offer["candidate_url"])
+        cand, errors = await _candidate_page(browser, offer["candidate_url"], "#offer")
         await expect(cand.locator("#offer-text")).to_contain_text("Offer of employment")
         await expect(cand.locator("#offer")).to_contain_text("4 months")
         await expect(cand.locator("#offer-title")).to_be_focused()
@@ -539,7 +543,7 @@ async def test_candidate_declines_offer(make_settings: Callable[..., Settings]) 
             f"/api/interviews/{iid}/job-offer",
             {"salary": 52000, "start_date": date.today().isoformat(), "created_by": "Dana"},
         )
-        cand, errors = await _candidate_page(browser, offer["candidate_url"])
+        cand, errors = await _candidate_page(browser, offer["candidate_url"], "#offer")
         cand.on("dialog", lambda d: asyncio.ensure_future(d.accept()))
         await cand.locator("#decline-offer").click()
         await expect(cand.locator("#offer-declined")).to_be_visible(timeout=5_000)
