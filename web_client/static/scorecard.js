@@ -53,7 +53,7 @@ export function mountScorecard(root, id, token, lang = "en") {
       status.textContent = tr("waiting");
     } else {
       status.textContent = BEFORE_LIVE.has(card.state) || card.state === "abandoned"
-        ? tr("closed", { state: card.state }) : tr("synthetic");
+        ? tr("closed", { state: card.state === "abandoned" ? text(lang, "live_state_abandoned") : card.state }) : tr("synthetic");
     }
     list.replaceChildren(...(card.can_rate ? card.competencies.map(item) : []));
   }
