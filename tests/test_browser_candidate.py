@@ -705,3 +705,44 @@ async def test_dropped_connection_rejoins_by_itself(
         report = await run.get(f"/api/interviews/{links['id']}/report")
         assert [f["flag"] for f in report["flags"]].count("gap") == 1, report["flags"]
         assert page.errors == []  # type: ignore[attr-defined]
+
+
+# A microphone that delivers only silence (the camera stays the fake one).
+SILENT_MIC = """
+(() => {
+  const orig = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
+  navigator.mediaDevices.getUserMedia = async (c) => {
+    const s = await orig(c);
+    const silent = new AudioContext().createMediaStreamDestination().stream;
+    return new MediaStream([...s.getVideoTracks(), ...silent.getAudioTracks()]);
+  };
+})();
+"""
+
+
+async def test_device_check_fails_clearly_on_a_silent_microphone(
+    make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
+    media = await asyncio.to_thread(_fake_media, tmp_path, SHORT, 1.5, 4.0)
+    async with _run(make_settings, media) as run:
+        links = await run.interview([{"text": "Why this role?", "time_limit_s": 60}])
+        page = await run.page(375, 812)
+        await page.context.add_init_script(SILENT_MIC)
+        await page.goto(links["candidate_url"])
+        await page.locator("#agree").check()
+        await page.locator("#consent").click()
+        await page.locator('#video-result[data-state="ok"]').wait_for(timeout=15_000)
+        mic = page.locator('#mic-result[data-state="fail"]')
+        await mic.wait_for(timeout=30_000)
+        assert "we could not hear you" in (await mic.text_content() or "")
+        assert await page.locator("#check-done").is_disabled()
+        assert await page.locator("#check-retry").is_visible()
+        for sel in ("#mic-result", "#check-done"):
+            fg, bg = await page.evaluate(CONTRAST_JS, sel)
+            assert _contrast(fg, bg) >= 4.5, (sel, fg, bg)
+        await _no_sideways(page, "device check failed")
+        await _shot(page, "candidate-device-check-failed.png")
+        await page.locator("#check-retry").click()  # tries again: waiting, not failed
+        assert await page.locator("#mic-result").get_attribute("data-state") == "wait"
+        assert await run.state(links["id"]) == "consented"
+        assert page.errors == []  # type: ignore[attr-defined]

@@ -111,11 +111,14 @@ export function deviceCheck({ intro } = {}) {
       summary.textContent = done.disabled ? "" : say("check_passed");
     };
 
-    const test = () => {
-      stopChecks();
+    const waiting = () => {
       mark(videoResult, "wait", "check_video_wait");
       mark(micResult, "wait", "check_mic_wait");
       verdict();
+    };
+    const test = () => {
+      stopChecks();
+      waiting();
       let heard = 0;
       const videoTimer = setTimeout(() => {
         if (videoResult.dataset.state === "wait") mark(videoResult, "fail", "check_video_fail");
@@ -142,6 +145,7 @@ export function deviceCheck({ intro } = {}) {
 
     const open = async () => {
       stopChecks();
+      waiting(); // a retry or another device: nothing passed or failed yet
       const next = await openMedia(cam.select.value, mic.select.value);
       stopMedia(stream);
       stream = next;
