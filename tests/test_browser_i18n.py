@@ -31,7 +31,7 @@ from tests.test_browser_hr import (
     _app,
     _chromium,
 )
-from tests.ui_checks import contrast_ok, contrast_report, no_english_left
+from tests.ui_checks import contrast_ok, contrast_report, focus_visible, no_english_left
 
 pytestmark = pytest.mark.browser
 
@@ -304,6 +304,13 @@ async def test_hr_pages_in_english_have_enough_contrast_and_the_switch_is_rememb
         await page.locator(".lang-switch button", has_text="English").click()
         await expect(page.locator("h1")).to_have_text("Analytics", timeout=TIMEOUT_MS)
         assert await page.evaluate("localStorage.getItem('hirestream:lang')") == "en"
+
+        # The keyboard: each control in turn shows a focus ring that can be seen.
+        seen = set()
+        for _ in range(8):
+            await page.keyboard.press("Tab")
+            seen.add((await focus_visible(page))["tag"])
+        assert {"button", "a", "select"} <= seen, seen
 
 
 async def test_candidate_notice_and_live_view_waiting_in_chinese(

@@ -244,3 +244,37 @@ async def contrast_ok(page: Page, minimum: float = MIN_CONTRAST) -> int:
         for c in low
     )
     return len(checked)
+
+
+# The focused element's outline: style, width in px, and its contrast with the background
+# around the element (the ring is drawn outside it, over the parent's background).
+_FOCUS_JS = """
+() => {
+  const el = document.activeElement;
+  if (!el || el === document.body) return null;
+  const cs = getComputedStyle(el);
+  const parse = (s) => (s.match(/[\\d.]+/g) || []).map(Number);
+  const lum = ([r, g, b]) => {
+    const ch = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
+    return 0.2126 * ch(r) + 0.7152 * ch(g) + 0.0722 * ch(b);
+  };
+  let bg = [255, 255, 255];
+  for (let n = el.parentElement; n; n = n.parentElement) {
+    const c = parse(getComputedStyle(n).backgroundColor);
+    if (c.length >= 3 && (c.length < 4 || c[3] > 0)) { bg = c.slice(0, 3); break; }
+  }
+  const [x, y] = [lum(parse(cs.outlineColor)), lum(bg)].sort((p, q) => q - p);
+  return { tag: el.tagName.toLowerCase(), style: cs.outlineStyle,
+    width: parseFloat(cs.outlineWidth), ratio: Math.round(((x + 0.05) / (y + 0.05)) * 100) / 100 };
+}
+"""
+
+
+async def focus_visible(page: Page) -> dict[str, Any]:
+    """Fail unless the focused element shows an outline at least 2 px wide with 3:1 contrast
+    against the background around it (WCAG 2.4.7 and 1.4.11); returns what was measured."""
+    ring: dict[str, Any] | None = await page.evaluate(_FOCUS_JS)
+    assert ring is not None, "nothing has the focus"
+    assert ring["style"] not in ("none", "hidden") and ring["width"] >= 2, ring
+    assert ring["ratio"] >= 3, ring
+    return ring
