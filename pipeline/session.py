@@ -287,6 +287,8 @@ class InterviewSession:
         self.video.ingress.rebase(gap.t + gap.duration_s)
         self._paused_end = self._paused_at = None
         self.facts.note(gap)
+        if changed := self.signals.fold(gap):
+            self.store.update({k: self.signals.signals[k] for k in changed})
         record = to_record(gap)
         assert record is not None
         await self.store.publish(record)

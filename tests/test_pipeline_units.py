@@ -9,6 +9,8 @@ import pytest
 from models_onnx.whisper import loop_start
 from pipeline.channel import Channel, ChannelClosed, Overflow
 from pipeline.clock import FakeClock
+from pipeline.events import MediaGap, SpeechEnd
+from pipeline.raw_signals import RawSignals
 from pipeline.stable import StablePrefix
 from pipeline.text import wer, words_of
 
@@ -109,3 +111,14 @@ async def test_fake_clock_wakes_sleepers_only_when_advanced() -> None:
     clock.advance(0.5)
     await asyncio.gather(*tasks)
     assert woke == [0.5, 1.0]
+
+
+def test_a_dropped_connection_is_not_a_pause() -> None:
+    """Two utterances 1 s apart around a 30 s gap: the silence share counts the 1 s only."""
+    signals = RawSignals()
+    signals.fold(SpeechEnd(utterance=1, t_start=0.0, t_end=4.0))
+    signals.fold(MediaGap(t=4.5, duration_s=30.0, reason="connection lost"))
+    changed = signals.fold(SpeechEnd(utterance=2, t_start=35.0, t_end=39.0))
+    assert changed == {"pauses"}
+    pauses = signals.signals["pauses"].value
+    assert pauses is not None and 10.0 < pauses < 15.0  # 1 s of 9 s, not 31 s of 39 s
