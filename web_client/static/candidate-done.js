@@ -19,7 +19,7 @@ export function done(id, token) {
     el("h2", { id: "next-steps-title" }, say("next_steps_title")),
     el("ul", {}, ...say("next_steps").map((s) => el("li", {}, s))),
     contactLine());
-  show(el("h1", { id: "done" }, say("done_title")), closing, after, steps);
+  show(el("h1", { id: "done" }, say("done_title")), closing, steps, after);
   afterInterview(id, token, after, closing).catch((err) => {
     console.error(err);
     after.append(el("p", { class: "form-error", role: "alert" }, say("offer_load_error")));

@@ -20,8 +20,9 @@ const CAPTION_LINES = 3;
 export const overtimeMs = (limitS) => Math.min(limitS * OVERTIME_SHARE, OVERTIME_MAX_S) * 1000;
 
 // Runs the questions from `startIndex` (a rejoin resumes there). Resolves "finished" after the
-// candidate (or the server) finished, or "closed" when the server refused to go on.
-export function runQuestions({ id, token, info, stream, startIndex }) {
+// candidate (or the server) finished, "closed" when it was closed without them, or
+// "interrupted" when rejoining was refused (too late, or ended meanwhile).
+export function runQuestions({ id, token, info, stream, startIndex, rejoining = false }) {
   return new Promise((resolve, reject) => {
     const qs = info.requisition.questions;
     const app = document.getElementById("app");
@@ -288,7 +289,8 @@ export function runQuestions({ id, token, info, stream, startIndex }) {
           setRecording(link.pc.connectionState === "connected");
           return;
         } catch (err) {
-          if (err.status === 410 || err.status === 404) return void failHard(err);
+          // Gone: finished meanwhile, or the time to rejoin has passed.
+          if (err.status === 410 || err.status === 404) return void end("interrupted");
         }
       }
       if (over) return;
@@ -304,7 +306,13 @@ export function runQuestions({ id, token, info, stream, startIndex }) {
 
     (async () => {
       app.querySelector("#qnum").textContent = say("connecting");
-      await connect();
+      try {
+        await connect();
+      } catch (err) {
+        // Coming back too late is no broken link: the interview was interrupted.
+        if (rejoining && err.status === 410) return end("interrupted");
+        throw err;
+      }
       openFeed();
       await goTo(startIndex);
     })().catch(failHard);

@@ -77,7 +77,7 @@ function welcomeBack() {
   go.addEventListener("click", async () => {
     try {
       const stream = await deviceCheck({ intro });
-      await interview(stream, at);
+      await interview(stream, at, true);
     } catch (err) {
       fail(err);
     }
@@ -86,10 +86,10 @@ function welcomeBack() {
     contactLine(), go);
 }
 
-async function interview(stream, startIndex) {
-  const outcome = await runQuestions({ id, token, info, stream, startIndex });
+async function interview(stream, startIndex, rejoining = false) {
+  const outcome = await runQuestions({ id, token, info, stream, startIndex, rejoining });
   if (outcome === "finished") done(id, token);
-  else closed("abandoned");
+  else closed(outcome === "interrupted" ? "interrupted" : "abandoned");
 }
 
 main().catch(fail);
