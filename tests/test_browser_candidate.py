@@ -746,3 +746,22 @@ async def test_device_check_fails_clearly_on_a_silent_microphone(
         assert await page.locator("#mic-result").get_attribute("data-state") == "wait"
         assert await run.state(links["id"]) == "consented"
         assert page.errors == []  # type: ignore[attr-defined]
+
+
+async def test_captions_only_with_the_setting_in_their_own_polite_region(
+    make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
+    media = await asyncio.to_thread(_fake_media, tmp_path, SHORT, 1.5, 4.0)
+    async with _run(make_settings, media, candidate_captions=True) as run:
+        links = await run.interview([{"text": "Why this role?", "time_limit_s": 120}])
+        page = await run.page()
+        await _through_to_first_question(page, links["candidate_url"])
+        await page.locator("#captions-final p").first.wait_for(timeout=60_000)
+        live = await page.evaluate(
+            "[...document.querySelectorAll('[aria-live]')]"
+            ".map(n => [n.id, n.getAttribute('aria-live')])"
+        )
+        assert live == [["captions-final", "polite"]], live
+        assert await page.locator("#captions-final p").count() <= 3  # a few lines, no scroll
+        await _shot(page, "candidate-captions-on.png")
+        assert page.errors == []  # type: ignore[attr-defined]
