@@ -11,16 +11,21 @@ import asyncio
 import re
 import socket
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
-from playwright.async_api import Page, Response, async_playwright
+from playwright.async_api import Browser, Page, Response, async_playwright
+from sqlalchemy import Engine
 
 from bench.rtc_client import FaceTrack, SpeechTrack
 from bench.speech import conversation
+from hr_bridge import interviews as db
+from hr_bridge import lifecycle
+from hr_bridge.interviews import InterviewState
 from pipeline.clock import MonotonicClock
 from pipeline.score_store import ScoreStore
 from server.app import create_app
@@ -28,6 +33,7 @@ from server.app_keys import AUTH_KEY, RESOURCES_KEY
 from server.cli.doctor import find_chromium
 from server.settings import Settings
 from tests.conftest import ARTIFACTS
+from tests.hr_fixtures import report_body
 from tests.test_browser import CHROMIUM_ARGS
 
 pytestmark = pytest.mark.browser
@@ -88,6 +94,20 @@ async def check_contrast(page: Page) -> None:
     found = await page.evaluate(TEXT_COLOURS_JS)
     low = [(x["text"], x["fg"], x["bg"]) for x in found if _contrast(x["fg"], x["bg"]) < 4.5]
     assert found and not low, low
+
+
+# The live area's English texts (those that differ in Chinese) that a page still shows.
+ENGLISH_LEFT_JS = r"""async () => {
+  const { LIVE } = await import('/static/messages/live.js');
+  const labels = [...document.querySelectorAll('[aria-label]')]
+    .map(n => n.getAttribute('aria-label'));
+  const text = [document.body.innerText, ...labels].join(' ');
+  // A text with placeholders: each fixed part of six characters or more.
+  return Object.entries(LIVE.en)
+    .filter(([k, v]) => typeof v === 'string' && v !== LIVE.zh[k])
+    .flatMap(([, v]) => v.split(/\{\w+\}/).map(p => p.trim()).filter(p => p.length >= 6))
+    .filter(v => text.includes(v));
+}"""
 
 
 def _free_port() -> int:
@@ -334,6 +354,46 @@ async def check_report(report: Page) -> None:
     await check_phone(report, "live-view-report-375.png")
 
 
+def _finished_with_report(engine: Engine, iid: str) -> None:
+    """Blocking: the interview finished, its report stored (labels in Chinese, as the
+    requisition names its competencies)."""
+    now = datetime.now(UTC)
+    lifecycle.move(engine, iid, InterviewState.FINISHED, actor="test",
+                   action="interview.finished", consent_at=now, notice_version="test",
+                   started_at=now, finished_at=now)  # fmt: skip
+    report = report_body(iid, {"communication": 72.0, "composure": 64.0}, "Ada", "客服主管")
+    labelled = {
+        k: c.model_copy(update={"label": {"communication": "沟通", "composure": "沉着"}[k]})
+        for k, c in report.competencies.items()
+    }
+    db.save_report(engine, iid, report.model_copy(update={"competencies": labelled}))
+
+
+async def check_report_in_chinese(
+    browser: Browser, client: Client, links: dict[str, Any], errors: list[str]
+) -> None:
+    """The report page of a zh interview, in a browser with no language chosen: Chinese, no
+    English text of the catalogue, no sideways scroll at 375 px."""
+    engine = client.app[RESOURCES_KEY].engine
+    await asyncio.to_thread(_finished_with_report, engine, links["id"])
+    fresh = await browser.new_context(viewport={"width": 1280, "height": 860})
+    page = await fresh.new_page()
+    page.on("pageerror", lambda e: errors.append(f"report zh: {e}"))
+    token = links["interviewer_urls"][0].split("#token=")[1]
+    await page.goto(f"{links['interviewer_urls'][0].split('/live/')[0]}/report/{links['id']}"
+                    f"#token={token}")  # fmt: skip
+    await page.locator("#report h1").wait_for(timeout=15_000)
+    assert await page.locator("#report h1").text_content() == "面试报告"
+    assert await page.locator("html").get_attribute("lang") == "zh-CN"
+    names = await page.locator(".report-competencies tbody th").all_text_contents()
+    assert names == ["沟通", "沉着"], names
+    assert await page.evaluate(ENGLISH_LEFT_JS) == []
+    await check_contrast(page)
+    await page.screenshot(path=str(ARTIFACTS / "live-view-report-zh.png"), full_page=True)
+    await check_phone(page, "live-view-report-zh-375.png")
+    await fresh.close()
+
+
 async def test_live_view_waiting_live_ended(
     make_settings: Callable[..., Settings], tmp_path: Path
 ) -> None:
@@ -449,15 +509,7 @@ async def test_live_view_in_chinese_and_blocked_feed(
             await _state(page, "waiting")
             assert await page.locator("html").get_attribute("lang") == "zh-CN"
             assert "正在等待候选人" in (await page.locator("#state").text_content() or "")
-            english: list[str] = await page.evaluate("""async () => {
-              const { LIVE } = await import('/static/messages/live.js');
-              const labels = [...document.querySelectorAll('[aria-label]')]
-                .map(n => n.getAttribute('aria-label'));
-              const text = [document.body.innerText, ...labels].join(' ');
-              return Object.entries(LIVE.en)
-                .filter(([k, v]) => typeof v === 'string' && v !== LIVE.zh[k] && !v.includes('{'))
-                .map(([, v]) => v).filter(v => text.includes(v));
-            }""")  # fmt: skip
+            english: list[str] = await page.evaluate(ENGLISH_LEFT_JS)
             assert english == [], english
             await check_contrast(page)
             await page.screenshot(path=str(ARTIFACTS / "live-view-waiting-zh.png"))
@@ -489,6 +541,7 @@ async def test_live_view_in_chinese_and_blocked_feed(
             assert "无法连接实时更新" in (await alert.text_content() or "")
             await check_contrast(blocked)
             await blocked.screenshot(path=str(ARTIFACTS / "live-view-blocked-zh.png"))
+            await check_report_in_chinese(browser, client, links, errors)
             assert errors == [], errors
             await browser.close()
     finally:

@@ -41,7 +41,7 @@ function competencies(tr, r) {
     el("tr", { "data-competency": key },
       el("th", { scope: "row" }, s.label || prettify(key)),
       el("td", {}, value(tr, s)),
-      el("td", {}, typeof s.confidence === "number" ? `${Math.round(s.confidence * 100)}%` : "–"),
+      el("td", { class: "num" }, typeof s.confidence === "number" ? `${Math.round(s.confidence * 100)}%` : "–"),
       el("td", {}, evidence(s.evidence))));
   return el("div", { class: "table-scroll" }, el("table", { class: "report-competencies" }, el("thead", {}, head), el("tbody", {}, ...rows)));
 }
