@@ -35,6 +35,7 @@ from server.settings import Settings
 from tests.conftest import ARTIFACTS
 from tests.hr_fixtures import report_body
 from tests.test_browser import CHROMIUM_ARGS
+from tests.ui_checks import focus_visible
 
 pytestmark = pytest.mark.browser
 
@@ -277,8 +278,10 @@ async def check_follow(viewer: Page, client: Client, iid: str) -> None:
     assert await jump.is_visible()
     assert await panel.evaluate("p => p.scrollTop") == 0  # the reader's place is kept
     await jump.focus()
+    await focus_visible(viewer)
     await viewer.keyboard.press("Enter")
     await jump.wait_for(state="hidden")
+    await focus_visible(viewer)  # the panel, focused for the keyboard to scroll it
     assert await panel.evaluate("p => p.scrollHeight - p.scrollTop - p.clientHeight <= 24")
     await panel.evaluate("p => { p.style.height = ''; }")
 
@@ -305,6 +308,7 @@ async def check_scores(viewer: Page) -> None:
     row = viewer.locator('[data-dim="competency:communication"]')
     await row.focus()  # the keyboard reaches the explanation too
     await row.locator(".tip").wait_for(state="visible")
+    await focus_visible(viewer)
     assert "Formula" in (await row.locator(".tip").text_content() or "")
     await viewer.keyboard.press("Escape")
     await row.locator(".tip").wait_for(state="hidden")
@@ -331,6 +335,8 @@ async def check_ended(viewer: Page) -> str:
     link = viewer.locator("#report-link")
     await link.wait_for(state="visible")
     assert await link.text_content() == "View report"
+    await link.focus()
+    await focus_visible(viewer)
     href = await link.get_attribute("href") or ""
     assert "#token=" in href, href
     await check_contrast(viewer)
