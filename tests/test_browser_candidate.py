@@ -765,3 +765,41 @@ async def test_captions_only_with_the_setting_in_their_own_polite_region(
         assert await page.locator("#captions-final p").count() <= 3  # a few lines, no scroll
         await _shot(page, "candidate-captions-on.png")
         assert page.errors == []  # type: ignore[attr-defined]
+
+
+async def test_past_the_limit_a_question_waits_for_a_pause_or_the_cap(
+    make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
+    """Question 1 of 2 (10 s) with a half-minute answer: past the limit the page stays while
+    the candidate talks, and moves on at the hard cap (limit + 50%: 5 s), not before."""
+    media = await asyncio.to_thread(_fake_media, tmp_path, LONG, 0.25, 40.0)
+    async with _run(make_settings, media) as run:
+        links = await run.interview(
+            [
+                {"text": "Tell us about a project you led.", "time_limit_s": 10},
+                {"text": "What did you learn from it?", "time_limit_s": 60},
+            ]
+        )
+        page = await run.page(spy=True)
+        await _through_to_first_question(page, links["candidate_url"])
+        await page.wait_for_function(
+            "document.querySelector('#timer').dataset.phase === 'over'", timeout=30_000
+        )
+        over_at = await page.evaluate("Date.now()")
+        await page.wait_for_function(
+            "document.querySelector('#qnum').textContent === 'Question 2 of 2'", timeout=30_000
+        )
+        moved_at = await page.evaluate("Date.now()")
+        # Still talking when it moved: the cap moved it, after the 5 s the cap allows.
+        talking = await page.evaluate(
+            "(t) => { const s = window.__feed.filter(f => f.rec.type === 'speech' && f.at <= t);"
+            " const last = s[s.length - 1];"
+            " return !!last && (last.rec.state === 'start' || t - last.at < 1500); }",
+            moved_at,
+        )
+        assert talking, await page.evaluate("window.__feed.map(f => f.rec.type)")
+        assert moved_at - over_at >= 4_500, moved_at - over_at
+        await page.locator("#next").click()
+        await page.locator("#confirm-finish-yes").click()
+        await page.locator("#done").wait_for(timeout=30_000)
+        assert page.errors == []  # type: ignore[attr-defined]
