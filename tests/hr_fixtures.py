@@ -24,7 +24,7 @@ SCORES = {
 def report_body(
     iid: str, scores: dict[str, float], name: str | None = None, title: str | None = None
 ) -> Report:
-    """A small finalized report with everything server/web/report_html.py reads; each score has
+    """A small finalized report with everything the report renderer reads; each score has
     one evidence span, "um, about <competency>"."""
     return Report(
         interview_id=iid,

@@ -21,7 +21,6 @@ from server.app_keys import AUTH_KEY, INTERVIEWS_KEY
 from server.settings import Settings
 from server.web.auth import Auth, AuthError, Claims
 from server.web.contract import Inputs, Operation, Reply, Scheme, add
-from server.web.report_html import render
 from server.web.schemas import (
     LANGUAGES,
     AgreementOut,
@@ -44,7 +43,6 @@ from server.web.schemas import (
     RatingOut,
     RatingPath,
     ReportOut,
-    ReportQuery,
     RequisitionIn,
     ScorecardOut,
     SiteOut,
@@ -196,22 +194,18 @@ async def finish(request: web.Request, _inp: Inputs[None, None, IdPath]) -> web.
     return web.json_response({"state": iv.state, "id": iv.id})
 
 
-async def report(
-    request: web.Request, inp: Inputs[None, ReportQuery, IdPath]
-) -> web.StreamResponse:
-    """The finalized report: JSON, or a printable HTML page with ?format=html. With the admin
-    key the interviewers' ratings are merged in beside the AI scores; an interviewer's token
-    reads the report as stored, so raters do not see each other's ratings."""
+async def report(request: web.Request, inp: Inputs[None, None, IdPath]) -> web.Response:
+    """The finalized report. With the admin key the interviewers' ratings are merged in beside
+    the AI scores; an interviewer's token reads the report as stored, so raters do not see each
+    other's ratings. Pages render it with web_client/static/report-view.js (one renderer)."""
     engine = engine_of(request)
     row = await asyncio.to_thread(db.get_report, engine, inp.path.id)
     if row is None:
         raise error(web.HTTPNotFound, "no report yet: it is made when the interview finishes")
-    human = None
-    if inp.claims is None:  # the admin key
-        human = ratings.summary(await asyncio.to_thread(ratings.read, engine, inp.path.id))
-    if inp.query.format == "html":
-        return web.Response(text=render(row.body, human), content_type="text/html")
-    return json_response(row.body if human is None else {**row.body, "human_ratings": human})
+    if inp.claims is not None:
+        return json_response(row.body)
+    human = ratings.summary(await asyncio.to_thread(ratings.read, engine, inp.path.id))
+    return json_response({**row.body, "human_ratings": human})
 
 
 def _rater(claims: Claims) -> str:
@@ -452,8 +446,7 @@ OPERATIONS: tuple[Operation[Any, Any, Any], ...] = (
         report,
         "The finalized report",
         ("admin", "interviewer"),
-        {200: Reply("OK", ReportOut, media=("text/html",)), 404: "no report"},
-        query=ReportQuery,
+        {200: Reply("OK", ReportOut), 404: "no report"},
         params=IdPath,
         description="With the admin key, `human_ratings` holds the interviewers' ratings per "
         "competency (mean, n, each rating and note) beside the AI scores. An interviewer token "

@@ -81,10 +81,6 @@ class ViewerQuery(Schema):
     as_: Literal["candidate", "interviewer"] = Field("interviewer", alias="as")
 
 
-class ReportQuery(Schema):
-    format: Literal["json", "html"] = "json"
-
-
 class EventsQuery(Schema):
     after: int = Field(0, ge=0, le=MAX_ID)
 

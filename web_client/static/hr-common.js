@@ -2,6 +2,7 @@
 // navigation, the SYNTHETIC banner, reports read inline, downloads.
 import { el } from "/static/common.js";
 import { TEXT, applyText, chosenLanguage, languageSwitch, locale, t } from "/static/i18n.js";
+import { renderReport } from "/static/report-view.js";
 
 export { el };
 
@@ -140,12 +141,12 @@ export function syntheticBadge(synthetic) {
   return synthetic ? el("span", { class: "badge synthetic", title: SYNTHETIC_LABEL }, tr("hr_synthetic_badge")) : "";
 }
 
-// The printable HTML report, read with the key and shown inside `target`.
+// The report, read with the key (so the interviewers' ratings come with it) and shown inside
+// `target` by the same renderer as the interviewer's report page, in this page's language.
 export async function reportInto(target, interviewId) {
-  const html = await get(`/api/interviews/${encodeURIComponent(interviewId)}/report?format=html`, "text");
-  const doc = new DOMParser().parseFromString(html, "text/html");
-  const main = doc.querySelector("main");
-  target.replaceChildren(...(main ? main.childNodes : []));
+  const report = await get(`/api/interviews/${encodeURIComponent(interviewId)}/report`);
+  target.replaceChildren(...renderReport(report, lang));
+  target.classList.add("report-body");
   target.hidden = false;
   return target;
 }

@@ -1,4 +1,5 @@
-// A finalized report (GET /api/interviews/{id}/report, JSON) as page content, every word of
+// The one renderer of a finalized report (GET /api/interviews/{id}/report, JSON): the
+// interviewer's report page and HR's inline report both use it. Page content, every word of
 // the page's own from the message catalogue in the interview's language; the report's values
 // (names, transcript, evidence) shown as text, never as markup.
 import { el } from "/static/common.js";
@@ -34,15 +35,34 @@ function evidence(items) {
       el("span", { class: "t" }, `${mmss(e.start)}–${mmss(e.end)}`))));
 }
 
+// The interviewers' ratings of one competency (HR's view: the admin read merges them in):
+// their mean, how many rated, and each rating with its note.
+function human(tr, rated) {
+  if (!rated) return el("td", {}, "–");
+  const mean = Number(rated.mean).toFixed(1);
+  const notes = (rated.ratings || []).map((x) => el("li", {},
+    tr("report_human_rating", { rater: x.rater, score: x.score }), x.note ? ` – ${x.note}` : ""));
+  return el("td", { class: "human" }, el("strong", {}, tr("report_human_mean", { mean, n: rated.n })),
+    ...(notes.length ? [el("ul", { class: "ev" }, ...notes)] : []));
+}
+
 function competencies(tr, r) {
-  const head = el("tr", {}, ...["report_col_competency", "report_col_score", "report_col_confidence", "report_col_evidence"]
-    .map((k) => el("th", { scope: "col" }, tr(k))));
-  const rows = Object.entries(r.competencies || {}).map(([key, s]) =>
-    el("tr", { "data-competency": key },
-      el("th", { scope: "row" }, s.label || prettify(key)),
+  const ratings = r.human_ratings; // present only in HR's (admin) read
+  const cols = ["report_col_competency", "report_col_score", "report_col_confidence",
+    ...(ratings ? ["report_col_human"] : []), "report_col_evidence"];
+  const head = el("tr", {}, ...cols.map((k) => el("th", { scope: "col" }, tr(k))));
+  // Competencies only people rated have a row too.
+  const keys = [...Object.keys(r.competencies || {}),
+    ...Object.keys(ratings || {}).filter((k) => !(k in (r.competencies || {})))];
+  const rows = keys.map((key) => {
+    const s = r.competencies?.[key];
+    return el("tr", { "data-competency": key },
+      el("th", { scope: "row" }, s?.label || prettify(key)),
       el("td", {}, value(tr, s)),
-      el("td", { class: "num" }, typeof s.confidence === "number" ? `${Math.round(s.confidence * 100)}%` : "–"),
-      el("td", {}, evidence(s.evidence))));
+      el("td", { class: "num" }, typeof s?.confidence === "number" ? `${Math.round(s.confidence * 100)}%` : "–"),
+      ...(ratings ? [human(tr, ratings[key])] : []),
+      el("td", {}, evidence(s?.evidence)));
+  });
   return el("div", { class: "table-scroll" }, el("table", { class: "report-competencies" }, el("thead", {}, head), el("tbody", {}, ...rows)));
 }
 
