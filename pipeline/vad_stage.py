@@ -159,6 +159,14 @@ class VadStage(Stage[AudioChunk, VadOutput]):
 
     async def _step(self, chunk: AudioChunk, arrived: float, prob: float) -> None:
         cfg = self.config
+        if chunk.t - self._last_t_end > cfg.hangover_ms / 1000:
+            # Media time jumped (a rejoin after a dropped connection, a loss too long to
+            # fill): nothing spans the jump, neither an open utterance nor a half-confirmed
+            # start, nor pre-roll from before it.
+            if self.in_speech:
+                await self._end_utterance(self._open_end())
+            self._run_start.clear()
+            self._pre_roll.clear()
         self._last_t_end = chunk.t_end
         item = (chunk, prob, arrived)
         if self._state is _State.SILENCE:

@@ -15,9 +15,10 @@ from pipeline.asr_stage import AsrConfig
 from pipeline.audio_pipeline import AudioPipeline
 from pipeline.clock import FakeClock
 from pipeline.events import SpeechEnd, SpeechStart, StageDegraded, Transcript
+from pipeline.media import WINDOW, WINDOW_S, AudioChunk
 from pipeline.text import wer
-from pipeline.vad_stage import VadConfig
-from tests.media import audio_frames, synth_speech
+from pipeline.vad_stage import VadConfig, VadStage
+from tests.media import audio_frames, read_wav_16k, synth_speech
 from tests.pipeline_run import run_pipeline, tiny_en, vad_model
 
 TEXTS = [
@@ -83,8 +84,6 @@ async def test_silence_and_noise_give_no_transcript() -> None:
 
 
 async def test_frames_stopping_mid_utterance_still_end_it_on_the_clock(tmp_path: Path) -> None:
-    from tests.media import read_wav_16k
-
     pcm = read_wav_16k(
         synth_speech("I enjoy working with customers every day.", tmp_path / "a.wav")
     )
@@ -185,3 +184,26 @@ def test_vad_config_validates_hysteresis() -> None:
     with pytest.raises(ValueError, match="end_threshold"):
         VadConfig(start_threshold=0.3, end_threshold=0.5)
     assert isinstance(vad_model(), SileroVad)
+
+
+async def test_no_utterance_spans_a_jump_in_media_time(tmp_path: Path) -> None:
+    """A rejoin continues media time after a gap: speech that had barely begun before it (too
+    short to be declared) must not become the start of the utterance after it."""
+    wav = synth_speech("I enjoy working with customers every day.", tmp_path / "a.wav")
+    pcm = read_wav_16k(wav)
+    windows = [pcm[i : i + WINDOW] for i in range(0, len(pcm) - WINDOW, WINDOW)]
+    probe = vad_model()
+    first = next(i for i, w in enumerate(windows) if probe.infer(w) >= VadConfig().start_threshold)
+    vad = VadStage(FakeClock(), vad_model)
+    vad.start()
+    before, after = windows[: first + 2], windows[first + 2 :]  # 2 loud windows: under 96 ms
+    jump_t = 30.0
+    for i, w in enumerate(before):
+        await vad.push_wait(AudioChunk(i * WINDOW_S, w))
+    for i, w in enumerate(after):
+        await vad.push_wait(AudioChunk(jump_t + i * WINDOW_S, w))
+    vad.end()
+    starts = [e async for e in vad if isinstance(e, SpeechStart)]
+    await vad.aclose()
+    assert starts, "the speech after the jump is an utterance"
+    assert starts[0].t >= jump_t  # not the loud windows from before the gap
