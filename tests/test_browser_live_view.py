@@ -111,6 +111,16 @@ ENGLISH_LEFT_JS = r"""async () => {
 }"""
 
 
+# Every state the banner shows, in order, intermediate ones included (a MutationObserver gets
+# each change, even several in one task): a page that flips and back is caught.
+STATES_SEEN_JS = """
+window.__states = [];
+new MutationObserver((ms) => {
+  for (const m of ms) if (m.target.id === 'state') window.__states.push(m.target.dataset.state);
+}).observe(document, { subtree: true, attributes: true, attributeFilter: ['data-state'] });
+"""
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -234,6 +244,62 @@ async def check_drop_and_rejoin(
     said = await gap.text_content() or ""
     assert re.search(r"Connection lost for \d+ s", said), said
     assert re.search(r"\d\d:\d\d", said), said
+
+
+async def _history_states(client: Client, iid: str) -> list[str]:
+    """The state records in the live feed's history: what a viewer opening now is replayed."""
+    store = ScoreStore(client.app[RESOURCES_KEY].redis.client, iid, MonotonicClock())
+    snap = await store.snapshot()
+    return [e["state"] for e in snap["events"] if e.get("type") == "state"]
+
+
+async def _watched_view(browser: Browser, url: str) -> tuple[Page, list[int], list[str]]:
+    """A live view opened in a browser context of its own (nothing stored), with its /watch
+    statuses and its console errors (a failed request is one too) recorded."""
+    ctx = await browser.new_context(viewport={"width": 1280, "height": 860})
+    await ctx.add_init_script(STATES_SEEN_JS)
+    page = await ctx.new_page()
+    watches: list[int] = []
+    errors: list[str] = []
+    page.on("response", lambda r: watches.append(r.status) if r.url.endswith("/watch") else None)
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    await page.goto(url)
+    return page, watches, errors
+
+
+async def check_opened_after_rejoin(
+    browser: Browser, client: Client, links: dict[str, Any]
+) -> None:
+    """A view opened while live after a rejoin: the history it is replayed says "interrupted"
+    then "live", yet it asks for the video once and never leaves "live"."""
+    history = await _history_states(client, links["id"])
+    assert history[-2:] == ["interrupted", "live"], history
+    page, watches, errors = await _watched_view(browser, links["interviewer_urls"][0])
+    await _state(page, "live")
+    await page.locator("#captions-final .line").first.wait_for(timeout=15_000)  # replayed
+    await page.locator("#overlay").wait_for(state="hidden", timeout=30_000)  # playing
+    assert set(await page.evaluate("window.__states")) <= {"connecting", "live"}
+    assert len(watches) == 1 and watches[0] < 400, watches
+    assert errors == [], errors
+    await page.context.close()  # its viewer slot back
+
+
+async def check_opened_after_end(browser: Browser, client: Client, links: dict[str, Any]) -> None:
+    """A view opened after the end, while the live state is still kept: "Interview ended" and
+    the report link, no video asked for though the replayed history says "live"."""
+    assert "live" in await _history_states(client, links["id"])
+    page, watches, errors = await _watched_view(browser, links["interviewer_urls"][0])
+    await _state(page, "ended")
+    await page.locator("#captions-final .line").first.wait_for(timeout=15_000)  # replayed
+    assert "Interview ended" in (await page.locator("#state").text_content() or "")
+    assert "Interview ended" in (await page.locator("#overlay").text_content() or "")
+    await page.locator("#report-link").wait_for(state="visible")
+    assert "#token=" in (await page.locator("#report-link").get_attribute("href") or "")
+    assert set(await page.evaluate("window.__states")) <= {"connecting", "ended"}
+    assert watches == [], watches
+    assert errors == [], errors
+    await page.context.close()
 
 
 async def check_marks(viewer: Page, client: Client, iid: str) -> None:
@@ -464,6 +530,7 @@ async def test_live_view_waiting_live_ended(
             await check_transcript(viewer)
             await check_scores(viewer)
             await check_drop_and_rejoin(viewer, client, links, candidate, rejoin, watches, peers)
+            await check_opened_after_rejoin(browser, client, links)
             await check_marks(viewer, client, iid)
             await check_follow(viewer, client, iid)
             await check_contrast(viewer)
@@ -476,6 +543,7 @@ async def test_live_view_waiting_live_ended(
             href = await check_ended(viewer)
             assert all(s < 400 for s in watches), watches
             assert len(watches) == 2, watches  # once per time live; never polled
+            await check_opened_after_end(browser, client, links)
 
             # The link alone, in a browser with nothing stored: no admin key, no session.
             fresh = await browser.new_context(viewport={"width": 1280, "height": 860})

@@ -5,7 +5,7 @@
 // "Interview ended" panel, the indicators go neutral and a "View report" link appears that
 // works with this page's own interviewer link.
 import { api, el, iceGatheringDone, interviewId, liveSocket, takeToken } from "/static/common.js";
-import { TEXT, languageSwitch, t } from "/static/i18n.js";
+import { languageSwitch, t } from "/static/i18n.js";
 import { pageLanguage } from "/static/live-language.js";
 import { createScores } from "/static/live-scores.js";
 import { createTranscript } from "/static/live-transcript.js";
@@ -30,6 +30,13 @@ const ICON = { connecting: "…", waiting: "", live: "", interrupted: "!", ended
 // Records that only a running interview produces (a feed without state records still says so).
 const RUNNING = new Set(["question", "caption", "speech", "face", "affect"]);
 const WATCH_RETRY_MS = [1000, 2000, 4000, 8000, 15000, 30000];
+// Why the video could not be had, in the page's language: an HTTP status names its reason; the
+// server's own words (English) only go to the console.
+const WATCH_WHY = { 400: "live_why_not_live", 401: "live_why_link", 403: "live_why_link", 404: "live_why_not_live", 409: "live_why_not_live", 429: "live_why_busy" };
+// The pipeline's stages and face warnings that have words of their own.
+const STAGES = new Set(["asr", "vad", "face", "affect"]);
+const WARNINGS = new Set(["no_face", "several_faces", "too_dark", "looking_away", "cut_off"]);
+const AFFECTS = new Set(["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"]);
 const FEED_RETRY_MS = [1000, 2000, 5000, 10000, 30000];
 
 let lang = "en";
@@ -69,6 +76,7 @@ function showPhase() {
 }
 
 function setPhase(next, state) {
+  if (phase === "ended" || phase === "abandoned") return; // the end is final
   if (state && state !== lifecycle) {
     lifecycle = state;
     if (next === phase) showPhase();
@@ -99,11 +107,11 @@ function stopVideo() {
   $("video").srcObject = null;
 }
 
-function retryWatch(reason) {
+function retryWatch(why) {
   if (phase !== "live" || watchTimer) return;
   const delay = WATCH_RETRY_MS[Math.min(watchTry, WATCH_RETRY_MS.length - 1)];
   watchTry += 1;
-  showFeedError(tr("live_video_retry", { msg: reason, s: Math.round(delay / 1000) }), "video");
+  showFeedError(tr("live_video_retry", { why: tr(why), s: Math.round(delay / 1000) }), "video");
   watchTimer = setTimeout(() => { watchTimer = 0; watch(); }, delay);
 }
 
@@ -120,7 +128,7 @@ async function watch() {
       clearFeedError("video");
     } else if (mine.connectionState === "failed") {
       stopVideo();
-      retryWatch(mine.connectionState);
+      retryWatch("live_why_connection");
     }
   };
   try {
@@ -132,8 +140,9 @@ async function watch() {
     await mine.setRemoteDescription(answer);
   } catch (err) {
     if (pc !== mine) return;
+    console.debug("watch failed", err.status, err.message);
     stopVideo();
-    retryWatch(err.message);
+    retryWatch(WATCH_WHY[err.status] || (err.status >= 500 ? "live_why_server" : "live_why_other"));
   }
 }
 
@@ -179,9 +188,11 @@ function warn(text) {
 }
 
 function warningText(w) {
-  const key = `live_warning_${w}`;
-  return tr("live_warning", { what: key in TEXT.en ? tr(key) : w.replace(/_/g, " ") });
+  if (!WARNINGS.has(w)) console.debug("video warning", w);
+  return tr("live_warning", { what: tr(WARNINGS.has(w) ? `live_warning_${w}` : "live_warning_other") });
 }
+
+const stageName = (stage) => tr(STAGES.has(stage) ? `live_stage_${stage}` : "live_stage_other");
 
 // The phase a record implies; state records and the snapshot's state are the server's word.
 function phaseOf(rec) {
@@ -191,12 +202,15 @@ function phaseOf(rec) {
   return null;
 }
 
-function onRecord(rec) {
+// `history`: a record replayed from the snapshot. It fills the page in but says nothing about
+// the phase now: an ended interview's history has "live" in it, a rejoined one's "interrupted"
+// then "live", and acting on them would ask for video that is not (or already) there.
+function onRecord(rec, history = false) {
   switch (rec.type) {
     case "snapshot":
       scores.render(rec.scores);
-      // The history first; the snapshot's own state is the latest word.
-      for (const e of rec.events || []) onRecord(e);
+      for (const e of rec.events || []) onRecord(e, true);
+      // The snapshot's own state (the server's, now) is what decides the phase.
       if (rec.question) $("question").textContent = tr("live_question", { n: rec.question.index + 1, text: rec.question.text });
       break;
     case "scores":
@@ -220,14 +234,15 @@ function onRecord(rec) {
       break;
     case "affect":
       if (phase === "ended" || phase === "abandoned") break;
-      $("affect").hidden = false;
-      $("affect").textContent = tr("live_affect", { top: rec.top });
+      $("affect").hidden = !AFFECTS.has(rec.top);
+      $("affect").textContent = AFFECTS.has(rec.top) ? tr("live_affect", { top: tr(`live_affect_${rec.top}`) }) : "";
       break;
     case "degraded":
-      warn(rec.recovered ? tr("live_recovered", { stage: rec.stage }) : tr("live_degraded", { stage: rec.stage, reason: rec.reason }));
+      if (!rec.recovered) console.debug("stage degraded", rec.stage, rec.reason);
+      warn(tr(rec.recovered ? "live_recovered" : "live_degraded", { stage: stageName(rec.stage) }));
       break;
   }
-  setPhase(phaseOf(rec), rec.type === "state" || rec.type === "snapshot" ? rec.state : null);
+  if (!history) setPhase(phaseOf(rec), rec.type === "state" || rec.type === "snapshot" ? rec.state : null);
 }
 
 let feedTry = 0;
@@ -295,7 +310,8 @@ async function main() {
 }
 
 main().catch((err) => {
-  const words = err.status === 401 ? tr("live_link_invalid") : err.status === 404 ? tr("live_not_found")
-    : tr("live_error", { msg: err.message });
-  showFeedError(words, "page");
+  console.debug("live view failed", err.status, err.message);
+  const key = err.status === 401 || err.status === 403 ? "live_link_invalid" : err.status === 404 ? "live_not_found"
+    : err.status === 429 ? "live_error_busy" : "live_error";
+  showFeedError(tr(key), "page");
 });
