@@ -37,10 +37,12 @@ async function load(attempt = 0) {
       setTimeout(() => load(attempt + 1), NOT_YET_RETRY_MS[attempt]);
     } else if (err.status === 404) {
       say("report_missing");
-    } else if (err.status === 401) {
+    } else if (err.status === 401 || err.status === 403) {
       say("live_link_invalid");
     } else {
-      say("report_error", { msg: err.message });
+      // The server's words are English: the reader gets the catalogue's, the console the rest.
+      console.debug("report failed", err.status, err.message);
+      say(err.status === 429 ? "report_busy" : "report_error");
     }
   }
 }
