@@ -427,7 +427,7 @@ class InterviewService:
         has no session for them); spooled reports are stored."""
         interrupted = []
         for iv in await asyncio.to_thread(lifecycle.in_state, self.engine, S.LIVE):
-            if self.live.session_of(iv.id) is not None:
+            if self.live.holds(iv.id):
                 continue
             with contextlib.suppress(Conflict, KeyError):
                 await self._move(
@@ -445,7 +445,14 @@ class InterviewService:
         return Recovery(interrupted, spooled)
 
     async def finalize_interrupted(self, iid: str, reason: str) -> None:
-        """Finish an interrupted interview with a report rebuilt from its live history."""
+        """Finish an interrupted interview with a report rebuilt from its live history. Under
+        the interview's transition lock: a rejoin after a restart (which revives the session
+        from the same history) either comes first, and this finds it live, or finds it
+        finished."""
+        async with self.live.lock(iid):
+            await self._finalize_interrupted(iid, reason)
+
+    async def _finalize_interrupted(self, iid: str, reason: str) -> None:
         iv, req = await self._interview_and_requisition(iid)
         if iv is None or iv.state != S.INTERRUPTED:
             return
@@ -533,7 +540,7 @@ class InterviewService:
         wait_s = max(self.settings.interrupted_finalize_after_s, self.settings.rejoin_grace_s)
         cutoff = now - timedelta(seconds=wait_s)
         for iv in await asyncio.to_thread(lifecycle.in_state, self.engine, S.INTERRUPTED):
-            if self.live.session_of(iv.id) is not None:  # waits for a rejoin, in memory
+            if self.live.holds(iv.id):  # waits for a rejoin in memory, or is ending already
                 continue
             since = iv.interrupted_at or iv.started_at
             if since is None or since <= cutoff:

@@ -50,6 +50,9 @@ from server.settings import Settings
 log = logging.getLogger(__name__)
 
 MAX_SDP_BYTES = 64 * 1024
+# Pausing a dropped session (flushing its audio, letting the open utterance end) normally takes
+# the VAD's hangover; a stage that stopped taking input must not hold the interview's lock.
+PAUSE_LIMIT_S = 10.0
 # One SDP line: a type letter, "=", then a value without control characters (tab allowed).
 _SDP_LINE = re.compile(r"[a-z]=[^\x00-\x08\x0a-\x1f\x7f]*")
 
@@ -271,6 +274,9 @@ class LiveRegistry:
         self._revive = revive
         self.live: dict[str, LiveInterview] = {}
         self.detached: dict[str, Detached] = {}
+        # sessions being released (draining, reporting): still held, so nothing else (a
+        # sweep, a rejoin after a restart) takes the interview meanwhile
+        self.releasing: dict[str, InterviewSession] = {}
         # interviews whose offer is being answered: they count against the capacity
         self.negotiating: set[str] = set()
         self._fanout: LiveFanout | None = None
@@ -280,6 +286,11 @@ class LiveRegistry:
 
     def __len__(self) -> int:
         return len(self.live)
+
+    def lock(self, interview_id: str) -> asyncio.Lock:
+        """The interview's transition lock (drop, rejoin, release; the service's finish from
+        history takes it too, so a rejoin after a restart cannot race it)."""
+        return self._lock(interview_id)
 
     def _lock(self, interview_id: str) -> asyncio.Lock:
         lock = self._locks.get(interview_id)
@@ -294,6 +305,11 @@ class LiveRegistry:
             return live.session
         detached = self.detached.get(interview_id)
         return detached.session if detached is not None else None
+
+    def holds(self, interview_id: str) -> bool:
+        """Whether this process has the interview's session: live, waiting for a rejoin, or
+        being released (its report not stored yet)."""
+        return any(interview_id in d for d in (self.live, self.detached, self.releasing))
 
     def detached_at(self, interview_id: str) -> datetime | None:
         """When the candidate's connection dropped, if their session waits for a rejoin."""
@@ -378,14 +394,18 @@ class LiveRegistry:
                 else:
                     if detached.expiry is not None:
                         detached.expiry.cancel()
+                    resumed = False
                     try:
                         if self._on_resumed is not None:
                             await self._on_resumed(iid)
+                        resumed = True
+                        gap = await detached.session.resume(f"connection lost: {detached.reason}")
+                        self._attach(negotiated, detached.session)
                     except BaseException:
                         self._keep(iid, detached)  # still waiting for a rejoin
+                        if resumed:  # the interview is not live after all
+                            await self._undo_resume(iid, "the rejoin failed")
                         raise
-                    gap = await detached.session.resume(f"connection lost: {detached.reason}")
-                    self._attach(negotiated, detached.session)
         except BaseException:
             await self.abandon(negotiated)
             raise
@@ -396,19 +416,34 @@ class LiveRegistry:
         """Under the lock: no session held (the server restarted since the drop): a new one,
         seeded from the interview's history, goes on where that stopped."""
         iid = negotiated.interview_id
+        if iid in self.releasing:  # its session is ending with its report right now
+            raise NotResumable("this interview has ended")
         session = await self._revive(iid) if self._revive is not None else None
         if session is None:
             raise NotResumable("this interview has ended")
+        resumed = False
         try:
             if self._on_resumed is not None:
                 await self._on_resumed(iid)
+            resumed = True
             session.start()
             gap = await session.resume("the server restarted")
+            self._attach(negotiated, session)
         except BaseException:
             await session.aclose()
+            if resumed:  # back to interrupted: the history still covers it
+                await self._undo_resume(iid, "the rejoin failed")
             raise
-        self._attach(negotiated, session)
         return gap
+
+    async def _undo_resume(self, iid: str, reason: str) -> None:
+        """A rejoin moved the interview to live and then failed: it is interrupted again."""
+        if self._on_detached is None:
+            return
+        try:
+            await self._on_detached(iid, reason)
+        except Exception:
+            log.exception("interview %s: could not record the failed rejoin", iid)
 
     def _attach(self, negotiated: Negotiated, session: InterviewSession) -> None:
         """The answered offer's tracks feed `session`; its connection is watched."""
@@ -478,12 +513,15 @@ class LiveRegistry:
         iid = live.interview_id
         del self.live[iid]
         log.info("interview %s: connection lost (%s); kept for a rejoin", iid, reason)
-        await self._close_connection(live)
+        detached = Detached(live.session, reason, datetime.now(UTC))
         try:
-            await live.session.pause()
-        except Exception:  # a stage failed: the session is kept all the same (and reported)
+            await self._close_connection(live)
+            async with asyncio.timeout(PAUSE_LIMIT_S):
+                await live.session.pause()
+        except Exception:  # a stage failed or stalled: the session is kept all the same
             log.exception("interview %s: pausing the session failed", iid)
-        self._keep(iid, Detached(live.session, reason, datetime.now(UTC)))
+        finally:  # even when cancelled: the session waits, then ends with its report
+            self._keep(iid, detached)
         if self._on_detached is not None:
             try:
                 await self._on_detached(iid, reason)
@@ -594,14 +632,20 @@ class LiveRegistry:
                 session = detached.session
             else:
                 return
+            self.releasing[interview_id] = session
             log.info("interview %s: live session ended (%s)", interview_id, reason)
-            if drain:
-                await session.finish()
-            await session.aclose()
-            with contextlib.suppress(Exception):  # Redis down: the keys have no TTL to set
-                await session.store.expire(self.settings.live_state_ttl_s)
-        if report:
-            await self._on_ended(interview_id, reason, session)
+            try:
+                if drain:
+                    await session.finish()
+                await session.aclose()
+            finally:
+                with contextlib.suppress(Exception):  # Redis down: no TTL to set
+                    await session.store.expire(self.settings.live_state_ttl_s)
+        try:
+            if report:
+                await self._on_ended(interview_id, reason, session)
+        finally:
+            self.releasing.pop(interview_id, None)
 
     async def aclose(self) -> None:
         for iid in [*self.live, *self.detached]:

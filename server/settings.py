@@ -255,7 +255,7 @@ class Settings(BaseSettings):
             parts = urlsplit(origin.strip())
             if parts.scheme not in ("http", "https") or not parts.netloc or parts.path.strip("/"):
                 raise ValueError(f"{origin!r} is not an origin like https://host[:port]")
-            out.append(f"{parts.scheme}://{parts.netloc}".lower())
+            out.append(origin_of(origin.strip()))
         return out
 
     @field_validator("log_level", mode="before")
@@ -297,18 +297,31 @@ class Settings(BaseSettings):
         local = {
             f"{scheme}://{host}:{self.port}"
             for scheme in ("http", "https")
-            for host in ("localhost", "127.0.0.1")
+            for host in ("localhost", "127.0.0.1", "[::1]")
         }
-        public = urlsplit(self.effective_public_url)
-        return frozenset(
-            {*self.allowed_origins, *local, f"{public.scheme}://{public.netloc}".lower()}
-        )
+        return frozenset({*self.allowed_origins, *local, origin_of(self.effective_public_url)})
 
     @property
     def effective_database_url(self) -> str:
         if self.database_url is not None:
             return self.database_url.get_secret_value()
         return f"sqlite:///{(self.data_dir / 'hirestream.db').resolve()}"
+
+
+def origin_of(url: str) -> str:
+    """A URL's origin as browsers send it: scheme://host[:port], lower case, without the
+    scheme's default port (https://x.example:443 is sent as https://x.example)."""
+    parts = urlsplit(url)
+    scheme, host = parts.scheme.lower(), (parts.hostname or "").lower()
+    if ":" in host:  # IPv6 literal
+        host = f"[{host}]"
+    try:
+        number = parts.port
+    except ValueError:  # not a port: no origin (refused wherever one is required)
+        return ""
+    default = {"http": 80, "https": 443}.get(scheme)
+    port = "" if number in (None, default) else f":{number}"
+    return f"{scheme}://{host}{port}"
 
 
 def _one_line(err: ValidationError, source: str) -> str:

@@ -11,7 +11,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from server.app import create_app
 from server.errors import ConfigError
-from server.settings import Settings, load_settings
+from server.settings import Settings, load_settings, origin_of
 
 UPGRADE = {
     "Upgrade": "websocket",
@@ -29,10 +29,16 @@ def test_default_origins_are_public_url_and_local_hosts() -> None:
         "https://localhost:9000",
         "http://127.0.0.1:9000",
         "https://127.0.0.1:9000",
+        "http://[::1]:9000",
+        "https://[::1]:9000",
     }
-    extra = load_settings(port=9000, allowed_origins=["https://Other.example.org:8443/"])
+    extra = load_settings(
+        port=9000, allowed_origins=["https://Other.example.org:8443/", "https://hr.example:443"]
+    )
     assert "https://other.example.org:8443" in extra.origins
+    assert "https://hr.example" in extra.origins  # browsers leave the default port out
     assert "http://127.0.0.1:9000" in extra.origins  # the default public URL
+    assert origin_of("http://x.example:not-a-port") == ""
 
 
 @pytest.mark.parametrize("bad", ["other.example.org", "ftp://x.example", "https://x.example/app"])
@@ -58,8 +64,9 @@ async def test_websocket_origins_and_site_contact(make_settings: Callable[..., S
             r = await client.get(url, headers={**UPGRADE, "Origin": origin})
             assert r.status == 101, origin  # upgraded; the token check comes next
             r.close()
-        r = await client.get(url, headers={**UPGRADE, "Origin": "https://evil.example"})
-        assert r.status == 403
+        for evil in ("https://evil.example", "null", "http://127.0.0.1:bad"):
+            r = await client.get(url, headers={**UPGRADE, "Origin": evil})
+            assert r.status == 403, evil
         assert "allowed_origins" in (await r.json())["error"]
 
         r = await client.get("/favicon.ico")  # no 404 in every page's console

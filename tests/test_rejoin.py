@@ -460,3 +460,26 @@ def test_rebased_ingresses_continue_the_timeline_after_the_gap() -> None:
     assert after[0].t == pytest.approx(base)
     assert all(b.t > a.t for a, b in itertools.pairwise(after))
     assert after[-1].t == pytest.approx(base + 0.9, abs=0.05)  # sampled at 10 fps
+
+
+async def test_an_invite_spent_by_a_crash_before_going_live_starts_afresh(
+    clients: list[Client], make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
+    """The invite was spent but the server died before the interview went live (it is still
+    `consented`, and no process is starting it): the same link starts the interview, it is
+    not refused as used. Another candidate link still is."""
+    c = await make_client(clients, make_settings())
+    iv = await schedule(c)
+    iid, token = iv["id"], iv["candidate_token"]
+    await consent(c, iid, token)
+    engine = c.app[RESOURCES_KEY].engine
+    row = await asyncio.to_thread(db.get_interview, engine, iid)
+    assert row is not None
+    await asyncio.to_thread(db.use_invite, engine, iid, row.invite_jti)
+    pcm, _ = await asyncio.to_thread(conversation, [BEFORE], tmp_path, [1.0])
+    pc = await candidate_pc(pcm)
+    await connect(c, iid, token, pc)
+    assert (await info(c, iid, token))["state"] == "live"
+    r = await c.post(f"/api/interviews/{iid}/finish", headers=admin(c))
+    assert r.status == 200
+    await pc.close()

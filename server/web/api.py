@@ -450,7 +450,7 @@ OPERATIONS: tuple[Operation[Any, Any, Any], ...] = (
         params=IdPath,
         description="With the admin key, `human_ratings` holds the interviewers' ratings per "
         "competency (mean, n, each rating and note) beside the AI scores. An interviewer token "
-        "of this interview reads the report as stored (the live view's \"View report\", "
+        'of this interview reads the report as stored (the live view\'s "View report", '
         "/report/{id}); 404 until it is stored, a moment after the interview ends.",
     ),
     Operation(

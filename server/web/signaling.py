@@ -18,7 +18,7 @@ from pipeline.score_store import ScoreStore
 from server.app_keys import AUTH_KEY, INTERVIEWS_KEY, RESOURCES_KEY
 from server.live import MAX_SDP_BYTES, BadOffer, Busy, InUse, NotResumable, TooManyViewers
 from server.live_fanout import LimitReached
-from server.settings import Settings
+from server.settings import Settings, origin_of
 from server.web.auth import Auth, AuthError, Claims, Role
 from server.web.contract import Operation, Reply, add, plain
 from server.web.schemas import AnswerSdp, IdPath, OfferIn, QuestionIn, QuestionOut
@@ -47,13 +47,20 @@ async def offer(request: web.Request) -> web.Response:
     if iv.state in (InterviewState.FINISHED, InterviewState.ABANDONED):
         raise error(web.HTTPGone, "this interview has ended; the link cannot be used again")
     rejoin = iv.invite_used_at is not None
+    live = service.live
+    if rejoin and iv.state == InterviewState.CONSENTED and claims.jti == iv.invite_jti:
+        # The invite is spent but the interview is not live yet: it is starting (a reload in
+        # the seconds the speech model loads), or a crash came in between: start afresh.
+        if iv.id in live.negotiating or live.holds(iv.id):
+            raise error(web.HTTPConflict, "the interview is starting; try again in a moment")
+        await asyncio.to_thread(db.release_invite, engine, iv.id)
+        rejoin = False
     if rejoin and not service.may_rejoin(iv, claims.jti):
         if claims.jti != iv.invite_jti:
             raise error(web.HTTPGone, "this invite was already used")
         raise error(web.HTTPGone, "the time to rejoin this interview has passed")
     if not rejoin and iv.state != InterviewState.CONSENTED:
         raise error(web.HTTPConflict, f"interview is {iv.state}; media needs consent first")
-    live = service.live
     # The whole negotiation comes first: an offer that cannot be answered spends nothing.
     try:
         negotiated = await live.negotiate(iv.id, body.sdp, rejoin=rejoin)
@@ -155,7 +162,7 @@ async def live_ws(request: web.Request) -> web.WebSocketResponse:
     beyond the caps per token and per interview a socket is closed with 4429."""
     settings = settings_of(request)
     origin = request.headers.get("Origin")
-    if origin is not None and origin.rstrip("/").lower() not in settings.origins:
+    if origin is not None and origin_of(origin) not in settings.origins:
         raise error(
             web.HTTPForbidden,
             f"WebSocket from origin {origin} refused: open the page at "
