@@ -11,11 +11,11 @@ store:
   interview is `interrupted` and its session kept in memory, paused, for `rejoin_grace_s`;
   the same invite link rejoins it (live again, one session, one report, the gap marked in
   the timeline and the report). Without a rejoin in time the interview is finished with the
-  kept session's report (face signals included), flagged `interrupted`; so is a session
-  still held when the server stops;
+  kept session's report (face signals included), flagged `interrupted`;
 - the SQL store is unreachable at that moment: the report is spooled to a 0600 file under
   DATA_DIR/spool and stored by the sweeper as soon as the database answers again;
-- the server died while interviews were live (their sessions are lost): at start-up they
+- the server stopped (a deploy: sessions end without a report, the answer in progress
+  reaching the live history) or died while interviews were live: at start-up they
   become `interrupted`; within `rejoin_grace_s` the link rejoins into a new session seeded
   from the live history (so one report covers both parts); one that has not resumed after
   `interrupted_finalize_after_s` (and the grace period) is finished
@@ -353,7 +353,7 @@ class InterviewService:
         return session
 
     async def media_ended(self, iid: str, reason: str, session: InterviewSession) -> None:
-        """The session is over (finish, server stopping, no rejoin within the grace period):
+        """The session is over (finish, no rejoin within the grace period):
         the interview is finished and its report stored, flagged when it did not end by
         finish."""
         iv: Interview | None = None

@@ -6,8 +6,9 @@ When the candidate's connection is lost (closed, failed, or no media for `media_
 the connection and the tasks reading it are closed but the session is kept, paused (an open
 utterance ends there), for `rejoin_grace_s`: the same invite may attach a new connection to
 it (`rejoin`), whose media continues the timeline after a gap. A session is released
-(tasks, worker threads, models) on finish, when the grace period passes without a rejoin,
-and when the server stops; each release ends in a report.
+(tasks, worker threads, models) on finish and when the grace period passes without a rejoin,
+each ending in a report; and when the server stops, without one (the interview stays
+resumable from its live history).
 
 An offer is checked and fully negotiated (remote description, answer, local description)
 before anything is spent or started: an offer aiortc would accept and then fail on in the
@@ -648,7 +649,19 @@ class LiveRegistry:
             self.releasing.pop(interview_id, None)
 
     async def aclose(self) -> None:
+        """The server is stopping: sessions end without a report, like a crash but with the
+        answer in progress reaching the live history. Their interviews stay live (or
+        interrupted); the next start makes them interrupted, the same link resumes them from
+        that history within the grace period, or they are finished from it. So a restart (a
+        deploy) does not end anyone's interview."""
+        for live in list(self.live.values()):
+            await self._close_connection(live)
+            try:
+                async with asyncio.timeout(PAUSE_LIMIT_S):
+                    await live.session.pause()
+            except Exception:
+                log.exception("interview %s: pausing the session failed", live.interview_id)
         for iid in [*self.live, *self.detached]:
-            await self.release(iid, "server stopping")
+            await self.release(iid, "server stopping", report=False)
         if self._fanout is not None:
             await self._fanout.aclose()

@@ -483,3 +483,51 @@ async def test_an_invite_spent_by_a_crash_before_going_live_starts_afresh(
     r = await c.post(f"/api/interviews/{iid}/finish", headers=admin(c))
     assert r.status == 200
     await pc.close()
+
+
+async def test_a_server_stop_mid_interview_leaves_it_resumable(
+    clients: list[Client], make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
+    """A real stop and start (a deploy) with the same data folder and its embedded Redis: the
+    interview is not finished by the stop, the next start makes it interrupted, and the same
+    link carries it on; one report has the answers from before and after the restart."""
+    settings = make_settings(max_live_interviews=1, media_timeout_s=60, rejoin_grace_s=120)
+    first = await make_client(clients, settings)
+    iv = await schedule(first)
+    iid, token = iv["id"], iv["candidate_token"]
+    await consent(first, iid, token)
+    watching = await Feed.open(first, iid, iv["viewer_token"])
+    pcm, _ = await asyncio.to_thread(conversation, [BEFORE], tmp_path, [2.0])
+    pc = await candidate_pc(pcm)
+    await connect(first, iid, token, pc)
+    r = await first.post(
+        f"/api/interviews/{iid}/question", json={"index": 0}, headers=bearer(token)
+    )
+    assert r.status == 200
+    before = await watching.wait(lambda r: r.get("type") == "caption" and r["final"], "a final")
+    await watching.close()
+    clients.remove(first)
+    await first.close()  # the server stops: cleanup contexts run, sessions end unreported
+    await pc.close()
+
+    second = await make_client(clients, settings)  # start-up recovers what the stop left
+    engine = second.app[RESOURCES_KEY].engine
+    assert await asyncio.to_thread(db.get_report, engine, iid) is None  # not finished
+    on_hold = await info(second, iid, token)
+    assert on_hold["state"] == "interrupted" and on_hold["resumable"]
+    pcm, _ = await asyncio.to_thread(conversation, [AFTER], tmp_path, [2.0])
+    pc = await candidate_pc(pcm)
+    watching = await Feed.open(second, iid, iv["viewer_token"])
+    await connect(second, iid, token, pc)
+    after = await watching.wait(
+        lambda r: r.get("type") == "caption" and r["final"] and r["utterance"] > 1,
+        "a final after the restart",
+        60,
+    )
+    r = await second.post(f"/api/interviews/{iid}/finish", headers=bearer(token))
+    assert r.status == 200 and (await r.json())["state"] == "finished"
+    report = await (await second.get(f"/api/interviews/{iid}/report", headers=admin(second))).json()
+    (answer,) = report["questions"]
+    assert [u["text"] for u in answer["transcript"]] == [before["text"], after["text"]]
+    await pc.close()
+    await watching.close()
