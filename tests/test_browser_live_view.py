@@ -111,14 +111,18 @@ ENGLISH_LEFT_JS = r"""async () => {
 }"""
 
 
-# Every state the banner shows, in order, intermediate ones included (a MutationObserver gets
-# each change, even several in one task): a page that flips and back is caught.
+# Every state the banner has shown, in order, intermediate ones included: a MutationObserver
+# gets each change with the value it replaced, even several in one task, so a page that flips
+# and back within one record is caught. STATES_JS: those, and the state now.
 STATES_SEEN_JS = """
 window.__states = [];
 new MutationObserver((ms) => {
-  for (const m of ms) if (m.target.id === 'state') window.__states.push(m.target.dataset.state);
-}).observe(document, { subtree: true, attributes: true, attributeFilter: ['data-state'] });
+  for (const m of ms) if (m.target.id === 'state') window.__states.push(m.oldValue);
+}).observe(document, {
+  subtree: true, attributes: true, attributeOldValue: true, attributeFilter: ['data-state'],
+});
 """
+STATES_JS = "[...window.__states, document.getElementById('state').dataset.state]"
 
 
 def _free_port() -> int:
@@ -279,7 +283,7 @@ async def check_opened_after_rejoin(
     await _state(page, "live")
     await page.locator("#captions-final .line").first.wait_for(timeout=15_000)  # replayed
     await page.locator("#overlay").wait_for(state="hidden", timeout=30_000)  # playing
-    assert set(await page.evaluate("window.__states")) <= {"connecting", "live"}
+    assert set(await page.evaluate(STATES_JS)) <= {"connecting", "live"}
     assert len(watches) == 1 and watches[0] < 400, watches
     assert errors == [], errors
     await page.context.close()  # its viewer slot back
@@ -296,7 +300,7 @@ async def check_opened_after_end(browser: Browser, client: Client, links: dict[s
     assert "Interview ended" in (await page.locator("#overlay").text_content() or "")
     await page.locator("#report-link").wait_for(state="visible")
     assert "#token=" in (await page.locator("#report-link").get_attribute("href") or "")
-    assert set(await page.evaluate("window.__states")) <= {"connecting", "ended"}
+    assert set(await page.evaluate(STATES_JS)) <= {"connecting", "ended"}
     assert watches == [], watches
     assert errors == [], errors
     await page.context.close()
