@@ -18,6 +18,15 @@ const NOTE_DELAY_MS = 1000;
  * every live-feed record, which reloads a not-yet-ratable scorecard once the interview runs. */
 export function mountScorecard(root, id, token, lang = "en") {
   const tr = (key, vars) => text(lang, `scorecard_${key}`, vars);
+  // Why a call failed, in the page's language (the server's English goes to the console).
+  const reason = (err) => {
+    console.debug("scorecard:", err.status, err.message);
+    if (err.status === 401 || err.status === 403) return tr("reason_link");
+    if (err.status === 409) return tr("reason_closed");
+    if (err.status === 400 || err.status === 422) return tr("reason_invalid");
+    if (err.status === 429) return tr("reason_busy");
+    return tr("reason_other");
+  };
   let card = null; // the last scorecard read
   let loading = false;
   let lastLoad = 0;
@@ -38,7 +47,7 @@ export function mountScorecard(root, id, token, lang = "en") {
       card = await api(`/api/interviews/${id}/scorecard`, token);
       render();
     } catch (err) {
-      status.textContent = tr("load_error", { msg: err.message });
+      status.textContent = tr("load_error", { msg: reason(err) });
     } finally {
       loading = false;
     }
@@ -121,7 +130,7 @@ export function mountScorecard(root, id, token, lang = "en") {
         const current = state.score === sent.score && state.note === sent.note;
         if (current) show("saved", tr("saved"));
       } catch (err) {
-        show("error", tr("error", { msg: err.message }));
+        show("error", tr("error", { msg: reason(err) }));
       } finally {
         state.busy = false;
       }
