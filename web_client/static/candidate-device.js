@@ -4,24 +4,52 @@
 import { el } from "/static/common.js";
 import { say, show } from "/static/candidate-ui.js";
 
-const MIC_FLOOR_RMS = 0.02; // about -34 dBFS: room noise stays under it, speech goes over
+export const MIC_FLOOR_RMS = 0.02; // about -34 dBFS: room noise stays under it, speech goes over
 const MIC_HEARD_MS = 300; // this long above the floor counts as heard
 const MIC_WAIT_MS = 15_000;
 const VIDEO_FRAMES = 3;
 const VIDEO_WAIT_MS = 8_000;
 
+const audioWanted = (micId) =>
+  ({ echoCancellation: true, noiseSuppression: true, ...(micId ? { deviceId: { exact: micId } } : {}) });
+const videoWanted = (cameraId) =>
+  ({ width: 640, height: 480, frameRate: 15, ...(cameraId ? { deviceId: { exact: cameraId } } : {}) });
+
 export async function openMedia(cameraId, micId) {
-  return navigator.mediaDevices.getUserMedia({
-    audio: { echoCancellation: true, noiseSuppression: true, ...(micId ? { deviceId: { exact: micId } } : {}) },
-    video: { width: 640, height: 480, frameRate: 15, ...(cameraId ? { deviceId: { exact: cameraId } } : {}) },
-  });
+  return navigator.mediaDevices.getUserMedia({ audio: audioWanted(micId), video: videoWanted(cameraId) });
+}
+
+// Both devices; when one of them is busy (NotReadableError: another app holds it), the other
+// alone, with `busy` naming the kinds that could not be opened. Other errors reject.
+async function openEach(cameraId, micId) {
+  try {
+    return { stream: await openMedia(cameraId, micId), busy: [] };
+  } catch (err) {
+    if (err.name !== "NotReadableError") throw err;
+  }
+  const stream = new MediaStream();
+  const busy = [];
+  for (const [kind, wanted] of [["video", videoWanted(cameraId)], ["audio", audioWanted(micId)]]) {
+    try {
+      const one = await navigator.mediaDevices.getUserMedia({ [kind]: wanted });
+      one.getTracks().forEach((tr) => stream.addTrack(tr));
+    } catch (err) {
+      if (err.name !== "NotReadableError") {
+        stopMedia(stream);
+        throw err;
+      }
+      busy.push(kind);
+    }
+  }
+  return { stream, busy };
 }
 
 export function stopMedia(stream) {
   if (stream) stream.getTracks().forEach((tr) => tr.stop());
 }
 
-// A live level meter on `meter`; onLevel(rms, ms since last) on every frame. Returns stop().
+// A live level meter on `meter` (if any); onLevel(rms, ms since last) on every frame.
+// Returns stop().
 export function levelMeter(stream, meter, onLevel) {
   const ctx = new AudioContext();
   ctx.resume().catch(() => {});
@@ -34,7 +62,7 @@ export function levelMeter(stream, meter, onLevel) {
     if (!running) return;
     analyser.getFloatTimeDomainData(buf);
     const rms = Math.sqrt(buf.reduce((a, x) => a + x * x, 0) / buf.length);
-    meter.value = Math.min(1, rms * 8);
+    if (meter) meter.value = Math.min(1, rms * 8);
     if (onLevel) onLevel(rms, now - last);
     last = now;
     requestAnimationFrame(tick);
@@ -69,10 +97,11 @@ async function fillPickers(stream, camera, mic) {
   const devices = await navigator.mediaDevices.enumerateDevices();
   const current = (kind) => stream.getTracks().find((tr) => tr.kind === kind)?.getSettings().deviceId;
   for (const [select, kind, trackKind] of [[camera, "videoinput", "video"], [mic, "audioinput", "audio"]]) {
+    const chosen = select.value; // a busy device has no track: it stays the one shown
     const list = devices.filter((d) => d.kind === kind && d.deviceId);
     select.replaceChildren(...list.map((d, i) =>
       el("option", { value: d.deviceId }, d.label || say("check_device", { n: i + 1 }))));
-    const now = current(trackKind);
+    const now = current(trackKind) || chosen;
     if (now && list.some((d) => d.deviceId === now)) select.value = now;
   }
 }
@@ -116,9 +145,12 @@ export function deviceCheck({ intro } = {}) {
       mark(micResult, "wait", "check_mic_wait");
       verdict();
     };
-    const test = () => {
+    // Checks the tracks `stream` has; a kind in `busy` has none and fails at once.
+    const test = (busy) => {
       stopChecks();
-      waiting();
+      if (busy.includes("video")) mark(videoResult, "fail", "check_video_fail");
+      if (busy.includes("audio")) mark(micResult, "fail", "check_mic_busy");
+      verdict();
       let heard = 0;
       const videoTimer = setTimeout(() => {
         if (videoResult.dataset.state === "wait") mark(videoResult, "fail", "check_video_fail");
@@ -129,10 +161,13 @@ export function deviceCheck({ intro } = {}) {
         verdict();
       }, MIC_WAIT_MS);
       stops.push(() => clearTimeout(videoTimer), () => clearTimeout(micTimer));
-      stops.push(watchFrames(video, VIDEO_FRAMES, () => {
-        mark(videoResult, "ok", "check_video_ok");
-        verdict();
-      }));
+      if (!busy.includes("video")) {
+        stops.push(watchFrames(video, VIDEO_FRAMES, () => {
+          mark(videoResult, "ok", "check_video_ok");
+          verdict();
+        }));
+      }
+      if (busy.includes("audio")) return;
       stops.push(levelMeter(stream, meter, (rms, dt) => {
         if (micResult.dataset.state === "ok") return;
         if (rms >= MIC_FLOOR_RMS) heard += dt;
@@ -143,16 +178,24 @@ export function deviceCheck({ intro } = {}) {
       }));
     };
 
+    // Quick picker changes overlap: only the newest opening counts, older results are closed.
+    let generation = 0;
     const open = async () => {
+      const mine = ++generation;
       stopChecks();
       waiting(); // a retry or another device: nothing passed or failed yet
-      const next = await openMedia(cam.select.value, mic.select.value);
+      const opened = await openEach(cam.select.value, mic.select.value).catch((err) => {
+        if (mine === generation) throw err;
+        return null; // a newer opening is under way
+      });
+      if (opened === null) return;
+      if (mine !== generation) return void stopMedia(opened.stream);
       stopMedia(stream);
-      stream = next;
+      stream = opened.stream;
       video.muted = true;
       video.srcObject = stream;
       await fillPickers(stream, cam.select, mic.select);
-      test();
+      if (mine === generation) test(opened.busy);
     };
     const reopen = () => open().catch(reject);
     cam.select.addEventListener("change", reopen);

@@ -57,22 +57,39 @@ export function problemFor(err) {
   return null;
 }
 
+// A camera or microphone the browser refused, by the error's name (never its message: that
+// is the browser's English).
+const MEDIA_PROBLEMS = {
+  NotAllowedError: "media_denied",
+  SecurityError: "media_denied",
+  NotFoundError: "media_missing",
+  OverconstrainedError: "media_missing",
+  NotReadableError: "media_busy",
+  AbortError: "media_busy",
+};
+
+// A status the server answered with, as a catalogue key (the server's message is English).
+function problemKey(err) {
+  if (MEDIA_PROBLEMS[err.name]) return MEDIA_PROBLEMS[err.name];
+  if (err.status === 429 || err.status === 503) return "error_busy";
+  return "error_generic";
+}
+
 export function fail(err) {
   console.error(err);
-  const media = ["NotAllowedError", "NotFoundError", "NotReadableError", "OverconstrainedError"]
-    .includes(err.name);
   const link = problemFor(err);
   if (link) return linkProblem(link);
   show(el("h1", { id: "error-title" }, say("error_title")),
-    el("p", { id: "error", role: "alert" },
-      media ? say("media_error", { msg: err.message || err.name }) : say("error_generic")),
+    el("p", { id: "error", role: "alert" }, say(problemKey(err))),
     contactLine());
 }
 
 // A modal confirmation (a native <dialog>: focus stays inside, Escape cancels). Resolves true
 // when confirmed. The safe choice has the focus first.
+// The promise's dismiss() closes it unanswered (null), e.g. when the interview ends meanwhile.
 export function confirmDialog({ id, title, text, yes, no }) {
-  return new Promise((resolve) => {
+  let dismiss = () => {};
+  const answer = new Promise((resolve) => {
     const noBtn = el("button", { type: "button", class: "secondary", id: `${id}-no`, autofocus: "" }, no);
     const yesBtn = el("button", { type: "button", id: `${id}-yes` }, yes);
     const dialog = el("dialog", { id, "aria-labelledby": `${id}-title`, "aria-describedby": `${id}-text` },
@@ -94,10 +111,13 @@ export function confirmDialog({ id, title, text, yes, no }) {
       ev.preventDefault();
       close(false);
     });
+    dismiss = () => close(null);
     document.body.append(dialog);
     dialog.showModal();
     noBtn.focus();
   });
+  answer.dismiss = dismiss;
+  return answer;
 }
 
 export function clock(ms) {
@@ -105,11 +125,22 @@ export function clock(ms) {
   return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
 }
 
-// The question read aloud in the interview's language (the browser's own voices).
-export function speak(text) {
-  if (!("speechSynthesis" in window)) return;
+// The question read aloud in the interview's language (the browser's own voices), only when
+// asked for. onDone() runs once when the voice ended, failed or was cancelled. Returns false
+// when the browser has no voices (onDone is then not called).
+export function speak(text, onDone = () => {}) {
+  if (!("speechSynthesis" in window)) return false;
   speechSynthesis.cancel();
   const u = new SpeechSynthesisUtterance(text);
   u.lang = locale() === "zh-CN" ? "zh-CN" : "en-US";
+  let ended = false;
+  const finish = () => {
+    if (ended) return;
+    ended = true;
+    onDone();
+  };
+  u.onend = finish;
+  u.onerror = finish;
   speechSynthesis.speak(u);
+  return true;
 }

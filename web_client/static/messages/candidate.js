@@ -18,7 +18,10 @@ export const CANDIDATE = {
     contact_none: "If you need help, reply to the email that brought you this link.",
     error_title: "Something went wrong",
     error_generic: "Something went wrong on our side. Please reload this page in a minute.",
-    media_error: "The camera or microphone could not be used: {msg}. Allow this page to use them in your browser's settings, then reload the page.",
+    error_busy: "Our service is busy just now. Please wait a minute, then reload this page.",
+    media_denied: "The camera or microphone could not be used: Permission denied. Allow this page to use them in your browser's settings, then reload the page.",
+    media_missing: "The camera or microphone could not be used: none was found. Connect one, then reload the page.",
+    media_busy: "The camera or microphone could not be used: another app may be using it. Close other apps that use it, then reload the page.",
 
     notice_title: "Before we start",
     notice: [
@@ -45,6 +48,7 @@ export const CANDIDATE = {
     check_mic_wait: "Microphone: say something…",
     check_mic_ok: "Microphone: we can hear you",
     check_mic_fail: "Microphone: we could not hear you. Choose another microphone, check that it is not muted, then try again.",
+    check_mic_busy: "Microphone: it cannot be used right now. Choose another microphone, or close other apps that use it.",
     check_passed: "Everything works.",
     check_retry: "Try again",
     check_device: "Device {n}",
@@ -82,6 +86,9 @@ export const CANDIDATE = {
     reconnecting: "The connection dropped. We are reconnecting you and keep your place (attempt {n} of {total}).",
     reconnect_failed: "We could not reconnect. Check your internet connection, then try again: your place is kept for a while.",
     reconnect_retry: "Try to reconnect",
+    elsewhere_title: "This interview continued in another window",
+    elsewhere: "Your interview goes on in another browser window or tab. To go on in this window instead, choose “Continue here”: the other window then stops.",
+    elsewhere_continue: "Continue here",
 
     welcome_back_title: "Welcome back",
     welcome_back: "Your interview is still open. After a quick camera and microphone check you continue with question {n} of {total}.",
@@ -158,7 +165,10 @@ export const CANDIDATE = {
     contact_none: "如需帮助，请回复发送此链接给您的邮件。",
     error_title: "出现问题",
     error_generic: "我们这边出现了问题。请稍等一分钟后刷新此页面。",
-    media_error: "无法使用摄像头或麦克风：{msg}。请在浏览器设置中允许此页面使用它们，然后刷新页面。",
+    error_busy: "我们的服务现在很忙。请稍等一分钟后刷新此页面。",
+    media_denied: "无法使用摄像头或麦克风：权限被拒绝。请在浏览器设置中允许此页面使用它们，然后刷新页面。",
+    media_missing: "无法使用摄像头或麦克风：没有找到设备。请连接设备后刷新页面。",
+    media_busy: "无法使用摄像头或麦克风：可能有其他应用正在使用。请关闭正在使用它的其他应用，然后刷新页面。",
 
     notice_title: "开始之前",
     notice: [
@@ -185,6 +195,7 @@ export const CANDIDATE = {
     check_mic_wait: "麦克风：请说几句话…",
     check_mic_ok: "麦克风：能听到您的声音",
     check_mic_fail: "麦克风：听不到您的声音。请选择其他麦克风并确认没有静音，然后重试。",
+    check_mic_busy: "麦克风：现在无法使用。请选择其他麦克风，或关闭正在使用它的其他应用。",
     check_passed: "一切正常。",
     check_retry: "重试",
     check_device: "设备 {n}",
@@ -222,6 +233,9 @@ export const CANDIDATE = {
     reconnecting: "连接中断了。我们正在为您重新连接，并保留您的进度（第 {n} 次，共 {total} 次）。",
     reconnect_failed: "无法重新连接。请检查网络连接后重试：您的进度会保留一段时间。",
     reconnect_retry: "尝试重新连接",
+    elsewhere_title: "此面试已在另一个窗口中继续",
+    elsewhere: "您的面试正在另一个浏览器窗口或标签页中进行。如要改在这里继续，请点击“在这里继续”，另一个窗口随即停止。",
+    elsewhere_continue: "在这里继续",
 
     welcome_back_title: "欢迎回来",
     welcome_back: "您的面试仍在进行。快速检查摄像头和麦克风后，您将从第 {n} 题（共 {total} 题）继续。",
