@@ -124,6 +124,9 @@ class FaceStage(Stage[VideoSample, Event]):
                 await self._emit(lag)
 
     async def _on_input_end(self) -> None:
+        await self._call(self._release)
+
+    def _release(self) -> None:
         if self._model is not None:
-            await self._call(self._model.close)
+            self._model.close()
             self._model = None

@@ -83,6 +83,10 @@ class Stage(Generic[In, Out]):
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
         self._output.close()
+        try:  # on the worker thread, after any work still running there
+            await self._call(self._release)
+        except Exception:
+            log.exception("%s stage: releasing its model failed", self.name)
         await asyncio.to_thread(self._executor.shutdown, wait=True, cancel_futures=True)
 
     # For subclasses
@@ -103,6 +107,11 @@ class Stage(Generic[In, Out]):
 
     async def _on_input_end(self) -> None:
         """Input ended normally (not cancelled): emit whatever is still owed."""
+
+    def _release(self) -> None:
+        """On the worker thread when the stage closes: free native resources now, on the
+        thread that used them, rather than leave them to a finaliser on whatever thread the
+        garbage collector runs (MediaPipe's blocks there, for minutes)."""
 
     async def _emit(self, item: Out) -> None:
         await self._output.put(item)
