@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import subprocess
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -17,13 +16,10 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
-from PIL import Image
 from playwright.async_api import Browser, Page, async_playwright
 
-from bench.speech import SR, conversation, tool, write_wav
 from hr_bridge import interviews as db
 from hr_bridge import lifecycle
 from hr_bridge.interviews import InterviewState
@@ -33,7 +29,7 @@ from server.cli.doctor import find_chromium
 from server.settings import Settings
 from tests.conftest import ARTIFACTS
 from tests.hr_fixtures import finished_interview
-from tests.media import face_canvas
+from tests.media import browser_media
 from tests.test_browser import CHROMIUM_ARGS
 from tests.test_browser_interview import _contrast, _free_port
 
@@ -118,25 +114,6 @@ CONTRAST_JS = """(sel) => {
   }
   return [style.color, bg];
 }"""
-
-
-def _fake_media(folder: Path, texts: list[str], gap_s: float, tail_s: float) -> tuple[Path, Path]:
-    """A microphone file (2 s of quiet, `texts`, `tail_s` of quiet before it loops) and a
-    camera file with a face moving a little."""
-    pcm, _ = conversation(texts, folder, [gap_s], lead_s=2.0)
-    pcm = np.concatenate([pcm, np.zeros(int(SR * tail_s), np.float32)])
-    wav = write_wav(folder / "mic.wav", pcm)
-    frames = folder / "frames"
-    frames.mkdir(exist_ok=True)
-    for i in range(30):
-        Image.fromarray(face_canvas(x_shift=int(30 * np.sin(i / 5)))).save(frames / f"{i:03d}.png")
-    y4m = folder / "camera.y4m"
-    subprocess.run(
-        [tool("ffmpeg"), "-y", "-loglevel", "error", "-framerate", "15", "-i",
-         str(frames / "%03d.png"), "-pix_fmt", "yuv420p", str(y4m)],
-        check=True,
-    )  # fmt: skip
-    return wav, y4m
 
 
 @dataclass
@@ -265,7 +242,7 @@ async def test_long_answer_is_not_cut_off(
     at the hard cap (the last question) it asks instead of finishing; after "keep answering"
     it asks again once the candidate stopped, never finishes by itself, and the report holds
     the answer's last sentence."""
-    media = await asyncio.to_thread(_fake_media, tmp_path, LONG, 0.25, 40.0)
+    media = await asyncio.to_thread(browser_media, tmp_path, LONG, 0.25, 40.0)
     async with _run(make_settings, media) as run:
         links = await run.interview(
             [{"text": "Tell us about a project you led.", "time_limit_s": 10}]
@@ -338,7 +315,7 @@ async def test_keyboard_only_at_375px_with_practice_that_sends_nothing(
     """Tab, Enter and Space only, on a 375-px screen: consent, device check, practice (no
     offer sent, the interview still only consented), thinking time, two questions, the finish
     confirmation and the next steps; no sideways scrolling at any step; contrast holds."""
-    media = await asyncio.to_thread(_fake_media, tmp_path, SHORT, 1.5, 6.0)
+    media = await asyncio.to_thread(browser_media, tmp_path, SHORT, 1.5, 6.0)
     async with _run(make_settings, media) as run:
         links = await run.interview(
             [
@@ -570,7 +547,7 @@ async def _only_catalogue_text(page: Page, step: str, data: set[str]) -> None:
 async def test_zh_candidate_page_has_only_zh_catalogue_text(
     make_settings: Callable[..., Settings], tmp_path: Path
 ) -> None:
-    media = await asyncio.to_thread(_fake_media, tmp_path, SHORT, 1.5, 6.0)
+    media = await asyncio.to_thread(browser_media, tmp_path, SHORT, 1.5, 6.0)
     async with _run(make_settings, media) as run:
         questions = ["请介绍一下您最大的优点。", "项目截止日期有风险时您会怎么做？"]
         links = await run.interview(
@@ -632,7 +609,7 @@ async def test_reload_mid_interview_resumes_at_the_same_question(
 ) -> None:
     """A reload on question 2: "Welcome back", a quick device check, the same question again;
     the interview then finishes and one report covers both parts, with the gap flagged."""
-    media = await asyncio.to_thread(_fake_media, tmp_path, SHORT, 1.5, 4.0)
+    media = await asyncio.to_thread(browser_media, tmp_path, SHORT, 1.5, 4.0)
     async with _run(make_settings, media) as run:
         texts = [
             "What is your greatest strength?",
@@ -686,7 +663,7 @@ async def test_dropped_connection_rejoins_by_itself(
 ) -> None:
     """The server loses the candidate's connection on question 2: the page says it is
     reconnecting, rejoins with a new peer connection on its own, and stays on question 2."""
-    media = await asyncio.to_thread(_fake_media, tmp_path, SHORT, 1.5, 4.0)
+    media = await asyncio.to_thread(browser_media, tmp_path, SHORT, 1.5, 4.0)
     async with _run(make_settings, media) as run:
         texts = ["What is your greatest strength?", "How do you handle a deadline at risk?"]
         links = await run.interview([{"text": q, "time_limit_s": 120} for q in texts])
@@ -737,7 +714,7 @@ SILENT_MIC = """
 async def test_device_check_fails_clearly_on_a_silent_microphone(
     make_settings: Callable[..., Settings], tmp_path: Path
 ) -> None:
-    media = await asyncio.to_thread(_fake_media, tmp_path, SHORT, 1.5, 4.0)
+    media = await asyncio.to_thread(browser_media, tmp_path, SHORT, 1.5, 4.0)
     async with _run(make_settings, media) as run:
         links = await run.interview([{"text": "Why this role?", "time_limit_s": 60}])
         page = await run.page(375, 812)
@@ -765,7 +742,7 @@ async def test_device_check_fails_clearly_on_a_silent_microphone(
 async def test_captions_only_with_the_setting_in_their_own_polite_region(
     make_settings: Callable[..., Settings], tmp_path: Path
 ) -> None:
-    media = await asyncio.to_thread(_fake_media, tmp_path, SHORT, 1.5, 4.0)
+    media = await asyncio.to_thread(browser_media, tmp_path, SHORT, 1.5, 4.0)
     async with _run(make_settings, media, candidate_captions=True) as run:
         links = await run.interview([{"text": "Why this role?", "time_limit_s": 120}])
         page = await run.page()
@@ -804,7 +781,7 @@ async def test_past_the_limit_a_question_waits_for_a_pause_or_the_cap(
 ) -> None:
     """Question 1 of 2 (10 s) with a half-minute answer: past the limit the page stays while
     the candidate talks, and moves on at the hard cap (limit + 50%: 5 s), not before."""
-    media = await asyncio.to_thread(_fake_media, tmp_path, LONG, 0.25, 40.0)
+    media = await asyncio.to_thread(browser_media, tmp_path, LONG, 0.25, 40.0)
     async with _run(make_settings, media) as run:
         links = await run.interview(
             [
@@ -840,7 +817,7 @@ async def test_a_second_window_takes_over_and_the_first_does_not_take_it_back(
     """The same link opened in a second window continues the interview there; the first
     window says so and offers "Continue here" instead of rejoining by itself, so the two
     never take the interview from each other in a loop."""
-    media = await asyncio.to_thread(_fake_media, tmp_path, SHORT, 1.5, 4.0)
+    media = await asyncio.to_thread(browser_media, tmp_path, SHORT, 1.5, 4.0)
     async with _run(make_settings, media) as run:
         links = await run.interview([{"text": "Why this role?", "time_limit_s": 120}])
         first = await run.page()
@@ -897,7 +874,7 @@ async def test_hearing_the_question_mutes_the_microphone_meanwhile(
 ) -> None:
     """No question is read aloud by itself (it would be transcribed as the answer); "Hear the
     question again" reads it with the outgoing microphone off, and turns it on afterwards."""
-    media = await asyncio.to_thread(_fake_media, tmp_path, SHORT, 1.5, 4.0)
+    media = await asyncio.to_thread(browser_media, tmp_path, SHORT, 1.5, 4.0)
     async with _run(make_settings, media) as run:
         links = await run.interview([{"text": "Why this role?", "time_limit_s": 120}])
         page = await run.page()
@@ -931,7 +908,7 @@ BUSY_CAMERA = """
 async def test_a_busy_camera_fails_alone_in_the_device_check(
     make_settings: Callable[..., Settings], tmp_path: Path
 ) -> None:
-    media = await asyncio.to_thread(_fake_media, tmp_path, SHORT, 1.5, 4.0)
+    media = await asyncio.to_thread(browser_media, tmp_path, SHORT, 1.5, 4.0)
     async with _run(make_settings, media) as run:
         links = await run.interview([{"text": "Why this role?", "time_limit_s": 60}])
         page = await run.page()

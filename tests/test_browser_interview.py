@@ -7,25 +7,21 @@ from __future__ import annotations
 import asyncio
 import re
 import socket
-import subprocess
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
-from PIL import Image
 from playwright.async_api import Page, async_playwright
 
-from bench.speech import SR, conversation, tool, write_wav
 from server.app import create_app
 from server.app_keys import AUTH_KEY
 from server.cli.doctor import find_chromium
 from server.settings import Settings
 from tests.conftest import ARTIFACTS
-from tests.media import face_canvas
+from tests.media import browser_media
 from tests.test_browser import CHROMIUM_ARGS
 
 pytestmark = pytest.mark.browser
@@ -40,24 +36,6 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-def _fake_media(folder: Path) -> tuple[Path, Path]:
-    pcm, _ = conversation(TEXTS, folder, [1.5], lead_s=2.0)
-    pcm = np.concatenate([pcm, np.zeros(SR * 6, np.float32)])  # quiet before the file loops
-    wav = folder / "mic.wav"
-    write_wav(wav, pcm)
-    frames = folder / "frames"
-    frames.mkdir()
-    for i in range(30):
-        Image.fromarray(face_canvas(x_shift=int(30 * np.sin(i / 5)))).save(frames / f"{i:03d}.png")
-    y4m = folder / "camera.y4m"
-    subprocess.run(
-        [tool("ffmpeg"), "-y", "-loglevel", "error", "-framerate", "15", "-i",
-         str(frames / "%03d.png"), "-pix_fmt", "yuv420p", str(y4m)],
-        check=True,
-    )  # fmt: skip
-    return wav, y4m
 
 
 # The requisition's competencies in its order, then the measures it does not name, by key.
@@ -302,7 +280,7 @@ async def test_interview_in_a_real_browser(
     chromium = find_chromium()
     if chromium is None:
         pytest.fail("Chromium is not installed: run `make test` or scripts/install-system-deps.sh")
-    wav, y4m = await asyncio.to_thread(_fake_media, tmp_path)
+    wav, y4m = await asyncio.to_thread(browser_media, tmp_path, TEXTS, 1.5, 6.0)
     port = _free_port()
     settings = make_settings(port=port, public_url=f"http://127.0.0.1:{port}")
     server = TestServer(create_app(settings), host="127.0.0.1", port=port)
