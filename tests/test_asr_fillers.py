@@ -66,8 +66,13 @@ async def test_a_chinese_answer_in_an_english_interview_is_not_tagged_english(
 ) -> None:
     frames = speech(ZH_ANSWER_2, tmp_path, voice=ZH_VOICE, wpm=120)
     final = await final_of(frames, AsrConfig(partial_interval_s=None))
-    assert final.language == OTHER_LANGUAGE, (final.text, final.language_prob)
-    assert final.language_prob is not None and final.language_prob > 0.5
+    # tiny.en has no language head: between its two word-probability bounds it says nothing
+    # (None), which is an honest answer; what it must never do is call this answer English.
+    # The margin is machine-dependent (int8 kernels differ by CPU): CI's machine gave a mean
+    # word probability inside the band where this one gave "und".
+    assert final.language in (OTHER_LANGUAGE, None), (final.text, final.language_prob)
+    if final.language == OTHER_LANGUAGE:
+        assert final.language_prob is not None and final.language_prob > 0.5
 
 
 async def test_the_multilingual_model_tags_english_and_chinese_answers(tmp_path: Path) -> None:
