@@ -47,6 +47,7 @@ from pipeline.events import MediaGap
 from pipeline.session import InterviewSession
 from server.live_fanout import LiveFanout
 from server.settings import Settings
+from server.viewer_video import SharedVideoEncoder, prefer_vp8
 
 log = logging.getLogger(__name__)
 
@@ -189,13 +190,16 @@ async def answer_offer(
     settings: Settings,
     offer: RTCSessionDescription,
     before_answer: Callable[[RTCPeerConnection], None] = lambda pc: None,
+    before_offer: Callable[[RTCPeerConnection], None] = lambda pc: None,
 ) -> tuple[RTCPeerConnection, list[MediaStreamTrack]]:
     """The whole negotiation (remote description, answer, local description) on a new peer
-    connection, and the remote tracks it announced. Any failure closes it: BadOffer."""
+    connection, and the remote tracks it announced. Any failure closes it: BadOffer.
+    `before_offer` runs before the offer is applied (codec preferences only count then)."""
     pc = RTCPeerConnection(rtc_configuration(settings))
     tracks: list[MediaStreamTrack] = []
     pc.on("track", tracks.append)  # tracks are announced during setRemoteDescription
     try:
+        before_offer(pc)
         await pc.setRemoteDescription(offer)
         before_answer(pc)
         await pc.setLocalDescription(await pc.createAnswer())
@@ -215,7 +219,8 @@ class LiveInterview:
     pc: RTCPeerConnection
     session: InterviewSession
     relay: MediaRelay = field(default_factory=MediaRelay)
-    video: MediaStreamTrack | None = None
+    # the candidate's video, encoded once for every viewer (read only while someone watches)
+    viewer_video: SharedVideoEncoder | None = None
     # each viewer's peer connection, with the relayed track it sends (stopped with it)
     viewers: dict[RTCPeerConnection, MediaStreamTrack | None] = field(default_factory=dict)
     viewers_negotiating: int = 0
@@ -456,7 +461,9 @@ class LiveRegistry:
 
         def on_track(track: MediaStreamTrack) -> None:
             if track.kind == "video":
-                live.video = live.relay.subscribe(track, buffered=False)
+                if live.viewer_video is None:
+                    video = live.relay.subscribe(track, buffered=False)
+                    live.viewer_video = SharedVideoEncoder(video)
                 self._spawn(live, self._consume(live, live.relay.subscribe(track, buffered=False)))
             else:
                 self._spawn(live, self._consume(live, track))
@@ -547,6 +554,8 @@ class LiveRegistry:
         await close_quietly(live.pc)
         for viewer in list(live.viewers):
             await self._drop_viewer(live, viewer)
+        if live.viewer_video is not None:
+            await live.viewer_video.aclose()
         current = asyncio.current_task()
         for task in list(live.tasks):
             if task is not current:
@@ -566,15 +575,16 @@ class LiveRegistry:
         cap = self.settings.max_viewers_per_interview
         if len(live.viewers) + live.viewers_negotiating >= cap:
             raise TooManyViewers(f"this interview already has {cap} viewers, the most allowed")
-        track = live.relay.subscribe(live.video, buffered=False) if live.video else None
+        track = live.viewer_video.subscribe() if live.viewer_video else None
 
         def add_video(pc: RTCPeerConnection) -> None:
             if track is not None:
-                pc.addTrack(track)
+                pc.addTransceiver(track, direction="sendonly")
+                prefer_vp8(pc)
 
         live.viewers_negotiating += 1
         try:
-            pc, _ = await answer_offer(self.settings, offer, add_video)
+            pc, _ = await answer_offer(self.settings, offer, before_offer=add_video)
         except BaseException:
             if track is not None:
                 track.stop()
@@ -605,7 +615,7 @@ class LiveRegistry:
     ) -> None:
         track = live.viewers.pop(pc, track)
         if track is not None:
-            track.stop()  # unsubscribes it from the relay
+            track.stop()  # unsubscribes it from the shared encoder
         await close_quietly(pc)
 
     async def release(
