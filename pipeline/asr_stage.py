@@ -1,11 +1,16 @@
 """AsrStage: speech audio from the VAD -> partial and final transcripts with word timings.
 
-While an utterance goes on, a partial every `partial_interval_s` (on the injected clock) from
-a decode of the utterance so far, with a stable prefix that only grows. When the VAD reports a
-pause, the final decode starts at once, speculatively: if the hangover ends the utterance, the
-final is (nearly) ready; if speech resumes, the result is dropped. Utterances longer than
-`max_segment_s` are cut at the quietest window near the end and finalized in segments.
-All decoding runs on this stage's own worker thread; the loop only moves buffers.
+While an utterance goes on, a partial every partial interval (`partial_interval_s` on the
+injected clock, stretched by the scheduler under load) from a decode of the open segment,
+with a stable prefix that only grows. When the VAD reports a pause, the final decode starts
+at once, speculatively: if the hangover ends the utterance, the final is (nearly) ready; if
+speech resumes, it is dropped, unless the segment is already `soft_segment_s` long: then it
+is kept as that segment's final and the rest goes on as the next segment, decoded alone and
+primed with the text before it. Without such a pause, segments are cut at `max_segment_s`
+at the quietest window near the end. So no decode covers more than one segment, and the
+final of a long answer costs what a short one does.
+Decodes run on an AsrScheduler's workers (shared by sessions, or this stage's own); the loop
+only moves buffers.
 
 Finals are primed with the question and a disfluent text, so that "um", "uh", "嗯", "呃"
 are written where spoken (Whisper drops them otherwise); partials only with the question,
@@ -24,7 +29,8 @@ from typing import TypeVar
 import numpy as np
 import numpy.typing as npt
 
-from models_onnx.whisper import Hypothesis, WhisperAsr, answer_language, stutters
+from models_onnx.whisper import SAMPLE_RATE, Hypothesis, WhisperAsr, answer_language, stutters
+from pipeline.asr_scheduler import AsrScheduler, AsrStream, SchedulerClosed
 from pipeline.channel import Overflow
 from pipeline.clock import Clock
 from pipeline.events import (
@@ -79,14 +85,18 @@ REPEAT_MAX_DISTINCT = 0.3
 OTHER_LANGUAGE_MIN_P = 0.5
 
 
-def asr_prompt(language: str, question: str | None, filler: str | None) -> str | None:
+def asr_prompt(
+    language: str, question: str | None, filler: str | None, previous: str | None = None
+) -> str | None:
     """The text Whisper takes as what came before the answer: the question and the
     disfluent text; without a question, the sentence that sets the script goes last, next to
-    the answer (with it before the fillers, base wrote traditional characters)."""
+    the answer (with it before the fillers, base wrote traditional characters). `previous`,
+    the answer's text before this segment, goes last: it is what came right before."""
     if language in QUESTION_LAST:
         parts = [filler, question or DEFAULT_CONTEXT.get(language)]
     else:
         parts = [question, filler, None if question else DEFAULT_CONTEXT.get(language)]
+    parts.append(previous)
     sep = "" if language in UNSPACED else " "
     return sep.join(p for p in parts if p) or None
 
@@ -105,13 +115,15 @@ def primed_decode(
     filler: str | None,
     words: bool = True,
     identify: bool = False,
+    previous: str | None = None,
 ) -> Hypothesis:
-    """Decode with the question and disfluent text as prompt; when the hypothesis looks
-    made from the prompt, once more with neither. With `identify`, an answer in another of
-    the product's languages is decoded in its own language."""
-    prompt = asr_prompt(language, question, filler)
+    """Decode with the question, disfluent text and the answer's text so far as prompt;
+    when the hypothesis looks made from the prompt, once more with none of them. With
+    `identify`, an answer in another of the product's languages is decoded in its own
+    language."""
+    prompt = asr_prompt(language, question, filler, previous)
     hyp = model.decode(pcm, language, prompt, words, identify)
-    if (filler or question) and hyp.text and prompt_took_over(hyp, prompt, language):
+    if (filler or question or previous) and hyp.text and prompt_took_over(hyp, prompt, language):
         hyp = model.decode(pcm, language, asr_prompt(language, None, None), words, identify)
     if hyp.languages:
         top, p = hyp.languages[0]
@@ -156,8 +168,15 @@ class AsrConfig:
     # that pauses between words rarely trigger a wasted decode; short enough that the decode
     # (~100 ms) is done before the 300 ms hangover ends the utterance.
     final_tail_s: float = 0.16
-    max_segment_s: float = 20.0  # decode() takes at most 29 s; cut long answers before that
-    cut_search_s: float = 6.0  # look for the cut in this last stretch
+    # Once the open segment is this long, the next pause that gets a speculative final cuts
+    # it there when speech resumes: the final is kept and the rest is a new segment, decoded
+    # alone (primed with the text before it). Partials and the last final then decode a few
+    # seconds of audio, not the whole answer.
+    soft_segment_s: float = 6.0
+    # Without such a pause, cut at the quietest window of the last `cut_search_s`.
+    max_segment_s: float = 12.0  # decode() takes at most 29 s
+    cut_search_s: float = 6.0
+    context_units: int = 40  # committed words (characters: unspaced languages) that prime
     word_timestamps: bool = True
     # Prime finals with a disfluent prompt so hesitations reach the transcript.
     keep_fillers: bool = True
@@ -171,12 +190,14 @@ class _Utterance:
     t0: float  # media time of chunks[0]
     speech_t: float = 0.0  # where the VAD heard speech begin (the buffer has pre-roll before)
     segment: int = 0
+    committed: tuple[str, ...] = ()  # final texts of the earlier segments
     chunks: list[AudioChunk] = field(default_factory=list)
     probs: list[float] = field(default_factory=list)
     arrived: list[float] = field(default_factory=list)
     stable: StablePrefix = field(default_factory=StablePrefix)
-    decoded_windows: int = 0  # windows covered by the last partial decode
-    partial_in_flight: bool = False
+    decoded_windows: int = 0  # windows covered by the last partial asked for
+    emitted_windows: int = 0  # ...and by the last one emitted
+    partials_emitted: int = 0
     next_partial_at: float = 0.0  # clock time
     spec_due: int | None = None  # windows the speculative final will cover
     spec: asyncio.Task[Hypothesis | None] | None = None
@@ -185,27 +206,61 @@ class _Utterance:
     def pcm(self, windows: int) -> npt.NDArray[np.float32]:
         return np.concatenate([c.pcm for c in self.chunks[:windows]])
 
+    def rest(self, cut: int, text: str | None) -> _Utterance:
+        """What follows window `cut`, as the next segment."""
+        nxt = _Utterance(
+            self.id,
+            self.chunks[cut].t,
+            self.chunks[cut].t,
+            segment=self.segment + 1,
+            committed=(*self.committed, text) if text else self.committed,
+        )
+        nxt.chunks, nxt.probs, nxt.arrived = self.chunks[cut:], self.probs[cut:], self.arrived[cut:]
+        nxt.partials_emitted = self.partials_emitted
+        return nxt
+
+
+def previous_text(committed: tuple[str, ...], language: str, units: int) -> str | None:
+    """The end of the utterance's committed text, as context for its next segment."""
+    if not committed or units <= 0:
+        return None
+    if language in UNSPACED:
+        return "".join(committed)[-units:]
+    return " ".join(" ".join(committed).split()[-units:])
+
 
 class AsrStage(Stage[VadOutput, Event]):
+    """`model` is either a factory (the stage then owns a private one-worker scheduler: file
+    analysis, tests, benches) or a shared AsrScheduler (live sessions: one model per process);
+    the stage registers a stream on it and unregisters when it closes."""
+
     name = "asr"
 
     def __init__(
         self,
         clock: Clock,
-        model_factory: Callable[[], WhisperAsr],
+        model: Callable[[], WhisperAsr] | AsrScheduler,
         config: AsrConfig | None = None,
         context: str | None = None,
     ) -> None:
         super().__init__(clock, input_capacity=4096, input_overflow=Overflow.BLOCK)
         self.config = config or AsrConfig()
-        self._model_factory = model_factory
-        self._model: WhisperAsr | None = None
+        self._owns_scheduler = not isinstance(model, AsrScheduler)
+        self.scheduler = model if isinstance(model, AsrScheduler) else AsrScheduler(model)
+        self.stream: AsrStream = self.scheduler.stream()
+        self._multilingual = False
         self._context = context
         self._utt: _Utterance | None = None
         self.busy_s = 0.0  # worker time spent decoding (for the real-time factor)
         self.decodes = 0
+        self.partial_decodes = 0
+        self.partial_audio_s = 0.0  # audio seconds decoded by partials
+        # (audio seconds, decode seconds) of each final decode, for benches and tests
+        self.final_decodes: list[tuple[float, float]] = []
         self.speculative = 0  # speculative finals started
         self.speculative_used = 0
+        self.pause_cuts = 0  # segments cut at a pause (soft length reached)
+        self.hard_cuts = 0  # ...at the quietest window (max length reached)
         self._tasks: set[asyncio.Task[object]] = set()  # partial and speculative decodes
         self._utterance_started = asyncio.Event()
 
@@ -213,44 +268,83 @@ class AsrStage(Stage[VadOutput, Event]):
         """Text that primes recognition (the current question); used from the next decode."""
         self._context = text
 
-    # Worker-thread side
+    async def aclose(self) -> None:
+        await super().aclose()
+        self.stream.close()  # a shared scheduler goes on serving the other sessions
+        if self._owns_scheduler:
+            await self.scheduler.aclose()
 
-    def _load(self) -> None:
-        if self._model is None:
-            self._model = self._model_factory()
+    # Worker-thread side (jobs the scheduler runs with the shared model)
 
-    def _decode(self, pcm: npt.NDArray[np.float32], final: bool) -> Hypothesis:
-        self._load()
-        assert self._model is not None
+    def _job(
+        self, pcm: npt.NDArray[np.float32], final: bool, previous: str | None
+    ) -> Callable[[WhisperAsr], Hypothesis]:
         cfg = self.config
-        t0 = time.perf_counter()
-        try:
-            question = self._context
-            fillers = cfg.keep_fillers and (final or cfg.fillers_in_partials)
-            filler = FILLER_PROMPT.get(cfg.language) if fillers else None
-            return primed_decode(
-                self._model,
-                pcm,
-                cfg.language,
-                question,
-                filler,
-                words=final and cfg.word_timestamps,
-                identify=final and cfg.identify_language,
-            )
-        finally:
-            # Wall time of the worker while decoding: with one CTranslate2 thread this is its
-            # CPU time (thread_time() would miss the library's own threads).
-            self.busy_s += time.perf_counter() - t0
-            self.decodes += 1
+        question = self._context  # as it is when asked, not when served
+        fillers = cfg.keep_fillers and (final or cfg.fillers_in_partials)
+        filler = FILLER_PROMPT.get(cfg.language) if fillers else None
 
-    async def _decode_async(self, pcm: npt.NDArray[np.float32], final: bool) -> Hypothesis | None:
+        def decode(model: WhisperAsr) -> Hypothesis:
+            self._multilingual = model.multilingual
+            t0 = time.perf_counter()
+            try:
+                return primed_decode(
+                    model,
+                    pcm,
+                    cfg.language,
+                    question,
+                    filler,
+                    words=final and cfg.word_timestamps,
+                    identify=final and cfg.identify_language,
+                    previous=previous,
+                )
+            finally:
+                # Wall time of the worker while decoding: with one CTranslate2 thread this is
+                # its CPU time (thread_time() would miss the library's own threads).
+                spent = time.perf_counter() - t0
+                self.busy_s += spent
+                self.decodes += 1
+                audio_s = len(pcm) / SAMPLE_RATE
+                if final:
+                    self.final_decodes.append((audio_s, spent))
+                else:
+                    self.partial_decodes += 1
+                    self.partial_audio_s += audio_s
+
+        return decode
+
+    def _previous(self, utt: _Utterance) -> str | None:
+        return previous_text(utt.committed, self.config.language, self.config.context_units)
+
+    async def _decode_final(self, utt: _Utterance, windows: int) -> Hypothesis | None:
+        job = self._job(utt.pcm(windows), True, self._previous(utt))
         try:
-            hyp = await self._call(self._decode, pcm, final)
-        except Exception as err:  # a broken buffer or model: report once, keep the session
-            await self._failed(self._utt.t0 if self._utt else 0.0, f"ASR failed: {err}")
+            hyp = await self.stream.final(job)
+        except SchedulerClosed:
             return None
-        await self._succeeded(self._utt.t0 if self._utt else 0.0)
+        except Exception as err:  # a broken buffer or model: report once, keep the session
+            await self._failed(utt.t0, f"ASR failed: {err}")
+            return None
+        await self._succeeded(utt.t0)
         return hyp
+
+    async def _decode_partial(self, utt: _Utterance, windows: int) -> Hypothesis | None:
+        job = self._job(utt.pcm(windows), False, self._previous(utt))
+        first = utt.segment == 0 and utt.partials_emitted == 0
+        try:
+            hyp = await self.stream.partial(job, first, self._partial_interval())
+        except SchedulerClosed:
+            return None
+        except Exception as err:
+            await self._failed(utt.t0, f"ASR failed: {err}")
+            return None
+        if hyp is not None:
+            await self._succeeded(utt.t0)
+        return hyp
+
+    def _partial_interval(self) -> float:
+        base = self.config.partial_interval_s
+        return self.stream.partial_interval(base) if base else 0.0
 
     # Loop side
 
@@ -262,7 +356,7 @@ class AsrStage(Stage[VadOutput, Event]):
 
     async def _run(self) -> None:
         try:  # load before speech, so the first partial is not late
-            await self._call(self._load)
+            await self.stream.ready()
         except Exception as err:  # retried at each decode; the session goes on without words
             await self._failed(0.0, f"ASR model failed to load: {err}")
         ticker = (
@@ -291,8 +385,7 @@ class AsrStage(Stage[VadOutput, Event]):
         elif isinstance(item, SpeechPause):
             self._on_pause(item)
         elif isinstance(item, SpeechResume):
-            if self._utt is not None:
-                self._utt.spec_due, self._utt.spec = None, None
+            await self._on_resume(item)
         elif isinstance(item, SpeechEnd):
             await self._emit(item)
             await self._finalize(item)
@@ -321,11 +414,29 @@ class AsrStage(Stage[VadOutput, Event]):
         utt.spec = None
         self._maybe_start_speculative(utt)
 
+    async def _on_resume(self, item: SpeechResume) -> None:
+        utt = self._utt
+        if utt is None or utt.id != item.utterance:
+            return
+        spec, due = utt.spec, utt.spec_due
+        utt.spec_due, utt.spec = None, None
+        if spec is None or due is None:
+            return
+        resume_index = round((item.t - utt.t0) / WINDOW_S)
+        if due * WINDOW_S >= self.config.soft_segment_s and resume_index >= due:
+            # Long enough: keep the speculative final as this segment's, go on with the rest.
+            self.pause_cuts += 1
+            self.speculative_used += 1
+            hyp = await spec
+            await self._emit_final(utt, hyp, due)
+            self._next_segment(utt, due, hyp)
+        else:  # the final would cover speech still going on: not needed, free the worker
+            spec.cancel()
+
     def _maybe_start_speculative(self, utt: _Utterance) -> None:
         if utt.spec_due is not None and utt.spec is None and len(utt.chunks) >= utt.spec_due:
-            pcm = utt.pcm(utt.spec_due)
             self.speculative += 1
-            utt.spec = self._spawn(self._decode_async(pcm, True))
+            utt.spec = self._spawn(self._decode_final(utt, utt.spec_due))
 
     async def _finalize(self, end: SpeechEnd) -> None:
         utt = self._utt
@@ -342,7 +453,7 @@ class AsrStage(Stage[VadOutput, Event]):
             self.speculative_used += 1
             hyp = await utt.spec
         else:
-            hyp = await self._decode_async(utt.pcm(n), True)
+            hyp = await self._decode_final(utt, n)
         await self._emit_final(utt, hyp, n)
 
     async def _cut_segment(self, utt: _Utterance) -> None:
@@ -354,14 +465,20 @@ class AsrStage(Stage[VadOutput, Event]):
         # the quietest window, which may sit right against the onset of the next word.
         probs = np.convolve(np.asarray(utt.probs, dtype=np.float32), np.ones(5) / 5, mode="same")
         cut = lo + int(np.argmin(probs[lo:hi]))
-        hyp = await self._decode_async(utt.pcm(cut), True)
+        self.hard_cuts += 1
+        hyp = await self._decode_final(utt, cut)
         await self._emit_final(utt, hyp, cut)
-        rest = _Utterance(utt.id, utt.chunks[cut].t, utt.chunks[cut].t, segment=utt.segment + 1)
-        rest.chunks, rest.probs, rest.arrived = utt.chunks[cut:], utt.probs[cut:], utt.arrived[cut:]
+        rest = self._next_segment(utt, cut, hyp)
         if utt.spec_due is not None and utt.spec_due > cut:
             rest.spec_due = utt.spec_due - cut
-        self._utt = rest
         self._maybe_start_speculative(rest)
+
+    def _next_segment(self, utt: _Utterance, cut: int, hyp: Hypothesis | None) -> _Utterance:
+        text = hyp.text if hyp is not None and not hyp.is_silence else None
+        rest = utt.rest(cut, text)
+        utt.done = True  # its partials still in flight are dropped
+        self._utt = rest
+        return rest
 
     async def _emit_final(self, utt: _Utterance, hyp: Hypothesis | None, windows: int) -> None:
         if hyp is not None and not hyp.is_silence:
@@ -376,10 +493,7 @@ class AsrStage(Stage[VadOutput, Event]):
                 words[0] = TimedWord(
                     utt.speech_t - WINDOW_S, first.end, first.text, first.probability
                 )
-            assert self._model is not None  # a hypothesis came from it
-            language, language_p = answer_language(
-                hyp, self.config.language, self._model.multilingual
-            )
+            language, language_p = answer_language(hyp, self.config.language, self._multilingual)
             await self._emit(
                 Transcript(
                     utterance=utt.id,
@@ -401,14 +515,21 @@ class AsrStage(Stage[VadOutput, Event]):
         if windows and (
             lag := self._lag_event(utt.arrived[windows - 1], utt.chunks[windows - 1].t)
         ):
-            await self._emit(lag)
+            await self._emit(
+                replace(
+                    lag,
+                    queue_wait_s=round(self.stream.last_wait_s, 4),
+                    partial_interval_s=self._partial_interval() or None,
+                )
+            )
 
     async def _partials(self) -> None:
         """Per utterance: the first partial shortly after speech starts, then one every
-        `partial_interval_s`, timed on the clock (not on audio arrival)."""
-        interval = self.config.partial_interval_s
-        assert interval
+        partial interval (the scheduler stretches it under load), timed on the clock (not on
+        audio arrival). A partial asked for while the previous one still waits replaces it."""
+        assert self.config.partial_interval_s
         while True:
+            interval = self._partial_interval()
             utt = self._utt
             if utt is None or utt.done:
                 self._utterance_started.clear()
@@ -420,23 +541,26 @@ class AsrStage(Stage[VadOutput, Event]):
                 continue
             utt.next_partial_at = max(utt.next_partial_at + interval, self.clock.now())
             if (
-                utt.partial_in_flight
-                or utt.spec is not None  # the final is on its way; a partial would only delay it
+                utt.spec is not None  # the final is on its way; a partial would only delay it
                 or len(utt.chunks) <= utt.decoded_windows
                 or len(utt.chunks) * WINDOW_S < self.config.min_partial_audio_s
             ):
                 continue
-            utt.partial_in_flight = True
             utt.decoded_windows = len(utt.chunks)
             self._spawn(self._partial(utt, utt.decoded_windows))
 
     async def _partial(self, utt: _Utterance, windows: int) -> None:
-        try:
-            hyp = await self._decode_async(utt.pcm(windows), False)
-        finally:
-            utt.partial_in_flight = False
-        if hyp is None or hyp.is_silence or utt.done or self._utt is not utt:
+        hyp = await self._decode_partial(utt, windows)
+        if (
+            hyp is None
+            or hyp.is_silence
+            or utt.done
+            or self._utt is not utt
+            or windows <= utt.emitted_windows  # a newer one was emitted already
+        ):
             return
+        utt.emitted_windows = windows
+        utt.partials_emitted += 1
         unspaced = self.config.language in UNSPACED
         units = [c for c in hyp.text if not c.isspace()] if unspaced else hyp.text.split()
         stable, full = utt.stable.update(units)
@@ -462,6 +586,7 @@ __all__ = [
     "StageLag",
     "asr_prompt",
     "echoes_prompt",
+    "previous_text",
     "primed_decode",
     "prompt_took_over",
 ]

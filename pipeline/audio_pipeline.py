@@ -2,6 +2,7 @@
 
 Live: `push_frame()` never blocks (the VAD's input drops the oldest windows if the loop falls
 16 s behind). Offline: `push_frame_wait()` waits for room instead, so nothing is lost.
+`asr_model` is a Whisper factory (a private model) or the process's shared AsrScheduler.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import av
 
 from models_onnx.vad import SileroVad
 from models_onnx.whisper import WhisperAsr
+from pipeline.asr_scheduler import AsrScheduler
 from pipeline.asr_stage import AsrConfig, AsrStage
 from pipeline.audio_ingress import AudioIngress
 from pipeline.clock import Clock
@@ -26,7 +28,7 @@ class AudioPipeline:
         self,
         clock: Clock,
         vad_model: Callable[[], SileroVad],
-        asr_model: Callable[[], WhisperAsr],
+        asr_model: Callable[[], WhisperAsr] | AsrScheduler,
         vad_config: VadConfig | None = None,
         asr_config: AsrConfig | None = None,
         context: str | None = None,

@@ -127,6 +127,10 @@ class StageLag:
     stage: str
     t: float
     lag_s: float
+    # ASR only: how long its latest decode waited in the shared scheduler's queue, and the
+    # interval partials are spaced at now (it grows under load).
+    queue_wait_s: float | None = None
+    partial_interval_s: float | None = None
     kind: EventKind = field(default=EventKind.STAGE_LAG, init=False)
 
 
