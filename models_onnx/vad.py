@@ -1,4 +1,6 @@
-"""silero VAD (ONNX) on onnxruntime: speech probability per 32 ms window at 16 kHz."""
+"""silero VAD (ONNX) on onnxruntime: speech probability per 32 ms window at 16 kHz.
+
+One network per process (`VadModel`), one small state object per stream (`SileroVad`)."""
 
 from __future__ import annotations
 
@@ -28,12 +30,35 @@ def cpu_session(
     return ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
 
 
-class SileroVad:
-    """Stateful for one stream: carries the RNN state and the last 64 samples between calls."""
+class VadModel:
+    """The silero network, one onnxruntime session for the whole process. It holds no stream
+    state: each call takes the stream's RNN state and returns the next one. onnxruntime
+    documents `InferenceSession.run` as safe to call from several threads at once on one
+    session, so every stream's VAD thread calls it directly (tests check the results match
+    separate sessions)."""
 
     def __init__(self, path: Path, threads: int = 1) -> None:
         self._sess = cpu_session(path, threads)
         self._sr = np.array(SAMPLE_RATE, dtype=np.int64)
+
+    def run(
+        self, x: npt.NDArray[np.float32], state: npt.NDArray[np.float32]
+    ) -> tuple[float, npt.NDArray[np.float32]]:
+        """Speech probability of one (1, CONTEXT + WINDOW) input and the RNN state after it."""
+        out, new_state = self._sess.run(None, {"input": x, "state": state, "sr": self._sr})
+        return float(out[0, 0]), new_state
+
+    def stream(self) -> SileroVad:
+        """A new stream's VAD on this network (a few hundred bytes of state)."""
+        return SileroVad(self)
+
+
+class SileroVad:
+    """One stream's VAD: the RNN state and the last 64 samples, carried between calls, on a
+    shared `VadModel` (or, given a path, a network of its own)."""
+
+    def __init__(self, model: VadModel | Path, threads: int = 1) -> None:
+        self.model = model if isinstance(model, VadModel) else VadModel(model, threads)
         self.reset()
 
     def reset(self) -> None:
@@ -45,6 +70,6 @@ class SileroVad:
         if window.shape != (WINDOW,):
             raise ValueError(f"VAD window must have {WINDOW} samples, got shape {window.shape}")
         x = np.concatenate([self._context, window.astype(np.float32, copy=False)])[None, :]
-        out, self._state = self._sess.run(None, {"input": x, "state": self._state, "sr": self._sr})
+        prob, self._state = self.model.run(x, self._state)
         self._context = x[0, -CONTEXT:]
-        return float(out[0, 0])
+        return prob

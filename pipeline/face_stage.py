@@ -4,7 +4,11 @@ The input keeps only the newest sample (LATEST_ONLY): when analysis is slower th
 sampling rate, stale frames are replaced, never queued. A frame that cannot be converted or a
 model that fails gives one StageDegraded event (until the stage recovers) and the session
 goes on. With affect enabled, an aligned grayscale crop of the main face goes to the
-AffectStage through `on_crop`.
+AffectStage through `on_crop`. With an AdaptiveRate (live sessions) every observation and
+the eyes' closure level feed it, which sets how often the ingress samples.
+
+The model comes from `model_factory` on the worker thread, one per stream (a VIDEO-mode
+tracker: models_onnx.face_landmarker says why not one shared), and is freed there.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from pipeline.clock import Clock
 from pipeline.events import Event, FaceObservation
 from pipeline.stage import Stage
 from pipeline.video_ingress import VideoSample
+from pipeline.video_rate import AdaptiveRate
 
 os.environ.setdefault("GLOG_minloglevel", "2")  # mediapipe's C++ logging: warnings and up
 
@@ -42,12 +47,15 @@ class FaceStage(Stage[VideoSample, Event]):
         clock: Clock,
         model_factory: Callable[[], FaceLandmarkerModel],
         on_crop: Callable[[FaceCrop], object] | None = None,
+        rate: AdaptiveRate | None = None,
     ) -> None:
         super().__init__(clock, input_capacity=1, input_overflow=Overflow.LATEST_ONLY)
         self._model_factory = model_factory
         self._model: FaceLandmarkerModel | None = None
         self._on_crop = on_crop
+        self.rate = rate
         self._eyes_closed = False
+        self._eyes = 0.0  # closure level (eyeBlink mean) of the main face in the last frame
         self.analyzed = 0
         self.busy_s = 0.0  # worker time spent on frames (conversion + model + features)
 
@@ -72,6 +80,7 @@ class FaceStage(Stage[VideoSample, Event]):
     ) -> tuple[FaceObservation, FaceCrop | None]:
         if not faces:
             self._eyes_closed = False
+            self._eyes = 0.0
             return FaceObservation(t, 0), None
         # The main face is the largest (closest to the camera).
         boxes = [ff.bbox(f.landmarks) for f in faces]
@@ -80,7 +89,8 @@ class FaceStage(Stage[VideoSample, Event]):
         yaw, pitch, roll = ff.head_pose(face.transform)
         gaze = ff.gaze_offset(face.landmarks)
         shapes = face.blendshapes
-        closed = (shapes.get("eyeBlinkLeft", 0) + shapes.get("eyeBlinkRight", 0)) / 2 > ff.BLINK_ON
+        self._eyes = (shapes.get("eyeBlinkLeft", 0) + shapes.get("eyeBlinkRight", 0)) / 2
+        closed = self._eyes > ff.BLINK_ON
         blink = closed and not self._eyes_closed
         self._eyes_closed = closed
         warnings = ff.quality_warnings(rgb, box)
@@ -117,6 +127,8 @@ class FaceStage(Stage[VideoSample, Event]):
                 await self._failed(sample.t, f"face analysis failed: {err}")
                 continue
             await self._succeeded(sample.t)
+            if self.rate is not None:
+                self.rate.observe(obs, self._eyes)
             await self._emit(obs)
             if crop is not None and self._on_crop is not None and min(crop.gray.shape) >= 8:
                 self._on_crop(crop)

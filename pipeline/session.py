@@ -45,6 +45,7 @@ from pipeline.scoring.report_model import Report
 from pipeline.scoring.scorer import Scorer
 from pipeline.vad_stage import VadConfig
 from pipeline.video_pipeline import VideoPipeline
+from pipeline.video_rate import STEADY_FPS
 
 log = logging.getLogger(__name__)
 
@@ -55,13 +56,19 @@ PAUSE_SETTLE_S = 3.0  # beyond the VAD's hangover: a loaded VAD working through 
 
 @dataclass(frozen=True)
 class SessionModels:
+    """What a session's stages call on their worker threads for their model. In the server
+    they come from the process's ModelHub (server.model_hub): `vad` a stream's state on the
+    shared network, `expression` the shared classifier, `face` a tracker of the session's
+    own. Stages free what they get when they close; shared models are not theirs to close."""
+
     vad: Callable[[], SileroVad]
     asr: Callable[[], WhisperAsr]
     face: Callable[[], FaceLandmarkerModel]
     expression: Callable[[], ExpressionModel] | None  # None: affect not allowed
     vad_config: VadConfig
     asr_config: AsrConfig
-    video_fps: float = 10.0
+    video_fps: float = 10.0  # faces analysed per second on change
+    video_steady_fps: float | None = STEADY_FPS  # ... and on a still face (None: always fps)
 
 
 def competency_signals(scorer: Scorer) -> dict[str, Signal]:
@@ -197,7 +204,13 @@ class InterviewSession:
         self.audio = AudioPipeline(
             clock, models.vad, models.asr, models.vad_config, models.asr_config
         )
-        self.video = VideoPipeline(clock, models.face, models.expression, fps=models.video_fps)
+        self.video = VideoPipeline(
+            clock,
+            models.face,
+            models.expression,
+            fps=models.video_fps,
+            steady_fps=models.video_steady_fps,
+        )
         self.signals = RawSignals()
         self.scorer = scorer  # competency scores beside the raw signals, when a rubric is known
         # The scorer's fold and reads run here, one at a time: matching a final by meaning

@@ -3,6 +3,8 @@ stream, with rolling features folded in after every face observation.
 
 Live: `push_frame()` never blocks and never queues (the newest sampled frame wins).
 Offline: `push_frame_wait()` waits until the face stage has taken the previous sample.
+`steady_fps` given: the analysis rate adapts (pipeline.video_rate), `fps` on change and
+`steady_fps` on a still face; without it every `1/fps` of media time is analysed (files).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from pipeline.events import Event, FaceObservation
 from pipeline.face_stage import FaceStage
 from pipeline.video_features import RollingVideoFeatures
 from pipeline.video_ingress import VideoIngress
+from pipeline.video_rate import AdaptiveRate, RateConfig
 
 
 class VideoPipeline:
@@ -32,11 +35,19 @@ class VideoPipeline:
         expression_model: Callable[[], ExpressionModel] | None = None,
         fps: float = 10.0,
         window_s: float = 10.0,
+        steady_fps: float | None = None,
     ) -> None:
         """`expression_model` given = affect analysis allowed by the interview's policy."""
-        self.ingress = VideoIngress(fps)
+        self.rate = (
+            AdaptiveRate(RateConfig(fast_fps=fps, steady_fps=min(steady_fps, fps)))
+            if steady_fps is not None
+            else None
+        )
+        self.ingress = VideoIngress(fps, self.rate)
         self.affect = AffectStage(clock, expression_model) if expression_model else None
-        self.face = FaceStage(clock, face_model, self.affect.push if self.affect else None)
+        self.face = FaceStage(
+            clock, face_model, self.affect.push if self.affect else None, rate=self.rate
+        )
         self.features = RollingVideoFeatures(window_s)
         self._merged: Channel[Event] = Channel(1024, Overflow.BLOCK)
         self._pumps: list[asyncio.Task[None]] = []

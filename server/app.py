@@ -21,10 +21,12 @@ from server import __version__
 from server.app_keys import (
     AUTH_KEY,
     INTERVIEWS_KEY,
+    MODELS_KEY,
     RESOURCES_KEY,
     SETTINGS_KEY,
 )
 from server.interview_service import InterviewService, SharedModels
+from server.model_hub import ModelHub
 from server.resources import Resources, open_resources, webhook_config
 from server.settings import Settings
 from server.web import api, contract, hr_api, signaling
@@ -142,7 +144,12 @@ def create_app(settings: Settings) -> web.Application:
             app[RESOURCES_KEY] = res
             app[AUTH_KEY] = await asyncio.to_thread(Auth, settings)
             worker = WebhookWorker(webhook_config(settings), res.engine)
-            shared = await asyncio.to_thread(SharedModels.load, settings)
+            # One instance of each model for all interviews, loaded on a worker thread before
+            # serving (server.model_hub); closed after the sessions that use it.
+            hub = await asyncio.to_thread(ModelHub.from_settings, settings)
+            await asyncio.to_thread(hub.load)
+            app[MODELS_KEY] = hub
+            shared = await asyncio.to_thread(SharedModels.load, settings, hub)
             service = InterviewService(settings, res.engine, res.redis.client, shared)
             app[INTERVIEWS_KEY] = service
             try:
@@ -152,6 +159,7 @@ def create_app(settings: Settings) -> web.Application:
             finally:
                 await service.aclose()
                 await worker.aclose()
+                await asyncio.to_thread(hub.close)
 
     app.cleanup_ctx.append(resources_ctx)
     api.add_routes(app)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from server.interview_service import InterviewService
+from server.model_hub import ModelHub
 from server.resources import Resources
 from server.settings import Settings
 from server.web.auth import Auth
@@ -13,3 +14,4 @@ SETTINGS_KEY = web.AppKey("settings", Settings)
 RESOURCES_KEY = web.AppKey("resources", Resources)
 AUTH_KEY = web.AppKey("auth", Auth)
 INTERVIEWS_KEY = web.AppKey("interviews", InterviewService)
+MODELS_KEY = web.AppKey("models", ModelHub)

@@ -64,6 +64,7 @@ from pipeline.session import InterviewSession, SessionModels
 from pipeline.vad_stage import VadConfig
 from server import models
 from server.live import LiveRegistry
+from server.model_hub import ModelHub
 from server.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -89,12 +90,13 @@ class SharedModels:
     encoder: SentenceEncoder
 
     @classmethod
-    def load(cls, settings: Settings) -> SharedModels:
-        """Blocking: checks the model files."""
+    def load(cls, settings: Settings, hub: ModelHub | None = None) -> SharedModels:
+        """Blocking: checks the model files. With the process's hub, sessions share its
+        models; without, each session loads its own."""
         return cls(
-            models.vad_factory(settings),
-            models.face_factory(settings),
-            models.expression_factory(settings),
+            hub.vad_stream if hub else models.vad_factory(settings),
+            hub.face if hub else models.face_factory(settings),
+            hub.expression if hub else models.expression_factory(settings),
             models.vad_config(settings),
             models.sentence_encoder(settings),
         )

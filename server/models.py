@@ -26,6 +26,7 @@ ENGLISH_ONLY = "en"
 
 
 def vad_factory(settings: Settings) -> Callable[[], SileroVad]:
+    """Each call loads a network of its own (file analysis; live sessions share the hub's)."""
     path = _checked("vad", settings)
     return partial(SileroVad, path)
 
@@ -103,6 +104,11 @@ def model_versions(settings: Settings) -> dict[str, str]:
     }
     out["asr_compute_type"] = settings.whisper_compute_type
     return out
+
+
+def model_path(name: str, settings: Settings) -> Path:
+    """The checked file (or folder) of model `name`; ConfigError if missing or altered."""
+    return _checked(name, settings)
 
 
 def _checked(name: str, settings: Settings) -> Path:
