@@ -104,9 +104,13 @@ class Segment:
 
 
 class WhisperAsr:
-    """One loaded Whisper model. Thread-compatible: use it from one worker thread."""
+    """One loaded Whisper model. Use it from at most `workers` threads at once."""
 
-    def __init__(self, model_dir: Path, compute_type: str = "int8", threads: int = 1) -> None:
+    def __init__(
+        self, model_dir: Path, compute_type: str = "int8", threads: int = 1, workers: int = 1
+    ) -> None:
+        """`workers`: decodes that may run at once from as many Python threads (CTranslate2
+        inter_threads; the replicas share the weights), `threads` each."""
         if not Path(model_dir).is_dir():
             raise FileNotFoundError(f"Whisper model folder {model_dir} does not exist")
         self._fw = WhisperModel(
@@ -114,8 +118,10 @@ class WhisperAsr:
             device="cpu",
             compute_type=compute_type,
             cpu_threads=threads,
+            num_workers=workers,
             local_files_only=True,
         )
+        self.workers = workers
         self.multilingual: bool = bool(self._fw.model.is_multilingual)
         self._tokenizers: dict[str, Tokenizer] = {}
 

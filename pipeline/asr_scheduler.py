@@ -66,7 +66,7 @@ class Served:
     stream: str
     kind: Kind
     wait_s: float
-    finals_queued: int  # finals still queued when this one was dispatched (0 for partials)
+    finals_queued: int  # finals still queued when this was dispatched (0 for every partial)
 
 
 @dataclass
@@ -180,12 +180,16 @@ class AsrScheduler:
         model_factory: Callable[[], WhisperAsr],
         workers: int = 1,
         max_partial_scale: float = 8.0,
+        scale_period_s: float = 0.5,
     ) -> None:
+        """`scale_period_s`: a partial scale stands this long (times the scale) before it
+        changes again; the live partial interval (0.5 s) by default."""
         if workers < 1:
             raise ValueError("workers must be at least 1")
         self._factory = model_factory
         self.workers = workers
         self.max_partial_scale = max_partial_scale
+        self.scale_period_s = scale_period_s
         self._executor = ThreadPoolExecutor(workers, thread_name_prefix="asr-scheduler")
         self._model: WhisperAsr | None = None
         self._load_lock = threading.Lock()
@@ -216,6 +220,10 @@ class AsrScheduler:
     @property
     def streams(self) -> int:
         return len(self._streams)
+
+    @property
+    def loaded(self) -> bool:
+        return self._model is not None
 
     @property
     def multilingual(self) -> bool:
@@ -249,6 +257,13 @@ class AsrScheduler:
         with self._load_lock:
             if self._model is None:
                 self._model = self._factory()
+                if self._model.workers < self.workers:
+                    log.warning(
+                        "ASR scheduler: %d workers on a model built for %d; decodes will queue "
+                        "inside CTranslate2",
+                        self.workers,
+                        self._model.workers,
+                    )
             return self._model
 
     def _execute(self, job: Job) -> Hypothesis:
@@ -330,7 +345,8 @@ class AsrScheduler:
                 self._lower_scale(time.monotonic())
                 # No await between finding nothing and clearing: no request slips past.
                 wake.clear()
-                await wake.wait()
+                with contextlib.suppress(TimeoutError):  # idle: step the scale down again
+                    await asyncio.wait_for(wake.wait(), self._period())
                 continue
             if req.future.done():  # its caller gave up (cancelled)
                 continue
@@ -357,13 +373,11 @@ class AsrScheduler:
         wait = now - req.enqueued
         st, own = self.stats, req.stream.stats
         req.stream.last_wait_s = wait
-        finals_queued = 0
         if req.kind is Kind.FINAL:
             st.finals_served += 1
             own.finals += 1
             st.final_waits.append(wait)
             st.max_final_wait_s = max(st.max_final_wait_s, wait)
-            finals_queued = self._finals_queued()
         else:
             st.partials_served += 1
             own.partials += 1
@@ -372,7 +386,7 @@ class AsrScheduler:
                 st.first_partials_served += 1
             elif wait > req.interval_s > 0:
                 self._raise_scale(now)  # partials fall behind their own interval
-        st.served.append(Served(req.stream.name, req.kind, wait, finals_queued))
+        st.served.append(Served(req.stream.name, req.kind, wait, self._finals_queued()))
 
     def _raise_scale(self, now: float) -> None:
         if self.scale < self.max_partial_scale and now - self._scale_changed >= self._period():
@@ -386,8 +400,8 @@ class AsrScheduler:
             self._scale_changed = now
 
     def _period(self) -> float:
-        """How long a scale stands before it changes again: one (base 0.5 s) interval."""
-        return 0.5 * self.scale
+        """How long a scale stands before it changes again: about one partial interval."""
+        return self.scale_period_s * self.scale
 
 
 __all__ = [

@@ -255,6 +255,7 @@ class AsrStage(Stage[VadOutput, Event]):
         self.decodes = 0
         self.partial_decodes = 0
         self.partial_audio_s = 0.0  # audio seconds decoded by partials
+        self.max_partial_audio_s = 0.0  # ...by the longest one
         # (audio seconds, decode seconds) of each final decode, for benches and tests
         self.final_decodes: list[tuple[float, float]] = []
         self.speculative = 0  # speculative finals started
@@ -310,6 +311,7 @@ class AsrStage(Stage[VadOutput, Event]):
                 else:
                     self.partial_decodes += 1
                     self.partial_audio_s += audio_s
+                    self.max_partial_audio_s = max(self.max_partial_audio_s, audio_s)
 
         return decode
 
