@@ -1,0 +1,103 @@
+"""Long answers are decoded a segment at a time: a 30 s answer's finals and partials each
+cover a few seconds of audio, and the words still come out right (real models)."""
+
+from __future__ import annotations
+
+import asyncio
+from itertools import pairwise
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+
+from bench.speech import SR, audio_frames, read_wav, synth, trimmed
+from pipeline.asr_stage import AsrConfig, asr_prompt, previous_text
+from pipeline.audio_pipeline import AudioPipeline
+from pipeline.clock import MonotonicClock
+from pipeline.events import Event, SpeechStart, Transcript
+from pipeline.text import wer, words_of
+from pipeline.vad_stage import VadConfig
+from tests.pipeline_run import tiny_en, vad_model
+
+SENTENCES = [
+    "In my last role I managed a team of four engineers.",
+    "We reduced the response time of our support desk by half in one year.",
+    "The hardest part was agreeing on priorities with the sales team.",
+    "I usually plan my week on Monday morning and review it on Friday.",
+    "When a deadline is at risk, I tell my manager early and suggest options.",
+    "I am looking for a role where I can grow into a technical leader.",
+    "Yes, I have worked with databases and cloud services for five years.",
+]
+KEY_WORDS = {"engineers", "support", "priorities", "monday", "friday", "manager", "options"}
+KEY_WORDS |= {"technical", "leader", "cloud", "services", "five", "years", "team", "week"}
+
+
+def long_answer(folder: Path, gap_s: float) -> npt.NDArray[np.float32]:
+    """One ~30 s answer: sentences with short pauses, too short to end the utterance."""
+    parts = [np.zeros(int(0.5 * SR), np.float32)]
+    for i, text in enumerate(SENTENCES):
+        parts.append(trimmed(read_wav(synth(text, folder / f"s{i}.wav"))))
+        parts.append(np.zeros(int(gap_s * SR), np.float32))
+    parts.append(np.zeros(SR, np.float32))
+    return np.concatenate(parts)
+
+
+@pytest.fixture(scope="module")
+def answer(tmp_path_factory: pytest.TempPathFactory) -> npt.NDArray[np.float32]:
+    try:
+        return long_answer(tmp_path_factory.mktemp("long"), 0.3)
+    except Exception as err:  # espeak-ng/sox missing
+        pytest.fail(f"cannot synthesize speech: {err}")
+
+
+async def test_a_30_s_answer_is_finalized_in_short_segments(answer) -> None:
+    assert len(answer) / SR >= 28
+    config = AsrConfig(partial_interval_s=0.5)
+    pipe = AudioPipeline(MonotonicClock(), vad_model, tiny_en, VadConfig(hangover_ms=500), config)
+    events: list[Event] = []
+
+    async def consume() -> None:
+        async for ev in pipe.events():
+            events.append(ev)
+
+    consumer = asyncio.create_task(consume())
+    for frame in audio_frames(answer):
+        await pipe.push_frame_wait(frame)
+        await asyncio.sleep(0)  # lets partials in now and then
+    await pipe.end()
+    await consumer
+    asr = pipe.asr
+    await pipe.aclose()
+
+    assert len([e for e in events if isinstance(e, SpeechStart)]) == 1  # one utterance
+    finals = [e for e in events if isinstance(e, Transcript) and e.final]
+    assert len(finals) >= 3 and [f.segment for f in finals] == list(range(len(finals)))
+    assert asr.pause_cuts >= 1  # cut where the speaker paused, not only at the hard limit
+    # No decode, final or partial, covers more than one segment's audio.
+    assert asr.final_decodes and max(a for a, _ in asr.final_decodes) <= config.max_segment_s
+    assert asr.final_decodes[-1][0] <= config.max_segment_s
+    assert asr.max_partial_audio_s <= config.max_segment_s
+    for a, b in pairwise(finals):
+        assert a.t_end <= b.t_start + 0.05
+    text = " ".join(f.text for f in finals)
+    heard = set(words_of(text))
+    assert len(KEY_WORDS & heard) >= len(KEY_WORDS) - 2, KEY_WORDS - heard
+    assert wer(" ".join(SENTENCES), text) <= 0.3
+    # Partials of a later segment carry that segment's index, and their stable prefix only
+    # grows within it.
+    partials = [e for e in events if isinstance(e, Transcript) and not e.final]
+    for seg in {p.segment for p in partials}:
+        stables = [p.stable for p in partials if p.segment == seg]
+        assert all(b.startswith(a) for a, b in pairwise(stables))
+
+
+def test_the_text_before_a_segment_primes_it_last() -> None:
+    committed = ("First I gathered the requirements.", "Then I designed a plan.")
+    assert previous_text(committed, "en", 6) == "requirements. Then I designed a plan."
+    assert previous_text((), "en", 5) is None
+    assert previous_text(("我们的团队", "一共有四个人"), "zh", 4) == "共有四个人"[-4:]
+    prompt = asr_prompt("en", "Tell me about your team.", "Umm, so.", "Then I designed a plan.")
+    assert prompt == "Tell me about your team. Umm, so. Then I designed a plan."
+    zh = asr_prompt("zh", "介绍一下你的团队。", "嗯，那个。", "我们的团队")
+    assert zh == "嗯，那个。介绍一下你的团队。我们的团队"
