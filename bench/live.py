@@ -1,16 +1,25 @@
-"""Live interviews over real WebRTC: caption latency and capacity.
+"""Live interviews over real WebRTC with video: caption latency, capacity and server cost.
 
-    python -m bench.live [--max-interviews N] [--viewers V] [--utterances U]
+    python -m bench.live [--steps 1,2,4,8] [--short 4] [--long 2] [--viewers 2] [--quick]
+                         [--profile-steps 1,4] [--simulator packets|encode]
 
 Starts `hirestream serve` as its own process (embedded Redis, SQLite in a temp folder); this
-process plays the candidates (aiortc: synthesized speech + a moving real face, 640x480 at
-15 fps) and an interviewer WebSocket per interview. For 1, 2, ... interviews at once it reports
-speech end -> final caption delivered on the interviewer WebSocket (p50, p95), and the server
-process's CPU (cores busy) and memory per step; it stops after the first step that misses the
-target (p95 <= 850 ms: the ASR target plus 50 ms to reach the interviewer). Then, with one
-interview, it adds relayed-video viewers to measure what each costs the server in CPU.
-The candidates' encoders share the same 2 cores, so the numbers are pessimistic.
-Writes bench/results/live.json.
+process plays the candidates over aiortc: synthesized answers of about 5 s and about 30 s
+(bench/live_answers.py) and a moving real face at 640x480, 15 fps, with one interviewer
+WebSocket per interview. The candidates' media is encoded once and sent as packets
+(bench/live_media.py), so the simulators cost little of the 2 cores the server is measured on;
+`--simulator encode` sends raw frames that aiortc encodes per candidate, as before.
+
+For each step (that many interviews at once, starts staggered by --stagger-s) it reports:
+end of speech -> the answer's LAST final caption delivered to the interviewer (p50, p95, for
+short and long answers; a long answer may come as several utterances and segments), speech
+start -> the first caption of the answer (p95), finals delivered/expected, the server's cores
+busy and per interview while all candidates talk, its RSS (baseline with no interview, peak,
+per interview) and this process's own CPU per candidate. Steps go on until one is saturated
+(p95 over SATURATED_MS or a tenth of the answers without their final). Then, with one
+interview, relayed-video viewers are added to measure what each costs the server.
+`--profile-steps` records the server with py-spy during those steps (bench/live_profile.py).
+Writes bench/results/live.json. Run it under `flock /tmp/cpu.lock`.
 """
 
 from __future__ import annotations
@@ -21,25 +30,41 @@ import contextlib
 import json
 import os
 import re
-import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import aiohttp
 import numpy as np
-from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+import numpy.typing as npt
+from aiortc import (
+    MediaStreamTrack,
+    RTCConfiguration,
+    RTCPeerConnection,
+    RTCRtpSender,
+    RTCSessionDescription,
+)
 from aiortc.mediastreams import MediaStreamError
 
-from bench.asr_latency import TEXTS
+from bench import live_profile
 from bench.common import write_json
+from bench.live_answers import Answer, AnswerResult, Caption, answers, assign
+from bench.live_media import FaceLoopTrack, OpusTrack, face_loop_vp8, opus_packets
+from bench.reliability import machine
 from bench.rtc_client import FaceTrack, SpeechTrack
-from bench.speech import Spoken, conversation
 
-TARGET_P95_MS = 850.0
+TARGET_P50_MS = 400.0
+TARGET_P95_MS = 800.0
+CAPACITY_P95_MS = 850.0  # the capacity target: p95 within this with every final delivered
+TARGET_FIRST_P95_MS = 1000.0
+TARGET_CORES_PER_INTERVIEW = 0.2
+SATURATED_MS = 3000.0
 CLK = os.sysconf("SC_CLK_TCK")
 
 
@@ -55,7 +80,16 @@ def proc_rss_mb(pid: int) -> float:
     return 0.0
 
 
-def start_server(data: Path, max_live: int) -> tuple[subprocess.Popen[str], str]:
+def pct(xs: list[float], q: float) -> float | None:
+    s = sorted(xs)
+    return s[min(len(s) - 1, round(q * (len(s) - 1)))] if s else None
+
+
+def start_server(
+    data: Path, max_live: int, tree: Path | None = None, extra_env: dict[str, str] | None = None
+) -> tuple[subprocess.Popen[str], str]:
+    """`hirestream serve` from this checkout, or from the source tree `tree` (e.g. a
+    `git archive` of another commit, to compare)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("HIRESTREAM_")}
     env |= {
         "HIRESTREAM_DATA_DIR": str(data),
@@ -63,21 +97,67 @@ def start_server(data: Path, max_live: int) -> tuple[subprocess.Popen[str], str]
         "HIRESTREAM_MAX_LIVE_INTERVIEWS": str(max_live),
         "HIRESTREAM_LOG_LEVEL": "WARNING",
     }
+    env |= extra_env or {}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "server", "serve"], env=env, stderr=subprocess.PIPE, text=True
+        [sys.executable, "-m", "server", "serve"],
+        env=env,
+        cwd=tree,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     assert proc.stderr is not None
     for line in proc.stderr:
         if m := re.search(r"running at (http://\S+)/", line):
+            # Keep reading its log: a full pipe would block the server's event loop.
+            log = (data / "server.log").open("w")
+            threading.Thread(target=_copy, args=(proc.stderr, log), daemon=True).start()
             return proc, m.group(1)
     raise RuntimeError("server did not start")
+
+
+def _copy(src: IO[str], dst: IO[str]) -> None:
+    for line in src:
+        dst.write(line)
+        dst.flush()
+
+
+def log_lines(data: Path, pattern: str = r"WARNING|ERROR|CRITICAL") -> list[str]:
+    """The server's warnings and errors so far (their first 200 characters)."""
+    path = data / "server.log"
+    text = path.read_text(errors="replace") if path.exists() else ""
+    return [ln[:200] for ln in text.splitlines() if re.search(pattern, ln)]
+
+
+@dataclass(frozen=True)
+class Media:
+    """What every candidate sends: pre-encoded packets, or raw audio to encode per candidate."""
+
+    encode: bool
+    pcm: npt.NDArray[np.float32]
+    opus: list[bytes]
+    silence: bytes
+    face: list[bytes]
+
+    def tracks(self, pcm: npt.NDArray[np.float32] | None = None) -> tuple[Any, Any]:
+        """(audio, video) for one candidate; `pcm` replaces the answers (e.g. silence)."""
+        if self.encode:
+            return SpeechTrack(self.pcm if pcm is None else pcm), FaceTrack()
+        audio = OpusTrack(self.opus if pcm is None else [], self.silence)
+        return audio, FaceLoopTrack(self.face)
+
+
+def prefer(pc: RTCPeerConnection, track: MediaStreamTrack, mime: str) -> None:
+    """Send `track` with codec `mime` only: the packets are already in that codec."""
+    transceiver = pc.addTransceiver(track, direction="sendonly")
+    codecs = RTCRtpSender.getCapabilities(track.kind).codecs
+    transceiver.setCodecPreferences([c for c in codecs if c.mimeType == mime])
 
 
 async def join(
     http: aiohttp.ClientSession,
     base: str,
     admin: dict[str, str],
-    audio: Any,
+    tracks: tuple[Any, Any],
     interviewers: int,
 ) -> tuple[RTCPeerConnection, str, dict[str, str], list[str]]:
     """Schedule an interview, consent as the candidate and start media: (pc, id, auth, viewer
@@ -93,8 +173,9 @@ async def join(
     consent = {"accepted": True, "notice_version": "2026-11"}
     await http.post(f"{base}/api/interviews/{iid}/consent", headers=auth, json=consent)
     pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
-    pc.addTrack(audio)
-    pc.addTrack(await asyncio.to_thread(FaceTrack))
+    audio, video = tracks
+    prefer(pc, audio, "audio/opus")
+    prefer(pc, video, "video/VP8")
     await pc.setLocalDescription(await pc.createOffer())
     offer = {"sdp": pc.localDescription.sdp, "type": "offer"}
     async with http.post(f"{base}/api/interviews/{iid}/offer", headers=auth, json=offer) as r:
@@ -106,76 +187,195 @@ async def join(
     return pc, iid, auth, viewers
 
 
+@dataclass
 class Candidate:
-    def __init__(self, base: str, admin_key: str, pcm: Any, spoken: list[Spoken]) -> None:
-        self.base, self.admin = base, {"Authorization": f"Bearer {admin_key}"}
-        self.pcm, self.spoken = pcm, spoken
-        self.latencies_ms: list[float] = []
-        self.finals = 0
+    base: str
+    admin_key: str
+    media: Media
+    spoken: list[Answer]
+    delay_s: float
+    captions: list[Caption] = field(default_factory=list)
+    started_at: float | None = None  # monotonic time of the recording's first sample
+    closed: str | None = None  # how the WebSocket ended early, if it did
+
+    def _done(self) -> bool:
+        """Every answer has a final that reaches its end of speech."""
+        results = assign(self.captions, self.spoken)
+        return all(r.last_final() is not None for r in results)
 
     async def run(self, http: aiohttp.ClientSession) -> None:
-        speech = SpeechTrack(self.pcm)
-        pc, iid, auth, viewers = await join(http, self.base, self.admin, speech, 1)
-        viewer = viewers[0]
+        await asyncio.sleep(self.delay_s)
+        admin = {"Authorization": f"Bearer {self.admin_key}"}
+        audio, video = self.media.tracks()
+        pc, iid, auth, viewers = await join(http, self.base, admin, (audio, video), 1)
         ws = await http.ws_connect(f"{self.base}/api/interviews/{iid}/live")
-        await ws.send_json({"token": viewer})
-        deadline = time.monotonic() + self.spoken[-1].end + 15
-        async for msg in ws:
-            rec = json.loads(msg.data)
-            if rec.get("type") == "caption" and rec.get("final") and speech.started_at:
-                now = time.monotonic()
-                # The utterance this final belongs to: the last one that ended before now.
-                ended = [s for s in self.spoken if speech.started_at + s.end <= now]
-                if ended and self.finals < len(self.spoken):
-                    self.latencies_ms.append((now - speech.started_at - ended[-1].end) * 1000)
-                    self.finals += 1
-            if self.finals >= len(self.spoken) or time.monotonic() > deadline:
-                break
-        await http.post(f"{self.base}/api/interviews/{iid}/finish", headers=auth)
-        await ws.close()
-        await pc.close()
+        await ws.send_json({"token": viewers[0]})
+        deadline = time.monotonic() + 30 + self.spoken[-1].end
+        try:
+            while time.monotonic() < deadline:
+                with contextlib.suppress(TimeoutError):
+                    msg = await ws.receive(timeout=1.0)
+                    if msg.type != aiohttp.WSMsgType.TEXT:
+                        self.closed = f"{msg.type.name} {ws.close_code}"
+                        break
+                    rec = json.loads(msg.data)
+                    if rec.get("type") == "caption":
+                        self.captions.append(
+                            Caption(
+                                time.monotonic(),
+                                bool(rec["final"]),
+                                int(rec["utterance"]),
+                                int(rec.get("segment") or 0),
+                                float(rec["t_start"]),
+                                float(rec["t_end"]),
+                            )
+                        )
+                        if rec["final"] and self._done():
+                            break
+                self.started_at = audio.started_at
+                if self.started_at is not None:
+                    deadline = min(deadline, self.started_at + self.spoken[-1].end + 15)
+        finally:
+            self.started_at = audio.started_at
+            await http.post(f"{self.base}/api/interviews/{iid}/finish", headers=auth)
+            await ws.close()
+            await pc.close()
+
+    def results(self) -> list[AnswerResult]:
+        return assign(self.captions, self.spoken)
+
+
+class Sampler:
+    """The server's CPU seconds and RSS, and this process's CPU seconds, every 0.25 s."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.samples: list[tuple[float, float, float, float]] = []  # t, server cpu, rss, own
+
+    def take(self) -> None:
+        own = time.process_time()
+        self.samples.append((time.monotonic(), proc_cpu_s(self.pid), proc_rss_mb(self.pid), own))
+
+    async def run(self) -> None:
+        while True:
+            self.take()
+            await asyncio.sleep(0.25)
+
+    def window(self, t0: float, t1: float) -> tuple[float, float, float]:
+        """(server cores, this process's cores, peak server RSS) between t0 and t1."""
+        inside = [s for s in self.samples if t0 <= s[0] <= t1]
+        if len(inside) < 2:
+            return 0.0, 0.0, max((s[2] for s in self.samples), default=0.0)
+        a, b = inside[0], inside[-1]
+        dt = b[0] - a[0]
+        return (b[1] - a[1]) / dt, (b[3] - a[3]) / dt, max(s[2] for s in inside)
 
 
 async def step(
-    base: str, key: str, n: int, pcm: Any, spoken: list[Spoken], pid: int
+    base: str,
+    key: str,
+    n: int,
+    media: Media,
+    spoken: list[Answer],
+    pid: int,
+    stagger_s: float,
+    profile_to: Path | None,
+    data: Path,
 ) -> dict[str, Any]:
-    cands = [Candidate(base, key, pcm, spoken) for _ in range(n)]
-    cpu0, t0 = proc_cpu_s(pid), time.monotonic()
-    rss_peak = 0.0
+    cands = [Candidate(base, key, media, spoken, i * stagger_s) for i in range(n)]
+    warned = len(log_lines(data))
+    sampler = Sampler(pid)
+    sampling = asyncio.create_task(sampler.run())
+    spy: live_profile.Recording | None = None
+    spy_s = 0.0
 
-    async def sample() -> None:
-        nonlocal rss_peak
-        while True:
-            rss_peak = max(rss_peak, proc_rss_mb(pid))
-            await asyncio.sleep(0.5)
+    async def profile() -> None:
+        # From when the last candidate has started until the first one's recording ends.
+        nonlocal spy, spy_s
+        while any(c.started_at is None for c in cands):  # noqa: ASYNC110 (set by aiortc)
+            await asyncio.sleep(0.2)
+        last = max(c.started_at or 0.0 for c in cands)
+        spy_s = max(5.0, min(c.started_at or 0.0 for c in cands) + spoken[-1].end - last - 1)
+        if profile_to is not None:
+            spy = live_profile.record(pid, spy_s, profile_to)
 
-    sampler = asyncio.create_task(sample())
+    profiling = asyncio.create_task(profile())
+    t_begin = time.monotonic()
     async with aiohttp.ClientSession() as http:
         await asyncio.gather(*(c.run(http) for c in cands))
-    sampler.cancel()
-    cores = (proc_cpu_s(pid) - cpu0) / (time.monotonic() - t0)
-    lat = sorted(x for c in cands for x in c.latencies_ms)
-    return {
+    sampling.cancel()
+    profiling.cancel()
+    if spy is not None:
+        await asyncio.to_thread(spy.wait)
+        out_profile = await asyncio.to_thread(live_profile.summarize, spy)
+    # Steady state: every candidate connected and talking, until the first recording ends.
+    starts = [c.started_at for c in cands if c.started_at is not None]
+    t0 = max(starts, default=t_begin) + 1.0
+    t1 = min(starts, default=t_begin) + spoken[-1].end
+    cores, own, _ = sampler.window(t0, t1)
+    _, _, rss_peak = sampler.window(t_begin, time.monotonic())
+
+    lat: dict[str, list[float]] = {"short": [], "long": []}
+    first: list[float] = []
+    finals_per_answer: dict[str, list[int]] = {"short": [], "long": []}
+    delivered = 0
+    for c in cands:
+        if c.started_at is None:
+            continue
+        for r in c.results():
+            kind = r.answer.kind
+            finals_per_answer[kind].append(len({(f.utterance, f.segment) for f in r.finals}))
+            if (x := r.final_latency_s(c.started_at)) is not None:
+                lat[kind].append(x * 1000)
+                delivered += 1
+            if (y := r.first_caption_latency_s(c.started_at)) is not None:
+                first.append(y * 1000)
+    out: dict[str, Any] = {
         "interviews": n,
-        "finals": sum(c.finals for c in cands),
-        "expected_finals": n * len(spoken),
-        "p50_ms": statistics.median(lat) if lat else None,
-        "p95_ms": lat[min(len(lat) - 1, round(0.95 * (len(lat) - 1)))] if lat else None,
+        "finals_delivered": delivered,
+        "answers_expected": n * len(spoken),
+        "first_caption_p95_ms": _r(pct(first, 0.95)),
         "server_cores_busy": round(cores, 3),
+        "server_cores_per_interview": round(cores / n, 3),
         "server_rss_peak_mb": round(rss_peak, 1),
+        "bench_cores_per_candidate": round(own / n, 3),
+        "steady_window_s": round(max(0.0, t1 - t0), 1),
+        "sockets_closed_early": [c.closed for c in cands if c.closed],
     }
+    warnings = log_lines(data)[warned:]
+    # Distinct messages (the logger's text after the level), counted.
+    kinds = Counter(re.sub(r"^.*?(WARNING|ERROR|CRITICAL)", r"\1", w)[:120] for w in warnings)
+    out["server_warnings"] = dict(kinds.most_common(8))
+    all_lat = lat["short"] + lat["long"]
+    out["p50_ms"], out["p95_ms"] = _r(pct(all_lat, 0.5)), _r(pct(all_lat, 0.95))
+    for kind in ("short", "long"):
+        out[kind] = {
+            "answers": len(finals_per_answer[kind]),
+            "delivered": len(lat[kind]),
+            "p50_ms": _r(pct(lat[kind], 0.5)),
+            "p95_ms": _r(pct(lat[kind], 0.95)),
+            "max_ms": _r(max(lat[kind], default=None)),
+            "finals_per_answer": finals_per_answer[kind],
+        }
+    if spy is not None:
+        out["profile"] = out_profile
+    return out
+
+
+def _r(x: float | None) -> float | None:
+    return None if x is None else round(x, 1)
 
 
 async def viewer_cost(
-    base: str, key: str, pcm: Any, spoken: list[Spoken], pid: int, viewers: int
+    base: str, key: str, media: Media, pid: int, viewers: int
 ) -> list[dict[str, float]]:
     """Server CPU with one live interview and 0..viewers interviewers receiving its video."""
     out = []
     async with aiohttp.ClientSession() as http:
         admin = {"Authorization": f"Bearer {key}"}
         # Silence: a steady load (VAD + face analysis), so only the viewers change the CPU.
-        silence = SpeechTrack(np.zeros(16_000 * 60, np.float32))
-        pc, iid, auth, viewer_tokens = await join(http, base, admin, silence, max(1, viewers))
+        tracks = media.tracks(np.zeros(16_000 * 60, np.float32))
+        pc, iid, auth, viewer_tokens = await join(http, base, admin, tracks, max(1, viewers))
         await asyncio.sleep(3)
         watchers: list[RTCPeerConnection] = []
         drains: list[asyncio.Task[None]] = []
@@ -226,49 +426,113 @@ async def viewer_cost(
     return out
 
 
+def _ms(x: float | None) -> str:
+    return "-" if x is None else f"{x:.0f}"
+
+
+def print_step(r: dict[str, Any]) -> None:
+    s, lg = r["short"], r["long"]
+    print(
+        f"{r['interviews']:>3} {r['finals_delivered']:>3}/{r['answers_expected']:<3} "
+        f"{_ms(s['p50_ms']):>6} {_ms(s['p95_ms']):>6} {_ms(lg['p50_ms']):>6} "
+        f"{_ms(lg['p95_ms']):>6} {_ms(r['first_caption_p95_ms']):>7} "
+        f"{r['server_cores_busy']:>6.2f} {r['server_cores_per_interview']:>6.3f} "
+        f"{r['server_rss_peak_mb']:>7.0f} {r['rss_per_interview_mb']:>7.0f} "
+        f"{r['bench_cores_per_candidate']:>6.3f}",
+        flush=True,
+    )
+
+
+def within(r: dict[str, Any], p95_ms: float) -> bool:
+    p95 = r["p95_ms"]
+    return p95 is not None and p95 <= p95_ms and r["finals_delivered"] == r["answers_expected"]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--max-interviews", type=int, default=6)
+    ap.add_argument("--steps", default="1,2,4,8", help="interviews at once, e.g. 1,2,4,8,10,12")
+    ap.add_argument("--max-interviews", type=int, help="steps 1..N (the old interface)")
+    ap.add_argument("--short", type=int, default=4, help="~5 s answers per interview")
+    ap.add_argument("--long", type=int, default=2, help="~30 s answers per interview")
     ap.add_argument("--viewers", type=int, default=2)
-    ap.add_argument("--utterances", type=int, default=4)
+    ap.add_argument("--stagger-s", type=float, default=0.7, help="between candidates' starts")
+    ap.add_argument("--simulator", choices=("packets", "encode"), default="packets")
+    ap.add_argument("--profile-steps", default="", help="py-spy the server in these steps")
+    ap.add_argument("--profile-dir", type=Path, default=Path(tempfile.gettempdir()))
+    ap.add_argument("--quick", action="store_true", help="steps 1,2; 2 short and 1 long answer")
+    ap.add_argument("--server-tree", type=Path, help="run the server from this source tree")
+    ap.add_argument(
+        "--server-env", action="append", default=[], help="K=V for the server, e.g. to try a knob"
+    )
     ap.add_argument("--out", type=Path)
     args = ap.parse_args()
+    steps = [int(x) for x in args.steps.split(",") if x]
+    if args.max_interviews:
+        steps = list(range(1, args.max_interviews + 1))
+    if args.quick:
+        steps, args.short, args.long, args.viewers = [1, 2], 2, 1, 1
+    server_env = dict(kv.split("=", 1) for kv in args.server_env)
+    profile_steps = {int(x) for x in args.profile_steps.split(",") if x}
     with tempfile.TemporaryDirectory() as tmp:
-        pcm, spoken = conversation(TEXTS[: args.utterances], Path(tmp), [1.6])
-        proc, base = start_server(Path(tmp) / "data", max(1, args.max_interviews))
+        pcm, spoken = answers(args.short, args.long, Path(tmp))
+        opus, silence = opus_packets(pcm)
+        media = Media(args.simulator == "encode", pcm, opus, silence, face_loop_vp8())
+        data = Path(tmp) / "data"
+        proc, base = start_server(data, max(steps), args.server_tree, server_env)
+        results: list[dict[str, Any]] = []
+        viewers: list[dict[str, float]] = []
         try:
-            key = (Path(tmp) / "data" / "admin.key").read_text().strip()
-            steps = []
-            head = ("interviews", "finals", "p50 ms", "p95 ms", "cores", "RSS MB")
-            print("{:>10} {:>7} {:>7} {:>7} {:>6} {:>7}".format(*head))
-            capacity = 0
-            for n in range(1, args.max_interviews + 1):
-                r = asyncio.run(step(base, key, n, pcm, spoken, proc.pid))
-                steps.append(r)
-                print(
-                    f"{n:>10} {r['finals']:>3}/{r['expected_finals']:<3} "
-                    f"{r['p50_ms'] or 0:>7.0f} {r['p95_ms'] or 0:>7.0f} "
-                    f"{r['server_cores_busy']:>6.2f} {r['server_rss_peak_mb']:>7.0f}"
-                )
-                if (
-                    r["p95_ms"] is None
-                    or r["p95_ms"] > TARGET_P95_MS
-                    or r["finals"] < r["expected_finals"]
-                ):
-                    break
-            ok = [
-                s
-                for s in steps
-                if s["p95_ms"]
-                and s["p95_ms"] <= TARGET_P95_MS
-                and s["finals"] == s["expected_finals"]
-            ]
-            capacity = max((s["interviews"] for s in ok), default=0)
+            key = (data / "admin.key").read_text().strip()
+            time.sleep(3)  # settle: whatever the server loads at start is loaded
+            idle0, t0 = proc_cpu_s(proc.pid), time.monotonic()
+            time.sleep(3)
+            idle_cores = (proc_cpu_s(proc.pid) - idle0) / (time.monotonic() - t0)
+            rss_base = proc_rss_mb(proc.pid)
+            kinds = [a.kind for a in spoken]
             print(
-                f"capacity within target (p95 <= {TARGET_P95_MS:.0f} ms, every final delivered): "
-                f"{capacity}"
+                f"answers per interview: {kinds.count('short')} short "
+                f"(~{np.mean([a.end - a.start for a in spoken if a.kind == 'short']):.1f} s), "
+                f"{kinds.count('long')} long "
+                f"(~{np.mean([a.end - a.start for a in spoken if a.kind == 'long'] or [0]):.1f} s)"
+                f"; simulator: {args.simulator}; server idle {idle_cores:.3f} cores, "
+                f"RSS {rss_base:.0f} MB"
             )
-            viewers = asyncio.run(viewer_cost(base, key, pcm, spoken, proc.pid, args.viewers))
+            print(
+                "  n  finals  short p50/p95   long p50/p95  1st p95  cores  /intvw"
+                "  RSS MB  MB/intv  bench/c"
+            )
+            for n in steps:
+                prof = args.profile_dir / f"live-profile-{n}.txt" if n in profile_steps else None
+                r = asyncio.run(
+                    step(base, key, n, media, spoken, proc.pid, args.stagger_s, prof, data)
+                )
+                r["rss_per_interview_mb"] = round((r["server_rss_peak_mb"] - rss_base) / n, 1)
+                results.append(r)
+                print_step(r)
+                for w, count in r["server_warnings"].items():
+                    print(f"    server log x{count}: {w}")
+                if r["sockets_closed_early"]:
+                    print(f"    sockets closed early: {r['sockets_closed_early']}")
+                if "profile" in r:
+                    p = r.pop("profile")
+                    print(f"server profile, {n} interview(s) ({p.seconds:.0f} s sampled):")
+                    print(live_profile.table(p), flush=True)
+                    r["profile"] = p.as_json()
+                saturated = r["p95_ms"] is None or r["p95_ms"] > SATURATED_MS
+                if saturated or r["finals_delivered"] < 0.9 * r["answers_expected"]:
+                    print(f"saturated at {n} interviews: no larger step")
+                    break
+            capacity = max(
+                (r["interviews"] for r in results if within(r, CAPACITY_P95_MS)), default=0
+            )
+            print(
+                f"capacity within p95 <= {CAPACITY_P95_MS:.0f} ms with every final delivered: "
+                f"{capacity} (targets: p50 <= {TARGET_P50_MS:.0f}, p95 <= {TARGET_P95_MS:.0f} ms "
+                f"per answer length, first caption p95 <= {TARGET_FIRST_P95_MS:.0f} ms, "
+                f"<= {TARGET_CORES_PER_INTERVIEW} cores per interview)"
+            )
+            if args.viewers:
+                viewers = asyncio.run(viewer_cost(base, key, media, proc.pid, args.viewers))
             for v in viewers:
                 print(
                     f"1 interview, {v['viewers']} video viewer(s): "
@@ -277,8 +541,28 @@ def main() -> None:
                 )
         finally:
             proc.terminate()
-            proc.wait(timeout=20)
-    path = write_json("live", {"steps": steps, "capacity": capacity, "viewers": viewers}, args.out)
+            proc.wait(timeout=30)
+    payload = {
+        "machine": machine(),
+        "server_tree": str(args.server_tree) if args.server_tree else None,
+        "server_env": server_env,
+        "simulator": args.simulator,
+        "answers": [{"kind": a.kind, "seconds": round(a.end - a.start, 2)} for a in spoken],
+        "stagger_s": args.stagger_s,
+        "server_idle_cores": round(idle_cores, 3),
+        "server_rss_baseline_mb": round(rss_base, 1),
+        "targets": {
+            "p50_ms": TARGET_P50_MS,
+            "p95_ms": TARGET_P95_MS,
+            "capacity_p95_ms": CAPACITY_P95_MS,
+            "first_caption_p95_ms": TARGET_FIRST_P95_MS,
+            "cores_per_interview": TARGET_CORES_PER_INTERVIEW,
+        },
+        "steps": results,
+        "capacity": capacity,
+        "viewers": viewers,
+    }
+    path = write_json("live", payload, args.out)
     print(f"wrote {path}")
 
 
