@@ -197,6 +197,7 @@ class Candidate:
     captions: list[Caption] = field(default_factory=list)
     started_at: float | None = None  # monotonic time of the recording's first sample
     closed: str | None = None  # how the WebSocket ended early, if it did
+    face_records: list[int] = field(default_factory=lambda: [0, 0])  # without, with a face
 
     def _done(self) -> bool:
         """Every answer has a final that reaches its end of speech."""
@@ -219,6 +220,8 @@ class Candidate:
                         self.closed = f"{msg.type.name} {ws.close_code}"
                         break
                     rec = json.loads(msg.data)
+                    if rec.get("type") == "face":  # the video got through and was analysed
+                        self.face_records[min(1, int(rec.get("faces") or 0))] += 1
                     if rec.get("type") == "caption":
                         self.captions.append(
                             Caption(
@@ -341,6 +344,9 @@ async def step(
         "bench_cores_per_candidate": round(own / n, 3),
         "steady_window_s": round(max(0.0, t1 - t0), 1),
         "sockets_closed_early": [c.closed for c in cands if c.closed],
+        # Face records on the live feeds, and how many saw the face: the video is analysed.
+        "face_records": sum(sum(c.face_records) for c in cands),
+        "face_records_with_face": sum(c.face_records[1] for c in cands),
     }
     warnings = log_lines(data)[warned:]
     # Distinct messages (the logger's text after the level), counted.
@@ -466,6 +472,7 @@ def main() -> None:
     )
     ap.add_argument("--out", type=Path)
     args = ap.parse_args()
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]  # progress in logs
     steps = [int(x) for x in args.steps.split(",") if x]
     if args.max_interviews:
         steps = list(range(1, args.max_interviews + 1))

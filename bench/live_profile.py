@@ -85,6 +85,7 @@ class Profile:
 
 @dataclass
 class Recording:
+    pid: int
     seconds: float
     py_out: Path
     perf_out: Path
@@ -102,14 +103,15 @@ def _tool(name: str) -> str | None:
 
 def record(pid: int, seconds: float, out: Path) -> Recording:
     """Start both samplers on `pid` for `seconds`; files `out`.pyspy.txt and `out`.perf.data."""
-    rec = Recording(seconds, out.with_suffix(".pyspy.txt"), out.with_suffix(".perf.data"), [])
+    rec = Recording(pid, seconds, out.with_suffix(".pyspy.txt"), out.with_suffix(".perf.data"), [])
     if spy := _tool("py-spy"):
         cmd = [spy, "record", "--pid", str(pid), "--rate", str(PY_RATE)]
         cmd += ["--duration", str(round(seconds)), "--format", "raw", "--nonblocking"]
         cmd += ["--threads", "--output", str(rec.py_out)]
         rec.procs.append(subprocess.Popen(cmd, stdout=DEVNULL, stderr=DEVNULL))
     if perf := _tool("perf"):
-        cmd = [perf, "record", "-F", str(PERF_RATE), "-p", str(pid), "-o", str(rec.perf_out)]
+        # System-wide, filtered by process when read: `-p` misses threads started later.
+        cmd = [perf, "record", "-a", "-F", str(PERF_RATE), "-o", str(rec.perf_out)]
         cmd += ["--", "sleep", str(seconds)]
         rec.procs.append(subprocess.Popen(cmd, stdout=DEVNULL, stderr=DEVNULL))
     return rec
@@ -142,12 +144,13 @@ def python_cores(path: Path, seconds: float) -> dict[str, float]:
     return {g: n / (PY_RATE * seconds) for g, n in samples.most_common()}
 
 
-def perf_cores(path: Path, seconds: float) -> dict[str, float]:
+def perf_cores(path: Path, pid: int, seconds: float) -> dict[str, float]:
     perf = _tool("perf")
     if perf is None or not path.exists():
         return {}
+    args = ["-i", str(path), "--pid", str(pid), "--sort", "dso", "--stdio", "-n", "-q"]
     report = subprocess.run(
-        [perf, "report", "-i", str(path), "--sort", "dso", "--stdio", "-n", "-q"],
+        [perf, "report", *args],
         capture_output=True,
         text=True,
         check=False,
@@ -165,7 +168,7 @@ def perf_cores(path: Path, seconds: float) -> dict[str, float]:
 def summarize(rec: Recording) -> Profile:
     return Profile(
         rec.seconds,
-        perf_cores(rec.perf_out, rec.seconds),
+        perf_cores(rec.perf_out, rec.pid, rec.seconds),
         python_cores(rec.py_out, rec.seconds),
     )
 
