@@ -199,6 +199,7 @@ class AsrScheduler:
         self._running = 0
         self._wake: asyncio.Event | None = None
         self._runners: list[asyncio.Task[None]] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
         self.scale = 1.0
         self._scale_changed = float("-inf")
@@ -241,10 +242,11 @@ class AsrScheduler:
         self._closed = True
         for stream in list(self._streams.values()):
             stream.close()
-        for task in self._runners:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        if self._loop is asyncio.get_running_loop():
+            for task in self._runners:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         try:
             await asyncio.get_running_loop().run_in_executor(self._executor, self._release)
         except Exception:
@@ -280,7 +282,16 @@ class AsrScheduler:
     def _start_runners(self) -> None:
         if self._closed:
             raise SchedulerClosed("the ASR scheduler is closed")
-        if not self._runners:
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop:
+            # First use, or used from another event loop than before (tests run one loop per
+            # test around models loaded once): serve from this one; what the old loop had
+            # queued can no longer be answered.
+            self._loop = loop
+            for stream in self._streams.values():
+                stream._finals.clear()
+                stream._partial = None
+            self._running = 0
             self._wake = asyncio.Event()
             self._runners = [
                 asyncio.create_task(self._serve(), name=f"asr-scheduler-{i}")

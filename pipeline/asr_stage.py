@@ -455,6 +455,8 @@ class AsrStage(Stage[VadOutput, Event]):
             self.speculative_used += 1
             hyp = await utt.spec
         else:
+            if utt.spec is not None:  # it covers other audio: free the worker of it
+                utt.spec.cancel()
             hyp = await self._decode_final(utt, n)
         await self._emit_final(utt, hyp, n)
 
@@ -468,6 +470,8 @@ class AsrStage(Stage[VadOutput, Event]):
         probs = np.convolve(np.asarray(utt.probs, dtype=np.float32), np.ones(5) / 5, mode="same")
         cut = lo + int(np.argmin(probs[lo:hi]))
         self.hard_cuts += 1
+        if utt.spec is not None:  # a pause's final covering audio past the cut: not needed
+            utt.spec.cancel()
         hyp = await self._decode_final(utt, cut)
         await self._emit_final(utt, hyp, cut)
         rest = self._next_segment(utt, cut, hyp)
