@@ -283,6 +283,7 @@ async def step(
     pid: int,
     stagger_s: float,
     profile_to: Path | None,
+    profile_python: bool,
     data: Path,
 ) -> dict[str, Any]:
     cands = [Candidate(base, key, media, spoken, i * stagger_s) for i in range(n)]
@@ -300,7 +301,7 @@ async def step(
         last = max(c.started_at or 0.0 for c in cands)
         spy_s = max(5.0, min(c.started_at or 0.0 for c in cands) + spoken[-1].end - last - 1)
         if profile_to is not None:
-            spy = live_profile.record(pid, spy_s, profile_to)
+            spy = live_profile.record(pid, spy_s, profile_to, profile_python)
 
     profiling = asyncio.create_task(profile())
     t_begin = time.monotonic()
@@ -464,6 +465,9 @@ def main() -> None:
     ap.add_argument("--stagger-s", type=float, default=0.7, help="between candidates' starts")
     ap.add_argument("--simulator", choices=("packets", "encode"), default="packets")
     ap.add_argument("--profile-steps", default="", help="py-spy the server in these steps")
+    ap.add_argument(
+        "--profile-python", action="store_true", help="py-spy too (costs the server's cores)"
+    )
     ap.add_argument("--profile-dir", type=Path, default=Path(tempfile.gettempdir()))
     ap.add_argument("--quick", action="store_true", help="steps 1,2; 2 short and 1 long answer")
     ap.add_argument("--server-tree", type=Path, help="run the server from this source tree")
@@ -511,7 +515,18 @@ def main() -> None:
             for n in steps:
                 prof = args.profile_dir / f"live-profile-{n}.txt" if n in profile_steps else None
                 r = asyncio.run(
-                    step(base, key, n, media, spoken, proc.pid, args.stagger_s, prof, data)
+                    step(
+                        base,
+                        key,
+                        n,
+                        media,
+                        spoken,
+                        proc.pid,
+                        args.stagger_s,
+                        prof,
+                        args.profile_python,
+                        data,
+                    )
                 )
                 r["rss_per_interview_mb"] = round((r["server_rss_peak_mb"] - rss_base) / n, 1)
                 results.append(r)

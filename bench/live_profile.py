@@ -63,7 +63,9 @@ DSO_GROUPS: list[tuple[str, str]] = [
     ("libgomp|libiomp|mkl|dnnl", "OpenMP"),
     ("cv2|opencv", "OpenCV"),
     ("numpy|_multiarray", "numpy"),
-    ("libpython|python3", "Python interpreter"),
+    ("libpython", "Python interpreter"),
+    ("abi3\\.so", "PyAV wrappers"),
+    ("cpython-311", "CPython extension modules"),
     ("kernel", "kernel (syscalls, network)"),
     ("libc\\.|libm\\.|ld-linux|libstdc|libgcc", "libc/libm/libstdc++"),
 ]
@@ -101,10 +103,12 @@ def _tool(name: str) -> str | None:
     return str(venv) if venv.exists() else shutil.which(name)
 
 
-def record(pid: int, seconds: float, out: Path) -> Recording:
-    """Start both samplers on `pid` for `seconds`; files `out`.pyspy.txt and `out`.perf.data."""
+def record(pid: int, seconds: float, out: Path, python: bool = True) -> Recording:
+    """Start the samplers on `pid` for `seconds`: perf into `out`.perf.data and, with
+    `python`, py-spy into `out`.pyspy.txt (py-spy costs the machine ~0.05 cores per
+    interview, so the step's own figures are a little pessimistic with it)."""
     rec = Recording(pid, seconds, out.with_suffix(".pyspy.txt"), out.with_suffix(".perf.data"), [])
-    if spy := _tool("py-spy"):
+    if python and (spy := _tool("py-spy")):
         cmd = [spy, "record", "--pid", str(pid), "--rate", str(PY_RATE)]
         cmd += ["--duration", str(round(seconds)), "--format", "raw", "--nonblocking"]
         cmd += ["--threads", "--output", str(rec.py_out)]
@@ -148,7 +152,8 @@ def perf_cores(path: Path, pid: int, seconds: float) -> dict[str, float]:
     perf = _tool("perf")
     if perf is None or not path.exists():
         return {}
-    args = ["-i", str(path), "--pid", str(pid), "--sort", "dso", "--stdio", "-n", "-q"]
+    # Sorted by thread too: with "dso" alone, --pid does not filter the counts.
+    args = ["-i", str(path), "--pid", str(pid), "--sort", "pid,dso", "--stdio", "-n", "-q"]
     report = subprocess.run(
         [perf, "report", *args],
         capture_output=True,
@@ -157,10 +162,10 @@ def perf_cores(path: Path, pid: int, seconds: float) -> dict[str, float]:
     ).stdout
     samples: Counter[str] = Counter()
     for line in report.splitlines():
-        m = re.match(r"\s*[\d.]+%\s+(\d+)\s+(\S+)", line)
+        m = re.match(r"\s*[\d.]+%\s+(\d+)\s+\d+:\S+\s+(.+?)\s*$", line)
         if m:
             dso = m.group(2)
-            group = next((g for pat, g in DSO_GROUPS if re.search(pat, dso)), f"other ({dso})")
+            group = next((g for pat, g in DSO_GROUPS if re.search(pat, dso)), "other")
             samples[group] += int(m.group(1))
     return {g: n / (PERF_RATE * seconds) for g, n in samples.most_common()}
 
