@@ -6,12 +6,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import replace
+from functools import partial
 
 import numpy as np
 import numpy.typing as npt
 import pytest
 
 from bench.speech import SR, audio_frames, conversation
+from models_onnx.assets import locate
 from models_onnx.whisper import Hypothesis, WhisperAsr
 from pipeline.asr_scheduler import AsrScheduler, AsrStream, Kind, SchedulerClosed
 from pipeline.asr_stage import AsrConfig
@@ -240,4 +242,16 @@ async def test_sessions_sharing_one_scheduler_under_overload(speech) -> None:
     for pipe in pipes:
         await pipe.aclose()
     assert sched.streams == 0 and sched.loaded  # sessions closed, the model stays
+    await sched.aclose()
+
+
+async def test_two_workers_share_one_model_and_serve_in_parallel(speech) -> None:
+    pcm, texts = speech
+    sched = AsrScheduler(partial(WhisperAsr, locate("whisper_tiny_en"), workers=2), workers=2)
+    a, b = sched.stream("a"), sched.stream("b")
+    hyps = await asyncio.gather(a.final(job(pcm)), b.final(job(pcm)), a.partial(job(pcm), True, 0))
+    assert all(h is not None and wer(" ".join(texts), h.text) <= 0.2 for h in hyps)
+    assert sched.stats.finals_served == 2 and sched.stats.partials_served == 1
+    # The two finals went to the two workers; the partial came after.
+    assert [s.kind for s in sched.stats.served] == [Kind.FINAL, Kind.FINAL, Kind.FIRST_PARTIAL]
     await sched.aclose()
