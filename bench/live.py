@@ -484,6 +484,7 @@ def main() -> None:
         steps, args.short, args.long, args.viewers = [1, 2], 2, 1, 1
     server_env = dict(kv.split("=", 1) for kv in args.server_env)
     profile_steps = {int(x) for x in args.profile_steps.split(",") if x}
+    host = machine()  # the commit as the run starts (others may commit meanwhile)
     with tempfile.TemporaryDirectory() as tmp:
         pcm, spoken = answers(args.short, args.long, Path(tmp))
         opus, silence = opus_packets(pcm)
@@ -529,6 +530,12 @@ def main() -> None:
                     )
                 )
                 r["rss_per_interview_mb"] = round((r["server_rss_peak_mb"] - rss_base) / n, 1)
+                if results:  # the slope from the step before: what one more interview costs
+                    prev = results[-1]
+                    extra = (r["server_rss_peak_mb"] - prev["server_rss_peak_mb"]) / (
+                        n - prev["interviews"]
+                    )
+                    r["rss_per_extra_interview_mb"] = round(extra, 1)
                 results.append(r)
                 print_step(r)
                 for w, count in r["server_warnings"].items():
@@ -565,7 +572,7 @@ def main() -> None:
             proc.terminate()
             proc.wait(timeout=30)
     payload = {
-        "machine": machine(),
+        "machine": host,
         "server_tree": str(args.server_tree) if args.server_tree else None,
         "server_env": server_env,
         "simulator": args.simulator,
