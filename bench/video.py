@@ -3,7 +3,9 @@
 1. Live: a moving real face (scikit-image's astronaut) arrives at 30 fps in real time, as
    decoded WebRTC frames, at 640x480 and at 1280x720; the pipeline samples 10 fps. Reports
    sustained analysed frames per second, ms per frame for the face stage (RGB conversion,
-   landmarks, features) and for affect, and frames replaced before analysis.
+   landmarks, features) and for affect, and frames replaced before analysis. Then, with the
+   live sessions' adaptive rate (pipeline.video_rate), a still and a moving face at 640x480:
+   analysed fps and the process's CPU (cores) for each.
 2. Memory: M minutes of media pushed losslessly (10 analysed frames per media second, as
    fast as the CPU allows) with the process's RSS sampled every media minute.
 Prints a table and writes bench/results/video.json.
@@ -27,6 +29,7 @@ from bench.common import write_json
 from pipeline.clock import MonotonicClock
 from pipeline.events import AffectObservation, FaceObservation
 from pipeline.video_pipeline import VideoPipeline
+from pipeline.video_rate import STEADY_FPS
 from server.models import expression_factory, face_factory
 from server.settings import load_settings
 
@@ -39,14 +42,15 @@ def _face() -> npt.NDArray[np.uint8]:
     return np.ascontiguousarray(data.astronaut()[0:360, 80:440])  # type: ignore[no-untyped-call]
 
 
-def make_frames(width: int, height: int, n: int) -> list[av.VideoFrame]:
-    """n frames of a face drifting left and right (a looped clip, as a webcam would give)."""
+def make_frames(width: int, height: int, n: int, still: bool = False) -> list[av.VideoFrame]:
+    """n frames of a face drifting left and right (a looped clip, as a webcam would give),
+    or sitting still."""
     px = int(height * 0.62)
     face = cv2.resize(_face(), (px, px))
     frames = []
     for i in range(n):
         canvas = np.full((height, width, 3), 100, np.uint8)
-        x = (width - px) // 2 + int(width * 0.08 * np.sin(i / 15))
+        x = (width - px) // 2 + (0 if still else int(width * 0.08 * np.sin(i / 15)))
         y = (height - px) // 2
         canvas[y : y + px, x : x + px] = face
         f = av.VideoFrame.from_ndarray(canvas, format="rgb24").reformat(format="yuv420p")
@@ -68,14 +72,22 @@ def rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-async def live(width: int, height: int, seconds: float, affect: bool) -> dict[str, float]:
+async def live(
+    width: int,
+    height: int,
+    seconds: float,
+    affect: bool,
+    steady_fps: float | None = None,
+    still: bool = False,
+) -> dict[str, float]:
     settings = load_settings()
-    clip = make_frames(width, height, 60)
+    clip = make_frames(width, height, 60, still)
     vp = VideoPipeline(
         MonotonicClock(),
         face_factory(settings),
         expression_factory(settings) if affect else None,
         fps=settings.video_analysis_fps,
+        steady_fps=steady_fps,
     )
     faces = affects = 0
 
@@ -93,13 +105,14 @@ async def live(width: int, height: int, seconds: float, affect: bool) -> dict[st
     busy0, n0 = vp.face.busy_s, vp.face.analyzed
     abusy0 = vp.affect.busy_s if vp.affect else 0.0
     an0 = vp.affect.analyzed if vp.affect else 0
-    t0 = time.monotonic()
+    t0, cpu0 = time.monotonic(), time.process_time()
     n = int(seconds * FPS_IN)
     for i in range(1, n + 1):
         if (d := t0 + i / FPS_IN - time.monotonic()) > 0:
             await asyncio.sleep(d)
         vp.push_frame(_stamp(clip[i % len(clip)], 1.5 + i / FPS_IN))
     elapsed = time.monotonic() - t0
+    cpu = time.process_time() - cpu0
     await vp.end()
     await consumer
     analyzed = vp.face.analyzed - n0
@@ -108,6 +121,7 @@ async def live(width: int, height: int, seconds: float, affect: bool) -> dict[st
         "face_ms_per_frame": (vp.face.busy_s - busy0) / max(1, analyzed) * 1000,
         "frames_replaced": float(vp.face.dropped),
         "frames_sampled": float(vp.ingress.sampled),
+        "cpu_cores": cpu / elapsed,
     }
     if vp.affect:
         done = vp.affect.analyzed - an0
@@ -153,12 +167,15 @@ def main() -> None:
         for affect in (False, True):
             key = f"{w}x{h}" + (" +affect" if affect else "")
             results[key] = asyncio.run(live(w, h, args.seconds, affect))
-    print(f"{'stream':<18} {'fps':>6} {'face ms':>8} {'affect ms':>9} {'replaced':>8}")
+    for still in (True, False):
+        key = "640x480 adaptive " + ("still" if still else "moving")
+        results[key] = asyncio.run(live(640, 480, args.seconds, False, STEADY_FPS, still))
+    print(f"{'stream':<24} {'fps':>6} {'face ms':>8} {'affect ms':>9} {'replaced':>8} {'cpu':>5}")
     for key, r in results.items():
         aff = f"{r['affect_ms_per_frame']:.2f}" if "affect_ms_per_frame" in r else "-"
         print(
-            f"{key:<18} {r['analyzed_fps']:>6.2f} {r['face_ms_per_frame']:>8.2f} {aff:>9} "
-            f"{r['frames_replaced']:>8.0f}"
+            f"{key:<24} {r['analyzed_fps']:>6.2f} {r['face_ms_per_frame']:>8.2f} {aff:>9} "
+            f"{r['frames_replaced']:>8.0f} {r['cpu_cores']:>5.2f}"
         )
     mem: list[tuple[float, float]] = []
     if args.memory_minutes > 0:

@@ -22,6 +22,7 @@ from models_onnx.expression import ExpressionModel
 from models_onnx.face_landmarker import FaceLandmarkerModel
 from models_onnx.vad import SileroVad
 from models_onnx.whisper import WhisperAsr
+from pipeline.asr_scheduler import AsrScheduler
 from pipeline.asr_stage import AsrConfig
 from pipeline.audio_pipeline import AudioPipeline
 from pipeline.clock import Clock
@@ -58,11 +59,12 @@ PAUSE_SETTLE_S = 3.0  # beyond the VAD's hangover: a loaded VAD working through 
 class SessionModels:
     """What a session's stages call on their worker threads for their model. In the server
     they come from the process's ModelHub (server.model_hub): `vad` a stream's state on the
-    shared network, `expression` the shared classifier, `face` a tracker of the session's
+    shared network, `asr` the shared Whisper's scheduler (the session's ASR registers a
+    stream on it), `expression` the shared classifier, `face` a tracker of the session's
     own. Stages free what they get when they close; shared models are not theirs to close."""
 
     vad: Callable[[], SileroVad]
-    asr: Callable[[], WhisperAsr]
+    asr: Callable[[], WhisperAsr] | AsrScheduler  # a factory, or the process's scheduler
     face: Callable[[], FaceLandmarkerModel]
     expression: Callable[[], ExpressionModel] | None  # None: affect not allowed
     vad_config: VadConfig

@@ -146,7 +146,7 @@ def create_app(settings: Settings) -> web.Application:
             worker = WebhookWorker(webhook_config(settings), res.engine)
             # One instance of each model for all interviews, loaded on a worker thread before
             # serving (server.model_hub); closed after the sessions that use it.
-            hub = await asyncio.to_thread(ModelHub.from_settings, settings)
+            hub = await asyncio.to_thread(ModelHub, settings)
             await asyncio.to_thread(hub.load)
             app[MODELS_KEY] = hub
             shared = await asyncio.to_thread(SharedModels.load, settings, hub)
@@ -159,7 +159,7 @@ def create_app(settings: Settings) -> web.Application:
             finally:
                 await service.aclose()
                 await worker.aclose()
-                await asyncio.to_thread(hub.close)
+                await hub.aclose()
 
     app.cleanup_ctx.append(resources_ctx)
     api.add_routes(app)

@@ -88,6 +88,7 @@ class SharedModels:
     # One instance for the whole process (stateless; onnxruntime runs are thread-safe):
     # every session's scoring thread matches answers by meaning with it.
     encoder: SentenceEncoder
+    hub: ModelHub | None = None  # the process's models (server.model_hub); None: per session
 
     @classmethod
     def load(cls, settings: Settings, hub: ModelHub | None = None) -> SharedModels:
@@ -99,6 +100,7 @@ class SharedModels:
             hub.expression if hub else models.expression_factory(settings),
             models.vad_config(settings),
             models.sentence_encoder(settings),
+            hub,
         )
 
 
@@ -286,7 +288,12 @@ class InterviewService:
     async def make_session(self, iid: str) -> InterviewSession:
         iv, req = await self._interview_and_requisition(iid)
         language = req.language if req else "en"
-        asr = await asyncio.to_thread(models.asr_factory, self.settings, language)
+        hub = self.shared.hub
+        asr = (
+            await hub.asr(language)  # one Whisper per model for all sessions
+            if hub is not None
+            else await asyncio.to_thread(models.asr_factory, self.settings, language)
+        )
         affect = bool(iv and iv.affect_allowed)
         session_models = SessionModels(
             vad=self.shared.vad,

@@ -7,25 +7,35 @@
 - Face landmarker: one VIDEO-mode tracker per session (`face`), by measurement: see
   models_onnx.face_landmarker (25 MB each; a shared IMAGE-mode one loses small faces). The hub
   counts them; each session's face stage frees its own on its worker thread.
+- Whisper: one AsrScheduler (pipeline.asr_scheduler: one model, decodes scheduled across
+  sessions) per model directory, i.e. tiny.en for English interviews and the assembled
+  multilingual model for the others (`asr(language)`; the same one for all languages when a
+  model directory is configured). Each is created and loaded by the first interview that
+  needs it (a deployment that only interviews in English never loads the multilingual one);
+  it lives on the app's event loop, and is closed (model freed on its worker) by `aclose`.
 
 Loading: the app creates the hub in a cleanup_ctx and loads the VAD and expression models on
 a worker thread before it serves (a few MB, tens of ms: the loop never waits on them, and the
 first interview does not pay for them). Closing drops the shared onnxruntime sessions (they
-free on any thread; nothing native of MediaPipe's is held here), after which new sessions
-cannot get models.
+free on any thread; nothing native of MediaPipe's is held here) and closes the schedulers,
+after which new sessions cannot get models.
 """
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections import Counter
+from functools import partial
 from pathlib import Path
 
 from models_onnx.assets import manifest
 from models_onnx.expression import ExpressionModel
 from models_onnx.face_landmarker import FaceLandmarkerModel
 from models_onnx.vad import SileroVad, VadModel
-from server.models import model_path
+from models_onnx.whisper import WhisperAsr
+from pipeline.asr_scheduler import AsrScheduler
+from server.models import model_path, whisper_dir
 from server.settings import Settings
 
 
@@ -34,24 +44,22 @@ class HubClosed(RuntimeError):
 
 
 class ModelHub:
-    def __init__(self, vad: Path, face: Path, expression: Path, labels: tuple[str, ...]) -> None:
-        self._paths = {"vad": vad, "face": face, "expression": expression}
-        self._labels = labels
+    def __init__(self, settings: Settings) -> None:
+        """Blocking: checks the model files (nothing is loaded yet)."""
+        self.settings = settings
+        self._paths = {
+            "vad": model_path("vad", settings),
+            "face": model_path("face_landmarker", settings),
+            "expression": model_path("expression", settings),
+        }
+        self._labels = manifest()["expression"].labels
         self._lock = threading.Lock()
         self._vad: VadModel | None = None
         self._expression: ExpressionModel | None = None
+        self._asr: dict[Path, AsrScheduler] = {}
+        self._asr_lock = asyncio.Lock()
         self.loads: Counter[str] = Counter()  # model loads by name (shared ones: at most 1)
         self.closed = False
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> ModelHub:
-        """Blocking: checks the model files (nothing is loaded yet)."""
-        return cls(
-            model_path("vad", settings),
-            model_path("face_landmarker", settings),
-            model_path("expression", settings),
-            manifest()["expression"].labels,
-        )
 
     def load(self) -> None:
         """Blocking: load the shared models now rather than on first use."""
@@ -86,13 +94,43 @@ class ModelHub:
             self.loads["face"] += 1
         return FaceLandmarkerModel(self._paths["face"])
 
+    async def asr(self, language: str) -> AsrScheduler:
+        """The scheduler of the Whisper model for `language`, loaded (an AsrStage's model).
+        The first call per model assembles and loads it off the loop (~1 s)."""
+        async with self._asr_lock:
+            self._check_open()
+            path = await asyncio.to_thread(whisper_dir, self.settings, language)
+            scheduler = self._asr.get(path)
+            if scheduler is None:
+                scheduler = AsrScheduler(
+                    partial(WhisperAsr, path, self.settings.whisper_compute_type)
+                )
+                await scheduler.load()
+                self._asr[path] = scheduler
+                self.loads[f"whisper:{path.name}"] += 1
+            return scheduler
+
+    @property
+    def schedulers(self) -> list[AsrScheduler]:
+        return list(self._asr.values())
+
     def close(self) -> None:
-        """Blocking: drop the shared models. Streams already running keep the references
-        they hold until their stages close."""
+        """Blocking: drop the shared onnxruntime models (the schedulers need `aclose`).
+        Streams already running keep the references they hold until their stages close."""
         with self._lock:
             self.closed = True
             self._vad = None
             self._expression = None
+
+    async def aclose(self) -> None:
+        """Close everything: the schedulers (each frees its model on its worker thread),
+        then the rest. After the sessions: their ASR streams fail once it is closed."""
+        async with self._asr_lock:
+            self.closed = True
+            schedulers, self._asr = list(self._asr.values()), {}
+        for scheduler in schedulers:
+            await scheduler.aclose()
+        await asyncio.to_thread(self.close)
 
     def _check_open(self) -> None:
         if self.closed:

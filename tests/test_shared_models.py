@@ -14,15 +14,24 @@ import pytest
 
 from models_onnx.assets import locate
 from models_onnx.vad import WINDOW, SileroVad
-from pipeline.clock import MonotonicClock
-from pipeline.events import AffectObservation, Event, FaceObservation, SpeechEnd, SpeechStart
+from pipeline.asr_stage import AsrConfig
+from pipeline.audio_pipeline import AudioPipeline
+from pipeline.clock import FakeClock, MonotonicClock
+from pipeline.events import (
+    AffectObservation,
+    Event,
+    FaceObservation,
+    SpeechEnd,
+    SpeechStart,
+    Transcript,
+)
 from pipeline.media import SAMPLE_RATE, AudioChunk
 from pipeline.vad_stage import SpeechAudio, VadStage
 from pipeline.video_pipeline import VideoPipeline
 from pipeline.video_rate import AdaptiveRate
 from server.model_hub import HubClosed, ModelHub
 from server.settings import load_settings
-from tests.media import face_canvas, read_wav_16k, synth_speech, video_frame
+from tests.media import audio_frames, face_canvas, read_wav_16k, synth_speech, video_frame
 from tests.test_video_pipeline import expression_model, face_model
 
 FPS_IN = 30
@@ -30,7 +39,7 @@ FPS_IN = 30
 
 @pytest.fixture
 def hub(tmp_path: Path) -> ModelHub:
-    hub = ModelHub.from_settings(load_settings(data_dir=tmp_path))
+    hub = ModelHub(load_settings(data_dir=tmp_path))
     hub.load()
     return hub
 
@@ -211,14 +220,51 @@ async def test_a_still_face_that_starts_moving_goes_back_to_ten_a_second() -> No
     assert len(after) >= 15  # 10 a second (1.7 s)
 
 
+async def _finals(pipe: AudioPipeline, frames: list[av.AudioFrame]) -> list[str]:
+    async def feed() -> None:
+        for f in frames:
+            await pipe.push_frame_wait(f)
+        await pipe.end()
+
+    feeder = asyncio.create_task(feed())
+    finals = [e.text async for e in pipe.events() if isinstance(e, Transcript) and e.final]
+    await feeder
+    return finals
+
+
+async def test_sessions_share_one_whisper_through_its_scheduler(
+    hub: ModelHub, tmp_path: Path
+) -> None:
+    frames = audio_frames(await asyncio.to_thread(_speech, tmp_path))
+    scheduler = await hub.asr("en")
+    assert await hub.asr("en") is scheduler and scheduler.loaded
+    finals_only = AsrConfig(partial_interval_s=None)
+    pipes = [AudioPipeline(FakeClock(), hub.vad_stream, scheduler, None, finals_only) for _ in "ab"]
+    assert scheduler.streams == 2
+    a, b = await asyncio.gather(*(_finals(p, frames) for p in pipes))
+    assert len(a) == 2 and a == b  # each session its own answers, the same for the same audio
+    await pipes[0].aclose()
+    assert scheduler.streams == 1  # a session closing leaves the shared model serving
+    third = AudioPipeline(FakeClock(), hub.vad_stream, scheduler, None, finals_only)
+    assert await _finals(third, frames) == a
+    await asyncio.gather(pipes[1].aclose(), third.aclose())
+    assert scheduler.streams == 0
+    assert [v for k, v in hub.loads.items() if k.startswith("whisper:")] == [1]
+
+
 async def test_the_hub_closes_and_refuses_new_streams(hub: ModelHub) -> None:
     stream = hub.vad_stream()
     window = np.zeros(WINDOW, np.float32)
     p = stream.infer(window)
-    await asyncio.to_thread(hub.close)
-    assert hub.closed
+    scheduler = await hub.asr("en")
+    await hub.aclose()
+    assert hub.closed and hub.schedulers == []
     for get in (hub.vad_stream, hub.expression, hub.face):
         with pytest.raises(HubClosed):
             get()
+    with pytest.raises(HubClosed):
+        await hub.asr("en")
+    with pytest.raises(RuntimeError, match="closed"):  # its model freed, no new streams
+        scheduler.stream()
     # A stream that was running keeps its reference until its stage closes.
     assert stream.infer(window) == pytest.approx(p, abs=0.05)
