@@ -4,11 +4,12 @@ While an utterance goes on, a partial every partial interval (`partial_interval_
 injected clock, stretched by the scheduler under load) from a decode of the open segment,
 with a stable prefix that only grows. When the VAD reports a pause, the final decode starts
 at once, speculatively: if the hangover ends the utterance, the final is (nearly) ready; if
-speech resumes, it is dropped, unless the segment is already `soft_segment_s` long: then it
-is kept as that segment's final and the rest goes on as the next segment, decoded alone and
-primed with the text before it. Without such a pause, segments are cut at `max_segment_s`
-at the quietest window near the end. So no decode covers more than one segment, and the
-final of a long answer costs what a short one does.
+speech resumes, it is dropped, unless (live) the segment is already `soft_segment_s` long:
+then it is kept as that segment's final and the rest goes on as the next segment, decoded
+alone and primed with the text before it. Without such a pause, segments are cut at the
+quietest window near the end once they reach `live_max_segment_s` (live) or
+`max_segment_s`. So no decode covers more than one segment, and the final of a long answer
+costs what a short one does.
 Decodes run on an AsrScheduler's workers (shared by sessions, or this stage's own); the loop
 only moves buffers.
 
@@ -168,13 +169,17 @@ class AsrConfig:
     # that pauses between words rarely trigger a wasted decode; short enough that the decode
     # (~100 ms) is done before the 300 ms hangover ends the utterance.
     final_tail_s: float = 0.16
-    # Once the open segment is this long, the next pause that gets a speculative final cuts
-    # it there when speech resumes: the final is kept and the rest is a new segment, decoded
-    # alone (primed with the text before it). Partials and the last final then decode a few
-    # seconds of audio, not the whole answer.
+    # Live (with partials): once the open segment is this long, the next pause that gets a
+    # speculative final cuts it there when speech resumes: the final is kept and the rest
+    # is a new segment, decoded alone (primed with the text before it). Partials and the
+    # last final then decode a few seconds of audio, not the whole answer. File analysis
+    # (no partials) keeps whole utterances up to `max_segment_s`: nothing waits on it.
     soft_segment_s: float = 6.0
-    # Without such a pause, cut at the quietest window of the last `cut_search_s`.
-    max_segment_s: float = 12.0  # decode() takes at most 29 s
+    # Without such a pause, cut at the quietest window of the last `cut_search_s` once the
+    # segment is this long (decode() takes at most 29 s); live, at `live_max_segment_s`
+    # already, so that no final decode takes more than ~12 s of audio.
+    max_segment_s: float = 20.0
+    live_max_segment_s: float = 12.0
     cut_search_s: float = 6.0
     context_units: int = 40  # committed words (characters: unspaced languages) that prime
     word_timestamps: bool = True
@@ -264,6 +269,12 @@ class AsrStage(Stage[VadOutput, Event]):
         self.hard_cuts = 0  # ...at the quietest window (max length reached)
         self._tasks: set[asyncio.Task[object]] = set()  # partial and speculative decodes
         self._utterance_started = asyncio.Event()
+
+    @property
+    def max_segment_s(self) -> float:
+        cfg = self.config
+        live = cfg.partial_interval_s is not None
+        return min(cfg.max_segment_s, cfg.live_max_segment_s) if live else cfg.max_segment_s
 
     def set_context(self, text: str | None) -> None:
         """Text that primes recognition (the current question); used from the next decode."""
@@ -404,7 +415,7 @@ class AsrStage(Stage[VadOutput, Event]):
         utt.probs.append(item.prob)
         utt.arrived.append(item.arrived_at)
         self._maybe_start_speculative(utt)
-        if len(utt.chunks) * WINDOW_S >= self.config.max_segment_s:
+        if len(utt.chunks) * WINDOW_S >= self.max_segment_s:
             await self._cut_segment(utt)
 
     def _on_pause(self, item: SpeechPause) -> None:
@@ -425,7 +436,8 @@ class AsrStage(Stage[VadOutput, Event]):
         if spec is None or due is None:
             return
         resume_index = round((item.t - utt.t0) / WINDOW_S)
-        if due * WINDOW_S >= self.config.soft_segment_s and resume_index >= due:
+        soft = self.config.soft_segment_s if self.config.partial_interval_s else None
+        if soft is not None and due * WINDOW_S >= soft and resume_index >= due:
             # Long enough: keep the speculative final as this segment's, go on with the rest.
             self.pause_cuts += 1
             self.speculative_used += 1

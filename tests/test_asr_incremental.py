@@ -75,9 +75,9 @@ async def test_a_30_s_answer_is_finalized_in_short_segments(answer) -> None:
     assert len(finals) >= 3 and [f.segment for f in finals] == list(range(len(finals)))
     assert asr.pause_cuts >= 1  # cut where the speaker paused, not only at the hard limit
     # No decode, final or partial, covers more than one segment's audio.
-    assert asr.final_decodes and max(a for a, _ in asr.final_decodes) <= config.max_segment_s
-    assert asr.final_decodes[-1][0] <= config.max_segment_s
-    assert asr.max_partial_audio_s <= config.max_segment_s
+    assert asr.final_decodes and max(a for a, _ in asr.final_decodes) <= config.live_max_segment_s
+    assert asr.final_decodes[-1][0] <= config.live_max_segment_s
+    assert asr.max_partial_audio_s <= config.live_max_segment_s
     for a, b in pairwise(finals):
         assert a.t_end <= b.t_start + 0.05
     text = " ".join(f.text for f in finals)

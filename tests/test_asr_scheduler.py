@@ -238,7 +238,7 @@ async def test_sessions_sharing_one_scheduler_under_overload(speech) -> None:
     assert intervals and max(intervals) >= 2 * 0.25
     per = [v.finals for v in st.per_stream.values()]
     assert min(per) >= len(texts)
-    assert all(p.asr.max_partial_audio_s <= config.max_segment_s for p in pipes)
+    assert all(p.asr.max_partial_audio_s <= config.live_max_segment_s for p in pipes)
     for pipe in pipes:
         await pipe.aclose()
     assert sched.streams == 0 and sched.loaded  # sessions closed, the model stays
