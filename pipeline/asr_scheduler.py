@@ -47,6 +47,7 @@ log = logging.getLogger(__name__)
 Job = Callable[[WhisperAsr], Hypothesis]
 
 LOG_KEPT = 10_000  # served-request records and waits kept for tests and benches
+STREAMS_KEPT = 1_000  # per-stream counters kept (closed streams' dropped oldest first)
 
 
 class Kind(StrEnum):
@@ -328,6 +329,10 @@ class AsrScheduler:
     def _unregister(self, stream: AsrStream) -> None:
         if self._streams.get(stream.name) is stream:
             del self._streams[stream.name]
+        # A server runs for weeks: keep the counters of the latest closed streams only.
+        per = self.stats.per_stream
+        for name in [n for n in per if n not in self._streams][: max(0, len(per) - STREAMS_KEPT)]:
+            del per[name]
 
     def _finals_queued(self) -> int:
         return sum(len(s._finals) for s in self._streams.values())
