@@ -450,9 +450,12 @@ def print_step(r: dict[str, Any]) -> None:
     )
 
 
-def within(r: dict[str, Any], p95_ms: float) -> bool:
-    p95 = r["p95_ms"]
-    return p95 is not None and p95 <= p95_ms and r["finals_delivered"] == r["answers_expected"]
+def within(r: dict[str, Any], p95_ms: float, kinds: tuple[str, ...] = ("short", "long")) -> bool:
+    """Every final delivered and the p95 of each answer length (of all answers with
+    kinds=()) within `p95_ms`."""
+    p95s = [r[k]["p95_ms"] for k in kinds if r[k]["answers"]] if kinds else [r["p95_ms"]]
+    delivered = r["finals_delivered"] == r["answers_expected"]
+    return delivered and all(p is not None and p <= p95_ms for p in p95s)
 
 
 def main() -> None:
@@ -554,9 +557,13 @@ def main() -> None:
             capacity = max(
                 (r["interviews"] for r in results if within(r, CAPACITY_P95_MS)), default=0
             )
+            capacity_all = max(
+                (r["interviews"] for r in results if within(r, CAPACITY_P95_MS, ())), default=0
+            )
             print(
                 f"capacity within p95 <= {CAPACITY_P95_MS:.0f} ms with every final delivered: "
-                f"{capacity} (targets: p50 <= {TARGET_P50_MS:.0f}, p95 <= {TARGET_P95_MS:.0f} ms "
+                f"{capacity} for short and long answers each, {capacity_all} for all answers "
+                f"together (targets: p50 <= {TARGET_P50_MS:.0f}, p95 <= {TARGET_P95_MS:.0f} ms "
                 f"per answer length, first caption p95 <= {TARGET_FIRST_P95_MS:.0f} ms, "
                 f"<= {TARGET_CORES_PER_INTERVIEW} cores per interview)"
             )
@@ -588,7 +595,8 @@ def main() -> None:
             "cores_per_interview": TARGET_CORES_PER_INTERVIEW,
         },
         "steps": results,
-        "capacity": capacity,
+        "capacity": capacity,  # each answer length's p95 within CAPACITY_P95_MS
+        "capacity_all_answers": capacity_all,  # the p95 of all answers together
         "viewers": viewers,
     }
     path = write_json("live", payload, args.out)
