@@ -11,8 +11,13 @@ What sharing gives up, on purpose:
 - per-viewer bitrate adaptation (REMB): one target bitrate for everyone (interviewers
   watch on office or home connections, where 600 kbit/s is modest);
 - keyframe requests (PLI/FIR) from one viewer, which aiortc applies only to frames it
-  encodes itself: instead a keyframe starts each new viewer and one comes every
-  KEYFRAME_EVERY_S, so a viewer that lost packets recovers within that.
+  encodes itself: instead a new viewer restarts the encoder (its first frame is a keyframe)
+  and libvpx makes one every KEYFRAME_FRAMES, so a viewer that lost packets recovers within
+  about 3 s.
+
+The frame objects are shared with the face analysis on another thread, so the encoder never
+changes them: it forces no picture type on a frame, and converts with its own reformatter
+(a frame's own one is not safe on two threads: that crashed a bench).
 
 The encoder reads the candidate's video only while someone watches: with no viewer there is
 no per-frame work at all.
@@ -31,6 +36,7 @@ from typing import TYPE_CHECKING, Any, cast
 import av
 from aiortc import RTCPeerConnection, RTCRtpSender
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+from av.video.reformatter import VideoReformatter
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +47,7 @@ else:
     Packet = av.Packet
 
 BITRATE = 600_000
-KEYFRAME_EVERY_S = 3.0
+KEYFRAME_FRAMES = 45  # 3 s at the 15 fps the candidate page asks for
 VIDEO_TIME_BASE = Fraction(1, 90_000)  # RTP's video clock
 QUEUE_FRAMES = 30  # a viewer this far behind starts again from the next keyframe
 
@@ -103,8 +109,8 @@ class SharedVideoEncoder:
         self._task: asyncio.Task[None] | None = None
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="viewer-encode")
         self._codec: av.VideoCodecContext | None = None
-        self._keyframe_due = True
-        self._last_key_pts: int | None = None
+        self._reformatter = VideoReformatter()
+        self._restart = True  # the next frame opens a new encoder: a keyframe
         self.frames_encoded = 0
         self.keyframes = 0
 
@@ -124,7 +130,7 @@ class SharedVideoEncoder:
         self._viewers.discard(track)
 
     def request_keyframe(self) -> None:
-        self._keyframe_due = True
+        self._restart = True
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
@@ -146,27 +152,26 @@ class SharedVideoEncoder:
     def _encode(self, frame: av.VideoFrame) -> list[Packet]:
         """On the encoder's thread: one frame -> its VP8 packets (usually one)."""
         if frame.format.name != "yuv420p":
-            frame = frame.reformat(format="yuv420p")
+            frame = self._reformatter.reformat(frame, format="yuv420p")
         codec = self._codec
-        if codec is None or (codec.width, codec.height) != (frame.width, frame.height):
+        if (
+            self._restart
+            or codec is None
+            or (codec.width, codec.height)
+            != (
+                frame.width,
+                frame.height,
+            )
+        ):
             codec = self._codec = self._open(frame.width, frame.height)
-            self._keyframe_due = True
+            self._restart = False
         base = frame.time_base or VIDEO_TIME_BASE
         pts = int(frame.pts * base / VIDEO_TIME_BASE) if frame.pts is not None else 0
-        periodic = self._last_key_pts is None or (
-            (pts - self._last_key_pts) * VIDEO_TIME_BASE >= KEYFRAME_EVERY_S
-        )
-        if self._keyframe_due or periodic:
-            frame.pict_type = av.video.frame.PictureType.I
-            self._keyframe_due = False
-        else:
-            frame.pict_type = av.video.frame.PictureType.NONE
         out = []
         for packet in codec.encode(frame):
             packet.pts = pts
             packet.time_base = VIDEO_TIME_BASE
             if packet.is_keyframe:
-                self._last_key_pts = pts
                 self.keyframes += 1
             out.append(packet)
         self.frames_encoded += 1
@@ -179,7 +184,7 @@ class SharedVideoEncoder:
         codec.bit_rate = self._bitrate
         codec.pix_fmt = "yuv420p"
         codec.time_base = VIDEO_TIME_BASE
-        codec.gop_size = 3000  # keyframes are asked for explicitly
+        codec.gop_size = KEYFRAME_FRAMES
         codec.qmin, codec.qmax = 2, 56
         codec.options = {
             "bufsize": str(self._bitrate),
