@@ -303,6 +303,7 @@ class InterviewService:
             vad_config=self.shared.vad_config,
             asr_config=models.asr_config(self.settings, language),
             video_fps=self.settings.video_analysis_fps,
+            video_steady_fps=min(self.settings.video_steady_fps, self.settings.video_analysis_fps),
         )
         clock = MonotonicClock()
         return InterviewSession(

@@ -102,8 +102,10 @@ class ModelHub:
             path = await asyncio.to_thread(whisper_dir, self.settings, language)
             scheduler = self._asr.get(path)
             if scheduler is None:
+                workers = self.settings.asr_workers
                 scheduler = AsrScheduler(
-                    partial(WhisperAsr, path, self.settings.whisper_compute_type)
+                    partial(WhisperAsr, path, self.settings.whisper_compute_type, workers=workers),
+                    workers=workers,
                 )
                 await scheduler.load()
                 self._asr[path] = scheduler

@@ -128,9 +128,17 @@ class Settings(BaseSettings):
 
     # Analysis rates
     video_analysis_fps: float = Field(
-        10.0, gt=0, le=30, description="Video frames analysed per second."
+        10.0, gt=0, le=30, description="Video frames analysed per second while the face changes."
     )
-    asr_partial_interval_s: float = Field(0.5, gt=0, le=5, description="Seconds between partials.")
+    video_steady_fps: float = Field(
+        5.0, gt=0, le=30, description="Video frames analysed per second on a still face."
+    )
+    asr_partial_interval_s: float = Field(
+        0.5, gt=0, le=5, description="Seconds between partials (stretched under load)."
+    )
+    asr_workers: int = Field(
+        1, ge=1, le=8, description="Threads decoding speech for all live interviews together."
+    )
     vad_hangover_ms: int = Field(300, ge=0, le=3000, description="Silence that ends an utterance.")
 
     # WebRTC
