@@ -175,6 +175,25 @@ class AsrStream:
             own.skipped += 1
 
 
+@dataclass(frozen=True)
+class SchedulerLoad:
+    """What an operator needs to see of a scheduler now (readiness reports it)."""
+
+    streams: int
+    workers: int
+    running: int
+    finals_queued: int
+    partials_queued: int
+    partial_scale: float  # partials are spaced at this many times their base interval
+    finals_served: int
+    partials_served: int
+    partials_coalesced: int
+    final_wait_p95_ms: float | None  # over the latest finals (up to LOAD_WINDOW)
+
+
+LOAD_WINDOW = 200
+
+
 class AsrScheduler:
     def __init__(
         self,
@@ -233,6 +252,23 @@ class AsrScheduler:
 
     def partial_interval(self, base_s: float) -> float:
         return base_s * self.scale
+
+    def load_now(self) -> SchedulerLoad:
+        st = self.stats
+        waits = sorted(list(st.final_waits)[-LOAD_WINDOW:])
+        p95 = waits[min(len(waits) - 1, round(0.95 * (len(waits) - 1)))] if waits else None
+        return SchedulerLoad(
+            streams=len(self._streams),
+            workers=self.workers,
+            running=self._running,
+            finals_queued=self._finals_queued(),
+            partials_queued=sum(1 for s in self._streams.values() if s._partial is not None),
+            partial_scale=self.scale,
+            finals_served=st.finals_served,
+            partials_served=st.partials_served,
+            partials_coalesced=st.partials_coalesced,
+            final_wait_p95_ms=round(p95 * 1000, 1) if p95 is not None else None,
+        )
 
     async def load(self) -> None:
         self._start_runners()
@@ -426,6 +462,7 @@ __all__ = [
     "Job",
     "Kind",
     "SchedulerClosed",
+    "SchedulerLoad",
     "SchedulerStats",
     "Served",
     "StreamStats",

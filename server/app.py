@@ -8,6 +8,7 @@ import json
 import logging
 import time
 from collections.abc import AsyncIterator
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -78,8 +79,17 @@ async def readyz(request: web.Request) -> web.Response:
             checks[name] = {"ok": False, "error": type(err).__name__}
             log.warning("readiness: %s failed: %s", name, type(err).__name__)
     ready = all(c["ok"] for c in checks.values())
+    # Load, not readiness: how busy the shared speech recognition is (partials stretched
+    # under load, finals waiting), for operators and load balancers to read.
+    hub = request.app.get(MODELS_KEY)
+    asr = {name: asdict(load) for name, load in hub.load_now().items()} if hub else {}
+    live = request.app[INTERVIEWS_KEY].live.live if INTERVIEWS_KEY in request.app else {}
     return web.json_response(
-        {"status": "ready" if ready else "unavailable", "checks": checks},
+        {
+            "status": "ready" if ready else "unavailable",
+            "checks": checks,
+            "load": {"live_interviews": len(live), "asr": asr},
+        },
         status=200 if ready else 503,
     )
 

@@ -34,7 +34,7 @@ from models_onnx.expression import ExpressionModel
 from models_onnx.face_landmarker import FaceLandmarkerModel
 from models_onnx.vad import SileroVad, VadModel
 from models_onnx.whisper import WhisperAsr
-from pipeline.asr_scheduler import AsrScheduler
+from pipeline.asr_scheduler import AsrScheduler, SchedulerLoad
 from server.models import model_path, whisper_dir
 from server.settings import Settings
 
@@ -115,6 +115,10 @@ class ModelHub:
     @property
     def schedulers(self) -> list[AsrScheduler]:
         return list(self._asr.values())
+
+    def load_now(self) -> dict[str, SchedulerLoad]:
+        """Each loaded Whisper scheduler's load, by model folder name."""
+        return {path.name: scheduler.load_now() for path, scheduler in self._asr.items()}
 
     def close(self) -> None:
         """Blocking: drop the shared onnxruntime models (the schedulers need `aclose`).
