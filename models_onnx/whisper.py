@@ -235,12 +235,17 @@ class WhisperAsr:
     def transcribe(
         self, pcm: npt.NDArray[np.float32], language: str = "en", word_timestamps: bool = True
     ) -> list[Segment]:
-        """faster-whisper's offline transcription (30 s windows), read to the end here."""
+        """faster-whisper's offline transcription (30 s windows), read to the end here.
+
+        Greedy at temperature 0 only: faster-whisper's default falls back to sampling at
+        higher temperatures when a window's text compresses too well or scores too low, which
+        made the reference's words (and its WER) change from run to run."""
         segments, _info = self._fw.transcribe(
             pcm,
             language=language if self.multilingual else None,
             word_timestamps=word_timestamps,
             beam_size=1,
+            temperature=0.0,
             vad_filter=False,
             condition_on_previous_text=False,
         )
