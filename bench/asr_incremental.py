@@ -156,6 +156,97 @@ def _p(values: list[float]) -> dict[str, float | None]:
     return {"p50": pct(values, 0.5), "p95": pct(values, 0.95), "max": pct(values, 1.0)}
 
 
+@dataclass(frozen=True)
+class Aligned:
+    """One reference word and what a hypothesis made of it (word-level edit alignment)."""
+
+    ref: str
+    hyp: str | None  # None: deleted
+    inserted: tuple[str, ...]  # hypothesis words inserted right after it
+    hyp_index: int | None  # position of `hyp` in the hypothesis
+
+    @property
+    def errors(self) -> int:
+        return int(self.hyp != self.ref) + len(self.inserted)
+
+
+def align(ref: list[str], hyp: list[str]) -> list[Aligned]:
+    """Minimum-edit alignment of `hyp` to `ref` (the WER's), one entry per reference word;
+    words inserted before the first reference word count against it."""
+    n, m = len(ref), len(hyp)
+    d = np.zeros((n + 1, m + 1), np.int32)
+    d[:, 0], d[0, :] = np.arange(n + 1), np.arange(m + 1)
+    for i in range(1, n + 1):
+        for j in range(1, m + 1):
+            d[i, j] = min(
+                d[i - 1, j] + 1, d[i, j - 1] + 1, d[i - 1, j - 1] + (ref[i - 1] != hyp[j - 1])
+            )
+    out: list[Aligned] = []
+    pending: list[str] = []
+    i, j = n, m
+    while i or j:
+        if i and j and d[i, j] == d[i - 1, j - 1] + (ref[i - 1] != hyp[j - 1]):
+            out.append(Aligned(ref[i - 1], hyp[j - 1], tuple(reversed(pending)), j - 1))
+            pending, i, j = [], i - 1, j - 1
+        elif i and d[i, j] == d[i - 1, j] + 1:
+            out.append(Aligned(ref[i - 1], None, tuple(reversed(pending)), None))
+            pending, i = [], i - 1
+        else:
+            pending.append(hyp[j - 1])
+            j -= 1
+    out.reverse()
+    if pending and out:  # inserted before the first reference word
+        first = out[0]
+        out[0] = Aligned(
+            first.ref, first.hyp, (*reversed(pending), *first.inserted), first.hyp_index
+        )
+    return out
+
+
+def _said(a: list[Aligned]) -> str:
+    return " ".join(" ".join(([x.hyp] if x.hyp else []) + list(x.inserted)) for x in a)
+
+
+def error_sources(
+    sentences: list[list[str]], finals: list[list[str]], offline: str
+) -> dict[str, int]:
+    """Where the streamed long answers' word errors are, against the offline decode of the
+    same audio: per reference sentence, errors of each; streamed errors on a word next to a
+    segment cut (a word lost, split or doubled there) are counted apart. Prints the
+    sentences the two decode differently (a bench may show text; product code never does)."""
+    ref = [words_of(t) for answer in sentences for t in answer]
+    flat_ref = [w for r in ref for w in r]
+    hyp: list[str] = []
+    cuts: set[int] = set()
+    for answer in finals:
+        for k, text in enumerate(answer):
+            if k:
+                cuts.add(len(hyp))
+            hyp += words_of(text)
+    streamed = align(flat_ref, hyp)
+    offline_a = align(flat_ref, words_of(offline))
+    counts = {"streamed": 0, "offline": 0, "both": 0, "streamed_only": 0, "offline_only": 0}
+    counts["at_cuts"] = 0
+    at = 0
+    for r in ref:
+        st, of = streamed[at : at + len(r)], offline_a[at : at + len(r)]
+        at += len(r)
+        for x in st:
+            near_cut = x.hyp_index is not None and (x.hyp_index in cuts or x.hyp_index + 1 in cuts)
+            if x.errors and near_cut:
+                counts["at_cuts"] += x.errors
+        es, eo = sum(x.errors for x in st), sum(x.errors for x in of)
+        counts["streamed"] += es
+        counts["offline"] += eo
+        counts["both"] += min(es, eo)
+        counts["streamed_only"] += max(0, es - eo)
+        counts["offline_only"] += max(0, eo - es)
+        if es != eo:
+            print(f"    streamed {es} / offline {eo} errors: {' '.join(r)!r}")
+            print(f"      streamed: {_said(st)!r}\n      offline:  {_said(of)!r}")
+    return counts
+
+
 def no_fillers(text: str) -> str:
     return " ".join(w for w in words_of(text) if w not in EN_FILLERS)
 
@@ -200,6 +291,7 @@ async def one_session(
         "wer_streamed_no_fillers": round(wer(reference, no_fillers(streamed)), 4),
         "wer_offline_no_fillers": round(wer(reference, no_fillers(offline)), 4),
         "made_up_fillers": sum(w in EN_FILLERS for w in words_of(streamed)),
+        "finals": [a.finals for a in answers],  # for error_sources; not written out
     }
 
 
@@ -276,7 +368,12 @@ def main() -> None:
         offline = " ".join(s.text for s in offline_model.transcribe(pcm))
         print(f"{name}: {len(spoken)} answers, {len(pcm) / SR:.0f} s, playing in real time...")
         results[name] = asyncio.run(one_session(pcm, spoken, offline))
+        finals = results[name].pop("finals")
         print_session(name, results[name])
+        if name == "long":
+            src = error_sources(long_answers, finals, offline)
+            results[name]["word_errors"] = src
+            print(f"  word errors: {src}")
     del offline_model
     if not args.skip_overload:
         print(f"overload: {args.streams} sessions through one scheduler, one worker...")
