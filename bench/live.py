@@ -19,6 +19,14 @@ per interview) and this process's own CPU per candidate. Steps go on until one i
 (p95 over SATURATED_MS or a tenth of the answers without their final). Then, with one
 interview, relayed-video viewers are added to measure what each costs the server.
 `--profile-steps` records the server with py-spy during those steps (bench/live_profile.py).
+
+Where a final went missing (bench/live_watch.py), per step: interviews interrupted (their
+connection dropped: a `state` record on the feed), records the server dropped for a slow
+socket, stages degraded, the shared ASR's peak load from `/readyz` (partial scale, finals
+queued, final wait p95), UDP datagrams dropped for full socket buffers (server, bench), and
+the server's log about connections and stages (`--server-log-level INFO` adds the lost and
+rejoined connections); per interview (`per_interview` in the JSON) its finals, speech starts
+and ends, last caption and every notice on its feed.
 Writes bench/results/live.json. Run it under `flock /tmp/cpu.lock`.
 """
 
@@ -35,7 +43,6 @@ import sys
 import tempfile
 import threading
 import time
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -56,6 +63,14 @@ from bench import live_profile
 from bench.common import write_json
 from bench.live_answers import Answer, AnswerResult, Caption, answers, assign
 from bench.live_media import FaceLoopTrack, OpusTrack, face_loop_vp8, opus_packets
+from bench.live_watch import (
+    ConsentExpiries,
+    FeedNotes,
+    UdpDrops,
+    log_summary,
+    polling,
+    udp_rcvbuf_errors,
+)
 from bench.reliability import machine
 from bench.rtc_client import FaceTrack, SpeechTrack
 
@@ -65,6 +80,8 @@ CAPACITY_P95_MS = 850.0  # the capacity target: p95 within this with every final
 TARGET_FIRST_P95_MS = 1000.0
 TARGET_CORES_PER_INTERVIEW = 0.2
 SATURATED_MS = 3000.0
+# The candidates' ICE connections closed by a failed consent check (aioice logs it at INFO).
+CONSENT = ConsentExpiries()
 CLK = os.sysconf("SC_CLK_TCK")
 
 
@@ -86,16 +103,21 @@ def pct(xs: list[float], q: float) -> float | None:
 
 
 def start_server(
-    data: Path, max_live: int, tree: Path | None = None, extra_env: dict[str, str] | None = None
+    data: Path,
+    max_live: int,
+    tree: Path | None = None,
+    extra_env: dict[str, str] | None = None,
+    log_level: str = "WARNING",
 ) -> tuple[subprocess.Popen[str], str]:
     """`hirestream serve` from this checkout, or from the source tree `tree` (e.g. a
-    `git archive` of another commit, to compare)."""
+    `git archive` of another commit, to compare). `log_level` INFO adds the server's
+    connection events (lost, rejoined, session ended) to its log."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("HIRESTREAM_")}
     env |= {
         "HIRESTREAM_DATA_DIR": str(data),
         "HIRESTREAM_PORT": "0",
         "HIRESTREAM_MAX_LIVE_INTERVIEWS": str(max_live),
-        "HIRESTREAM_LOG_LEVEL": "WARNING",
+        "HIRESTREAM_LOG_LEVEL": log_level,
     }
     env |= extra_env or {}
     proc = subprocess.Popen(
@@ -121,11 +143,11 @@ def _copy(src: IO[str], dst: IO[str]) -> None:
         dst.flush()
 
 
-def log_lines(data: Path, pattern: str = r"WARNING|ERROR|CRITICAL") -> list[str]:
-    """The server's warnings and errors so far (their first 200 characters)."""
+def log_lines(data: Path) -> list[str]:
+    """The server's log so far (each line's first 200 characters)."""
     path = data / "server.log"
     text = path.read_text(errors="replace") if path.exists() else ""
-    return [ln[:200] for ln in text.splitlines() if re.search(pattern, ln)]
+    return [ln[:200] for ln in text.splitlines()]
 
 
 @dataclass(frozen=True)
@@ -198,6 +220,8 @@ class Candidate:
     started_at: float | None = None  # monotonic time of the recording's first sample
     closed: str | None = None  # how the WebSocket ended early, if it did
     face_records: list[int] = field(default_factory=lambda: [0, 0])  # without, with a face
+    feed: FeedNotes = field(default_factory=FeedNotes)  # the feed's records but captions
+    packets_sent: int = 0  # RTP packets this candidate sent (audio and video)
 
     def _done(self) -> bool:
         """Every answer has a final that reaches its end of speech."""
@@ -220,6 +244,8 @@ class Candidate:
                         self.closed = f"{msg.type.name} {ws.close_code}"
                         break
                     rec = json.loads(msg.data)
+                    if rec.get("type") != "caption":
+                        self.feed.take(rec)
                     if rec.get("type") == "face":  # the video got through and was analysed
                         self.face_records[min(1, int(rec.get("faces") or 0))] += 1
                     if rec.get("type") == "caption":
@@ -240,6 +266,13 @@ class Candidate:
                     deadline = min(deadline, self.started_at + self.spoken[-1].end + 15)
         finally:
             self.started_at = audio.started_at
+            with contextlib.suppress(Exception):  # a connection that already closed
+                stats = await pc.getStats()
+                self.packets_sent = sum(
+                    int(getattr(x, "packetsSent", 0))
+                    for x in stats.values()
+                    if getattr(x, "type", "") == "outbound-rtp"
+                )
             await http.post(f"{self.base}/api/interviews/{iid}/finish", headers=auth)
             await ws.close()
             await pc.close()
@@ -247,17 +280,43 @@ class Candidate:
     def results(self) -> list[AnswerResult]:
         return assign(self.captions, self.spoken)
 
+    def detail(self) -> dict[str, Any]:
+        """This interview's feed, for finding where a lost final went: its finals per answer,
+        its captions' last arrival, its notices (times in seconds from the recording's
+        start)."""
+        t0 = self.started_at
+        finals = [c for c in self.captions if c.final]
+        return {
+            "finals_delivered": sum(r.last_final() is not None for r in self.results()),
+            "answers": len(self.spoken),
+            "captions": len(self.captions),
+            "finals": len(finals),
+            "last_caption_at_s": round(max(c.arrived for c in self.captions) - t0, 2)
+            if self.captions and t0 is not None
+            else None,
+            "last_final_media_s": round(max(c.t_end for c in finals), 2) if finals else None,
+            "speech_ends_s": round(self.spoken[-1].end, 2),
+            "socket_closed": self.closed,
+            "rtp_packets_sent": self.packets_sent,
+            "interrupted": self.feed.interrupted,
+            "dropped_records": self.feed.dropped,
+            **self.feed.as_json(t0),
+        }
+
 
 class Sampler:
-    """The server's CPU seconds and RSS, and this process's CPU seconds, every 0.25 s."""
+    """The server's CPU seconds and RSS, and this process's CPU seconds, every 0.25 s; and
+    the UDP datagrams dropped for the server's and this process's sockets."""
 
     def __init__(self, pid: int) -> None:
         self.pid = pid
         self.samples: list[tuple[float, float, float, float]] = []  # t, server cpu, rss, own
+        self.udp = UdpDrops({"server": pid, "bench": os.getpid()})
 
     def take(self) -> None:
         own = time.process_time()
         self.samples.append((time.monotonic(), proc_cpu_s(self.pid), proc_rss_mb(self.pid), own))
+        self.udp.sample()
 
     async def run(self) -> None:
         while True:
@@ -287,7 +346,9 @@ async def step(
     data: Path,
 ) -> dict[str, Any]:
     cands = [Candidate(base, key, media, spoken, i * stagger_s) for i in range(n)]
-    warned = len(log_lines(data))
+    logged = len(log_lines(data))
+    rcvbuf0 = udp_rcvbuf_errors()
+    consent0 = CONSENT.count
     sampler = Sampler(pid)
     sampling = asyncio.create_task(sampler.run())
     spy: live_profile.Recording | None = None
@@ -305,7 +366,7 @@ async def step(
 
     profiling = asyncio.create_task(profile())
     t_begin = time.monotonic()
-    async with aiohttp.ClientSession() as http:
+    async with polling(base) as poller, aiohttp.ClientSession() as http:
         await asyncio.gather(*(c.run(http) for c in cands))
     sampling.cancel()
     profiling.cancel()
@@ -349,10 +410,25 @@ async def step(
         "face_records": sum(sum(c.face_records) for c in cands),
         "face_records_with_face": sum(c.face_records[1] for c in cands),
     }
-    warnings = log_lines(data)[warned:]
-    # Distinct messages (the logger's text after the level), counted.
-    kinds = Counter(re.sub(r"^.*?(WARNING|ERROR|CRITICAL)", r"\1", w)[:120] for w in warnings)
-    out["server_warnings"] = dict(kinds.most_common(8))
+    # Distinct messages about connections and stages, and warnings, counted.
+    out["server_log"] = log_summary(log_lines(data)[logged:])
+    # Where finals may have gone: interviews interrupted (their connection dropped), records
+    # the server dropped for a slow socket, stages degraded, and the shared ASR's load.
+    details = [c.detail() for c in cands]
+    out["interrupted"] = [i for i, d in enumerate(details) if d["interrupted"]]
+    out["dropped_records"] = sum(d["dropped_records"] for d in details)
+    out["degraded"] = sum(d["records"].get("degraded", 0) for d in details)
+    out["load"] = poller.summary(t_begin)
+    # Lost audio and video packets: datagrams dropped for a full socket receive buffer.
+    out["udp_drops"] = sampler.udp.totals()
+    out["udp_rcvbuf_errors"] = udp_rcvbuf_errors() - rcvbuf0
+    sent = sum(c.packets_sent for c in cands)
+    out["rtp_packets_sent"] = sent
+    # The share of the candidates' media the server's full sockets dropped (STUN and RTCP
+    # datagrams count too: roughly).
+    out["server_udp_drop_share"] = round(out["udp_drops"]["server"] / sent, 4) if sent else None
+    out["candidate_consent_expired"] = CONSENT.count - consent0
+    out["per_interview"] = details
     all_lat = lat["short"] + lat["long"]
     out["p50_ms"], out["p95_ms"] = _r(pct(all_lat, 0.5)), _r(pct(all_lat, 0.95))
     for kind in ("short", "long"):
@@ -450,6 +526,41 @@ def print_step(r: dict[str, Any]) -> None:
     )
 
 
+def print_diagnostics(r: dict[str, Any]) -> None:
+    """Whether any interview was interrupted, records dropped, stages degraded; the shared
+    ASR's peak load; the server's log about connections and stages."""
+    ld = r["load"]
+    broken = []
+    for i, d in enumerate(r["per_interview"]):
+        if d["interrupted"]:
+            marks = [
+                f"{n['type']} {n.get('state', '')}@{n['at_s']}s"
+                for n in d["notices"]
+                if n["type"] in ("state", "gap")
+            ]
+            broken.append(f"#{i} ({', '.join(marks)})")
+    print(
+        f"    interrupted: {', '.join(broken) if broken else 'none'}; "
+        f"records dropped: {r['dropped_records']}; degraded: {r['degraded']}; "
+        f"candidates' ICE consent expired: {r['candidate_consent_expired']}\n"
+        f"    ASR peak: scale x{ld['max_partial_scale']}, finals queued {ld['max_finals_queued']}, "
+        f"final wait p95 {_ms(ld['max_final_wait_p95_ms'])} ms; "
+        f"/readyz max {_ms(ld['readyz_max_ms'])} ms, {ld['failures']} failed; "
+        f"UDP dropped: {r['udp_drops']} (machine {r['udp_rcvbuf_errors']}; server "
+        f"{100 * (r['server_udp_drop_share'] or 0):.1f}% of {r['rtp_packets_sent']} sent)"
+    )
+    for d_i, d in enumerate(r["per_interview"]):
+        if d["finals_delivered"] < d["answers"]:
+            print(
+                f"    #{d_i}: {d['finals_delivered']}/{d['answers']} finals; speech "
+                f"{d['speech_starts']} starts {d['speech_ends']} ends; last caption at "
+                f"{d['last_caption_at_s']} s (speech ends {d['speech_ends_s']} s); "
+                f"notices {[n['type'] for n in d['notices']]}"
+            )
+    for w, count in r["server_log"].items():
+        print(f"    server log x{count}: {w}")
+
+
 def within(r: dict[str, Any], p95_ms: float, kinds: tuple[str, ...] = ("short", "long")) -> bool:
     """Every final delivered and the p95 of each answer length (of all answers with
     kinds=()) within `p95_ms`."""
@@ -477,6 +588,9 @@ def main() -> None:
     ap.add_argument(
         "--server-env", action="append", default=[], help="K=V for the server, e.g. to try a knob"
     )
+    ap.add_argument(
+        "--server-log-level", default="WARNING", help="INFO: connection events in the log too"
+    )
     ap.add_argument("--out", type=Path)
     args = ap.parse_args()
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]  # progress in logs
@@ -493,7 +607,9 @@ def main() -> None:
         opus, silence = opus_packets(pcm)
         media = Media(args.simulator == "encode", pcm, opus, silence, face_loop_vp8())
         data = Path(tmp) / "data"
-        proc, base = start_server(data, max(steps), args.server_tree, server_env)
+        proc, base = start_server(
+            data, max(steps), args.server_tree, server_env, args.server_log_level
+        )
         results: list[dict[str, Any]] = []
         viewers: list[dict[str, float]] = []
         try:
@@ -541,8 +657,7 @@ def main() -> None:
                     r["rss_per_extra_interview_mb"] = round(extra, 1)
                 results.append(r)
                 print_step(r)
-                for w, count in r["server_warnings"].items():
-                    print(f"    server log x{count}: {w}")
+                print_diagnostics(r)
                 if r["sockets_closed_early"]:
                     print(f"    sockets closed early: {r['sockets_closed_early']}")
                 if "profile" in r:
