@@ -406,9 +406,12 @@ class AsrScheduler:
             self._running += 1
             try:
                 hyp = await loop.run_in_executor(self._executor, self._execute, req.job)
-            except asyncio.CancelledError:
+            except asyncio.CancelledError:  # the scheduler is closing under this decode
                 if not req.future.done():
-                    req.future.cancel()
+                    # The caller was not cancelled: it learns the scheduler closed (a plain
+                    # cancel would end its stage silently, the answer's final lost unlogged).
+                    req.future.set_exception(SchedulerClosed("the ASR scheduler closed"))
+                    req.future.exception()  # retrieved, whoever still awaits it
                 raise
             except Exception as err:  # the asking session degrades, the scheduler goes on
                 self.stats.errors += 1

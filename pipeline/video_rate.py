@@ -51,6 +51,7 @@ class AdaptiveRate:
         self.config = config or RateConfig()
         self._fast_until = float("-inf")  # media time
         self._prev: FaceObservation | None = None
+        self._prev_eyes = 0.0
         self.changes = 0  # observations that counted as change
 
     def interval(self, t: float) -> float:
@@ -64,7 +65,7 @@ class AdaptiveRate:
     def observe(self, obs: FaceObservation, eyes: float) -> bool:
         """Fold one observation in; True if it counted as change."""
         changed = self._changed(obs, eyes)
-        self._prev = obs
+        self._prev, self._prev_eyes = obs, eyes
         if changed:
             self.changes += 1
             self._fast_until = max(self._fast_until, obs.t + self.config.hold_s)
@@ -78,7 +79,9 @@ class AdaptiveRate:
         cfg, prev = self.config, self._prev
         if prev is None or obs.faces != prev.faces or obs.warnings != prev.warnings:
             return True
-        if eyes >= cfg.eyes_closing or obs.blink:
+        # Eyes starting to close (a crossing, not the level: a candidate reading notes or
+        # squinting sits near the threshold and would keep the fast rate for good).
+        if (eyes >= cfg.eyes_closing > self._prev_eyes) or obs.blink:
             return True
         if obs.bbox is None or prev.bbox is None:
             return False  # no face, still no face

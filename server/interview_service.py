@@ -53,6 +53,8 @@ from models_onnx.embedder import SentenceEncoder
 from models_onnx.expression import ExpressionModel
 from models_onnx.face_landmarker import FaceLandmarkerModel
 from models_onnx.vad import SileroVad
+from models_onnx.whisper import WhisperAsr
+from pipeline.asr_scheduler import AsrScheduler
 from pipeline.clock import MonotonicClock
 from pipeline.replay import replay
 from pipeline.score_store import ScoreStore, keys, unpack
@@ -64,7 +66,7 @@ from pipeline.session import InterviewSession, SessionModels
 from pipeline.vad_stage import VadConfig
 from server import models
 from server.live import LiveRegistry
-from server.model_hub import ModelHub
+from server.model_hub import HubClosed, ModelHub
 from server.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -289,11 +291,17 @@ class InterviewService:
         iv, req = await self._interview_and_requisition(iid)
         language = req.language if req else "en"
         hub = self.shared.hub
-        asr = (
-            await hub.asr(language)  # one Whisper per model for all sessions
-            if hub is not None
-            else await asyncio.to_thread(models.asr_factory, self.settings, language)
-        )
+        factory = await asyncio.to_thread(models.asr_factory, self.settings, language)
+        asr: Callable[[], WhisperAsr] | AsrScheduler = factory
+        if hub is not None:
+            try:
+                asr = await hub.asr(language)  # one Whisper per model for all sessions
+            except HubClosed:
+                raise
+            except Exception:
+                # As before the shared model: the interview goes on, its ASR stage tries
+                # the model itself and says it is degraded (captions missing, not the start).
+                log.exception("interview %s: the shared Whisper model failed to load", iid)
         affect = bool(iv and iv.affect_allowed)
         session_models = SessionModels(
             vad=self.shared.vad,

@@ -107,7 +107,11 @@ class ModelHub:
                     partial(WhisperAsr, path, self.settings.whisper_compute_type, workers=workers),
                     workers=workers,
                 )
-                await scheduler.load()
+                try:
+                    await scheduler.load()
+                except BaseException:  # no runner or thread left behind; the next try reloads
+                    await scheduler.aclose()
+                    raise
                 self._asr[path] = scheduler
                 self.loads[f"whisper:{path.name}"] += 1
             return scheduler

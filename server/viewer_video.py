@@ -11,9 +11,9 @@ What sharing gives up, on purpose:
 - per-viewer bitrate adaptation (REMB): one target bitrate for everyone (interviewers
   watch on office or home connections, where 600 kbit/s is modest);
 - keyframe requests (PLI/FIR) from one viewer, which aiortc applies only to frames it
-  encodes itself: instead a new viewer restarts the encoder (its first frame is a keyframe)
-  and libvpx makes one every KEYFRAME_FRAMES, so a viewer that lost packets recovers within
-  about 3 s.
+  encodes itself: instead a viewer whose connection comes up restarts the encoder (its first
+  frame is a keyframe; at most one restart a second) and libvpx makes one every
+  KEYFRAME_FRAMES, so a viewer that lost packets or fell behind recovers within about 3 s.
 
 The frame objects are shared with the face analysis on another thread, so the encoder never
 changes them: it forces no picture type on a frame, and converts with its own reformatter
@@ -28,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from fractions import Fraction
@@ -50,6 +51,7 @@ BITRATE = 600_000
 KEYFRAME_FRAMES = 45  # 3 s at the 15 fps the candidate page asks for
 VIDEO_TIME_BASE = Fraction(1, 90_000)  # RTP's video clock
 QUEUE_FRAMES = 30  # a viewer this far behind starts again from the next keyframe
+RESTART_MIN_S = 1.0
 
 
 class EncodedVideoTrack(MediaStreamTrack):
@@ -62,23 +64,30 @@ class EncodedVideoTrack(MediaStreamTrack):
         self._encoder: SharedVideoEncoder | None = encoder
         self._packets: deque[Packet | None] = deque()
         self._ready = asyncio.Event()
+        self._reading = False  # aiortc reads only once the viewer's connection is up
         self._waiting_for_key = True  # a decoder can only start on a keyframe
 
     def put(self, packet: Packet | None) -> None:
+        if not self._reading and packet is not None:
+            return  # nothing queues for a viewer not connected yet
         if packet is not None and self._waiting_for_key:
             if not packet.is_keyframe:
                 return
             self._waiting_for_key = False
-        if len(self._packets) >= QUEUE_FRAMES:  # stalled: catch up at the next keyframe
+        if len(self._packets) >= QUEUE_FRAMES:
+            # Stalled: start again at the encoder's next keyframe (at most KEYFRAME_FRAMES
+            # away), without restarting it for the viewers who keep up.
             self._packets.clear()
             self._waiting_for_key = True
-            if self._encoder is not None:
-                self._encoder.request_keyframe()
             return
         self._packets.append(packet)
         self._ready.set()
 
     async def recv(self) -> Packet:
+        if not self._reading:  # the viewer is connected: it starts on a fresh keyframe
+            self._reading = True
+            if self._encoder is not None:
+                self._encoder.request_keyframe()
         while not self._packets:
             if self.readyState != "live":
                 raise MediaStreamError
@@ -111,6 +120,7 @@ class SharedVideoEncoder:
         self._codec: av.VideoCodecContext | None = None
         self._reformatter = VideoReformatter()
         self._restart = True  # the next frame opens a new encoder: a keyframe
+        self._restarted_at = float("-inf")
         self.frames_encoded = 0
         self.keyframes = 0
 
@@ -121,7 +131,6 @@ class SharedVideoEncoder:
     def subscribe(self) -> EncodedVideoTrack:
         track = EncodedVideoTrack(self)
         self._viewers.add(track)
-        self.request_keyframe()
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._run(), name="viewer-encode")
         return track
@@ -130,7 +139,10 @@ class SharedVideoEncoder:
         self._viewers.discard(track)
 
     def request_keyframe(self) -> None:
-        self._restart = True
+        """A keyframe soon: the encoder restarts at the next frame, unless it did less than
+        RESTART_MIN_S ago (viewers joining together share one; the periodic one is near)."""
+        if time.monotonic() - self._restarted_at >= RESTART_MIN_S:
+            self._restart = True
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
@@ -165,6 +177,7 @@ class SharedVideoEncoder:
         ):
             codec = self._codec = self._open(frame.width, frame.height)
             self._restart = False
+            self._restarted_at = time.monotonic()
         base = frame.time_base or VIDEO_TIME_BASE
         pts = int(frame.pts * base / VIDEO_TIME_BASE) if frame.pts is not None else 0
         out = []

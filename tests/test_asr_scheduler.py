@@ -255,3 +255,17 @@ async def test_two_workers_share_one_model_and_serve_in_parallel(speech) -> None
     # The two finals went to the two workers; the partial came after.
     assert [s.kind for s in sched.stats.served] == [Kind.FINAL, Kind.FINAL, Kind.FIRST_PARTIAL]
     await sched.aclose()
+
+
+async def test_a_final_running_when_the_scheduler_closes_says_so(speech) -> None:
+    """Closing under a running decode answers its caller SchedulerClosed, not a cancel it
+    never asked for (which would end its stage silently, the final lost unlogged)."""
+    pcm, _ = speech
+    sched = AsrScheduler(tiny_en)
+    stream = sched.stream("s")
+    await stream.ready()
+    running = await busy(sched, stream, pcm)
+    await sched.aclose()
+    with pytest.raises(SchedulerClosed):
+        await running
+    assert not running.cancelled()
