@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from bench.asr_latency import spoken_at
 from bench.common import write_json
 from bench.speech import EN_FILLERS, SR, Spoken, audio_frames, read_wav, synth, trimmed
 from models_onnx.whisper import WhisperAsr
@@ -97,13 +98,6 @@ def recording(
     return np.concatenate(parts), spoken
 
 
-def _match(spoken: list[Spoken], t: float) -> int | None:
-    for i, s in enumerate(spoken):
-        if s.start - 0.5 <= t <= s.end + 0.5:
-            return i
-    return None
-
-
 async def play(
     pipe: AudioPipeline, pcm: npt.NDArray[np.float32], spoken: list[Spoken], delay_s: float = 0
 ) -> tuple[list[Answer], list[float]]:
@@ -127,7 +121,7 @@ async def play(
     async for ev in pipe.events():
         now = time.monotonic() - t0
         if isinstance(ev, SpeechStart):
-            if (k := _match(spoken, ev.t)) is not None:
+            if (k := spoken_at(spoken, ev.t)) is not None:
                 vad_to_spoken[ev.utterance] = k
         elif isinstance(ev, Transcript) and (k := vad_to_spoken.get(ev.utterance)) is not None:
             a = answers[k]

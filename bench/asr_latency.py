@@ -62,7 +62,7 @@ class UtteranceTiming:
     partials: int = 0
 
 
-def _match(spoken: list[Spoken], t: float) -> int | None:
+def spoken_at(spoken: list[Spoken], t: float) -> int | None:
     """The spoken utterance a media time belongs to (with slack for VAD edges)."""
     for i, s in enumerate(spoken):
         if s.start - 0.5 <= t <= s.end + 0.5:
@@ -111,7 +111,7 @@ async def run_live(
     async for ev in pipe.events():
         now = time.monotonic() - t0  # seconds on the recording's time line
         if isinstance(ev, SpeechStart):
-            if (k := _match(spoken, ev.t)) is not None:
+            if (k := spoken_at(spoken, ev.t)) is not None:
                 vad_to_spoken[ev.utterance] = k
         elif isinstance(ev, Transcript) and (k := vad_to_spoken.get(ev.utterance)) is not None:
             u = timings[k]
