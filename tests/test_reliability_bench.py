@@ -3,6 +3,7 @@ its figures, and Ctrl-C in the middle of a soak leaves no server, Redis or probe
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -16,6 +17,8 @@ from bench.reliability_client import real_offer_sdp
 from tests.procs import wait_gone
 
 ROOT = Path(__file__).resolve().parent.parent
+# The processes of a running soak, by command line: the server, its Redis and the probe.
+SOAK_RUNNING = ("-m server serve", "redis-server", "-m bench.reliability_probe")
 
 
 def ours(tmp: Path) -> list[int]:
@@ -39,7 +42,8 @@ def ours(tmp: Path) -> list[int]:
         probe = b"bench.reliability_probe" in cmd and mark in cmd
         if b"HIRESTREAM_DATA_DIR=" + mark in env or probe:
             found.append(int(entry.name))
-    return found + [pid for pid, ppid in parents.items() if ppid in found]
+    # A child forked but not yet exec'd matches both ways: count each process once.
+    return sorted(set(found) | {pid for pid, ppid in parents.items() if ppid in found})
 
 
 def bench(tmp: Path, *args: str) -> subprocess.Popen[str]:
@@ -80,13 +84,48 @@ def test_sdp_scenario_counts_every_offer(tmp_path: Path) -> None:
     assert ours(tmp_path) == []
 
 
+def describe(pids: list[int]) -> str:
+    """State, kernel wait channel and command line of each pid: what a stuck run was doing."""
+    lines = []
+    for pid in pids:
+        proc = Path(f"/proc/{pid}")
+        try:
+            state = (proc / "stat").read_text().rsplit(")", 1)[-1].split()[0]
+            wchan = (proc / "wchan").read_text()
+            cmd = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        lines.append(f"{pid} {state} {wchan or '-'} {cmd[:160]}")
+    return "\n".join(lines)
+
+
+def why_not_started(tmp: Path, proc: subprocess.Popen[str]) -> str:
+    """What a soak that never got its server, Redis and probe up left behind: the live
+    processes, the servers' logs and the bench's own output. Kills the run."""
+    report = [describe(ours(tmp))]
+    for log in sorted(tmp.glob("hs-rel-*/*-server-*.log")):
+        report.append(
+            f"--- {log.name}\n" + "\n".join(log.read_text(errors="replace").splitlines()[-15:])
+        )
+    for pid in [proc.pid, *ours(tmp)]:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    out, _ = proc.communicate(timeout=30)
+    report.append(f"--- bench output\n{out[-3000:]}")
+    return "\n".join(report)
+
+
 def test_ctrl_c_stops_every_process(tmp_path: Path) -> None:
     proc = bench(tmp_path, "--only", "soak", "--soak-s", "60", "--out", str(tmp_path / "r.json"))
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline and len(ours(tmp_path)) < 3:  # server, Redis, probe
+    # Generous: on a loaded 2-core runner the bench, the server and its models take a while.
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline and proc.poll() is None:
+        if all(what in describe(ours(tmp_path)) for what in SOAK_RUNNING):
+            break
         time.sleep(0.2)
     started = ours(tmp_path)
-    assert len(started) >= 3, started
+    running = describe(started)
+    assert all(what in running for what in SOAK_RUNNING), why_not_started(tmp_path, proc)
     proc.send_signal(signal.SIGINT)
     proc.communicate(timeout=60)
     assert proc.returncode == 130
