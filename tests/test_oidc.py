@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -13,6 +14,8 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 from authlib.oauth2.rfc7636 import create_s256_code_challenge  # type: ignore[import-untyped]
+from joserfc import jwt
+from joserfc.jwk import KeySet, RSAKey
 
 from server.web.oidc import OidcClient, OidcConfig, OidcError, OidcIdentity, PendingLogin
 from tests.oidc_provider import OidcProvider, free_port, running_oidc_provider
@@ -206,6 +209,61 @@ async def test_discovery_naming_another_issuer_is_refused(http: aiohttp.ClientSe
         client = OidcClient(_config(str(server.make_url("/"))), http)
         with pytest.raises(OidcError, match="another issuer"):
             await client.begin()
+
+
+@pytest.fixture(scope="module")
+def two_keys() -> tuple[RSAKey, RSAKey]:
+    """Two RSA keys with the same kid (made outside any event loop: generating one blocks)."""
+    return tuple(RSAKey.generate_key(2048, parameters={"kid": "k1"}) for _ in range(2))  # type: ignore[return-value]
+
+
+async def test_an_id_token_not_signed_by_the_providers_keys_is_refused(
+    two_keys: tuple[RSAKey, RSAKey], http: aiohttp.ClientSession
+) -> None:
+    """A provider stand-in that publishes one key and signs with another (otherwise valid
+    claims): the signature check refuses, after fetching the keys once more."""
+    published, signer = two_keys
+    jwks_fetches = 0
+
+    async def discovery(request: web.Request) -> web.Response:
+        base = str(request.url.origin())
+        return web.json_response(
+            {
+                "issuer": base,
+                "authorization_endpoint": base + "/authorize",
+                "token_endpoint": base + "/token",
+                "jwks_uri": base + "/jwks",
+            }
+        )
+
+    async def jwks(request: web.Request) -> web.Response:
+        nonlocal jwks_fetches
+        jwks_fetches += 1
+        return web.json_response(KeySet([published]).as_dict(private=False))
+
+    async def token(request: web.Request) -> web.Response:
+        assert request.headers["Authorization"].startswith("Basic ")
+        form = await request.post()
+        assert form["code"] == "the-code" and len(str(form["code_verifier"])) >= 43
+        now = int(time.time())
+        claims: dict[str, object] = {"iss": str(request.url.origin()), "aud": "hirestream"}
+        claims |= {"sub": "mallory", "iat": now, "exp": now + 60, "nonce": nonce}
+        id_token = jwt.encode({"alg": "RS256", "kid": "k1"}, claims, signer)
+        return web.json_response(
+            {"access_token": "at", "token_type": "Bearer", "id_token": id_token}
+        )
+
+    app = web.Application()
+    app.router.add_get("/.well-known/openid-configuration", discovery)
+    app.router.add_get("/jwks", jwks)
+    app.router.add_post("/token", token)
+    async with TestServer(app, host="127.0.0.1") as server:
+        client = OidcClient(_config(str(server.make_url("")).rstrip("/")), http)
+        _, pending = await client.begin()
+        nonce = pending.nonce
+        with pytest.raises(OidcError, match="ID token signature invalid"):
+            await client.finish(pending, {"code": "the-code", "state": pending.state})
+    assert jwks_fetches == 2
 
 
 async def test_rotated_provider_keys_are_fetched_again(
