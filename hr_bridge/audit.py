@@ -30,3 +30,15 @@ def events_for(engine: Engine, subject: str) -> list[AuditEvent]:
     with Session(engine) as session:
         stmt = select(AuditEvent).where(AuditEvent.subject == subject).order_by(col(AuditEvent.id))
         return list(session.exec(stmt))
+
+
+def page(
+    engine: Engine, after: int = 0, limit: int = 100, subject: str | None = None
+) -> list[AuditEvent]:
+    """Entries after id `after`, oldest first (of one subject when given): a reader pages on
+    with the last id it saw."""
+    with Session(engine) as session:
+        stmt = select(AuditEvent).where(col(AuditEvent.id) > after)
+        if subject is not None:
+            stmt = stmt.where(AuditEvent.subject == subject)
+        return list(session.exec(stmt.order_by(col(AuditEvent.id)).limit(limit)))

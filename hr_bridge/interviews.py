@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import enum
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import JSON, Column, Engine
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Field, Session, SQLModel, col, select
+from sqlmodel import Field, Session, SQLModel, col, or_, select
 
 from hr_bridge.events import REPORT_FINALIZED, emit
 from hr_bridge.models import UTCDateTime, utcnow
@@ -154,14 +155,34 @@ def get_interview(engine: Engine, iid: str) -> Interview | None:
         return s.get(Interview, iid)
 
 
+@dataclass(frozen=True)
+class Assigned:
+    """The records a scoped person may see: these interviews and every interview of these
+    requisitions (hr_bridge.roles)."""
+
+    interviews: frozenset[str] = frozenset()
+    requisitions: frozenset[str] = frozenset()
+
+
 def list_interviews(
-    engine: Engine, limit: int = 100, synthetic: bool | None = False
+    engine: Engine,
+    limit: int = 100,
+    synthetic: bool | None = False,
+    within: Assigned | None = None,
 ) -> list[Interview]:
-    """The newest interviews; by default only real ones (None: both)."""
+    """The newest interviews; by default only real ones (None: both); with `within`, only
+    those assigned."""
     with Session(engine) as s:
         stmt = select(Interview).order_by(col(Interview.created_at).desc()).limit(limit)
         if synthetic is not None:
             stmt = stmt.join(Requisition).where(Requisition.synthetic == synthetic)
+        if within is not None:
+            stmt = stmt.where(
+                or_(
+                    col(Interview.id).in_(within.interviews),
+                    col(Interview.requisition_id).in_(within.requisitions),
+                )
+            )
         return list(s.exec(stmt))
 
 
@@ -225,11 +246,14 @@ def save_report(engine: Engine, iid: str, report: report_model.Report) -> Report
 
 
 def list_interviews_with_reports(
-    engine: Engine, limit: int = 100, synthetic: bool | None = False
+    engine: Engine,
+    limit: int = 100,
+    synthetic: bool | None = False,
+    within: Assigned | None = None,
 ) -> tuple[list[Interview], dict[str, float | None], set[str]]:
-    """The newest interviews; for those with a report, its overall score; and which are
-    synthetic (three small queries)."""
-    rows = list_interviews(engine, limit, synthetic)
+    """The newest interviews (of those assigned, with `within`); for those with a report,
+    its overall score; and which are synthetic (three small queries)."""
+    rows = list_interviews(engine, limit, synthetic, within)
     ids = [iv.id for iv in rows]
     with Session(engine) as s:
         stmt = select(Report.interview_id, Report.overall).where(col(Report.interview_id).in_(ids))

@@ -37,6 +37,7 @@ class Action(StrEnum):
     INTERVIEWS_READ = "interviews:read"
     INTERVIEWS_WRITE = "interviews:write"
     REPORTS_READ = "reports:read"
+    LIVE_WATCH = "live:watch"
     DECISIONS_READ = "decisions:read"
     DECISIONS_WRITE = "decisions:write"
     OFFERS_WRITE = "offers:write"
@@ -56,14 +57,15 @@ DESCRIPTIONS: dict[Action, str] = {
     Action.CANDIDATES_WRITE: "add or update candidate profiles",
     Action.INTERVIEWS_READ: "see interviews, their state and the candidate's background",
     Action.INTERVIEWS_WRITE: "schedule and end interviews",
-    Action.REPORTS_READ: "read reports, interviewers' ratings and AI-rater agreement",
+    Action.REPORTS_READ: "read reports and interviewers' ratings",
+    Action.LIVE_WATCH: "open the live view of an interview",
     Action.DECISIONS_READ: "see recommendations and recorded decisions",
     Action.DECISIONS_WRITE: "record a hiring decision",
     Action.OFFERS_WRITE: "send, withdraw and re-link job offers",
     Action.EMPLOYEES_READ: "see employees, onboarding, reviews and training",
     Action.EMPLOYEES_WRITE: "add reviews and training, act on follow-ups",
     Action.EVENTS_READ: "read the HR event feed",
-    Action.ANALYTICS_READ: "validity and adverse-impact analytics",
+    Action.ANALYTICS_READ: "validity, adverse-impact and AI-rater agreement analytics",
     Action.AUDIT_READ: "read the audit trail",
     Action.USERS_MANAGE: "add, disable and change people and their roles",
     Action.KEYS_MANAGE: "create and revoke integration API keys",
@@ -79,6 +81,7 @@ GRANTS: dict[Role, frozenset[Action]] = {
             Action.INTERVIEWS_READ,
             Action.INTERVIEWS_WRITE,
             Action.REPORTS_READ,
+            Action.LIVE_WATCH,
             Action.DECISIONS_READ,
             Action.DECISIONS_WRITE,
             Action.OFFERS_WRITE,
@@ -89,11 +92,12 @@ GRANTS: dict[Role, frozenset[Action]] = {
             Action.REQUISITIONS_READ,
             Action.INTERVIEWS_READ,
             Action.REPORTS_READ,
+            Action.LIVE_WATCH,
             Action.DECISIONS_READ,
             Action.DECISIONS_WRITE,
         }
     ),
-    Role.INTERVIEWER: frozenset({Action.INTERVIEWS_READ, Action.REPORTS_READ}),
+    Role.INTERVIEWER: frozenset({Action.INTERVIEWS_READ, Action.REPORTS_READ, Action.LIVE_WATCH}),
     Role.AUDITOR: frozenset({Action.ANALYTICS_READ, Action.AUDIT_READ}),
 }
 

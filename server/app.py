@@ -30,7 +30,7 @@ from server.interview_service import InterviewService, SharedModels
 from server.model_hub import ModelHub
 from server.resources import Resources, open_resources, webhook_config
 from server.settings import Settings
-from server.web import api, contract, hr_api, signaling
+from server.web import api, contract, hr_api, signaling, staff_api
 from server.web.auth import Auth
 
 log = logging.getLogger(__name__)
@@ -175,6 +175,7 @@ def create_app(settings: Settings) -> web.Application:
     api.add_routes(app)
     signaling.add_routes(app)
     hr_api.add_routes(app)
+    staff_api.add_routes(app)
     # Generated from the operations just registered: the contract the server enforces.
     app.router.add_get("/api/openapi.json", contract.openapi_handler(app, __version__))
     app.router.add_get("/interview/{id}", page("candidate.html"))
@@ -185,6 +186,10 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_get("/hr/requisitions", page("hr-requisitions.html"))
     app.router.add_get("/hr/employees", page("hr-employees.html"))
     app.router.add_get("/hr/analytics", page("hr-analytics.html"))
+    app.router.add_get("/hr/users", page("hr-users.html"))  # people and API keys
+    app.router.add_get("/hr/mine", page("hr-mine.html"))  # an interviewer's own interviews
+    app.router.add_get("/signin", page("signin.html"))
+    app.router.add_get("/account/setup", page("account-setup.html"))  # one-time links
     app.router.add_get("/", index)
     app.router.add_get("/favicon.ico", page("favicon.ico"))  # browsers ask every page for it
     app.router.add_get("/healthz", healthz)

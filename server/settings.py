@@ -153,6 +153,37 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = Field(
         None, description="Signs candidate and interviewer tokens. Unset: generated into DATA_DIR."
     )
+    admin_key_enabled: bool = Field(
+        True,
+        description="Accept the admin key (the operator's bootstrap key, allowed everything). "
+        "Set false once HR people sign in and integrations use named API keys.",
+    )
+    session_idle_s: float = Field(
+        2 * 3600, gt=0, description="A staff sign-in session unused this long ends."
+    )
+    session_max_s: float = Field(
+        12 * 3600, gt=0, description="A staff sign-in session ends this long after sign-in."
+    )
+    lockout_failures: int = Field(
+        5, ge=1, description="Wrong passwords or codes in a row that lock a staff account."
+    )
+    lockout_s: float = Field(900.0, gt=0, description="How long a locked account stays locked.")
+    oidc_issuer: str | None = Field(
+        None,
+        description="Single sign-on: the OpenID Connect issuer URL (discovery at "
+        "/.well-known/openid-configuration). Unset: password sign-in only.",
+    )
+    oidc_client_id: str | None = Field(None, description="Single sign-on client id.")
+    oidc_client_secret: SecretStr | None = Field(None, description="Single sign-on secret.")
+    oidc_roles_claim: str = Field(
+        "groups", description="The ID token claim holding the person's groups."
+    )
+    oidc_role_map: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description='Groups to roles, JSON: {"hr": ["hr_admin"], "eng-leads": '
+        '["hiring_manager:requisition=<id>"]}. Set: each sign-in sets the person\'s roles '
+        "from their groups (no mapped group: refused). Unset: roles are managed here.",
+    )
     invite_ttl_s: int = Field(7 * 24 * 3600, gt=0, description="Candidate invite lifetime.")
     interviewer_ttl_s: int = Field(30 * 24 * 3600, gt=0, description="Interviewer link lifetime.")
     max_live_interviews: int = Field(4, ge=1, description="Concurrent live interviews; 503 beyond.")

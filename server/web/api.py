@@ -16,10 +16,11 @@ from analytics import agreement
 from hr_bridge import interviews as db
 from hr_bridge import profiles, ratings
 from hr_bridge.interviews import Conflict
+from hr_bridge.roles import Action, Role
 from pipeline.scoring.rubric import DEFAULT_COMPETENCIES, competencies_from
 from server.app_keys import AUTH_KEY, INTERVIEWS_KEY
 from server.settings import Settings
-from server.web.auth import Auth, AuthError, Claims
+from server.web.auth import Auth, Claims
 from server.web.contract import Inputs, Operation, Reply, Scheme, add
 from server.web.schemas import (
     LANGUAGES,
@@ -50,7 +51,6 @@ from server.web.schemas import (
 )
 from server.web.util import (
     SYNTHETIC_FILTER,
-    admin_or,
     engine_of,
     error,
     interview_or_404,
@@ -182,27 +182,25 @@ async def consent(request: web.Request, inp: Inputs[ConsentIn, None, IdPath]) ->
     )
 
 
-async def finish(request: web.Request, _inp: Inputs[None, None, IdPath]) -> web.Response:
-    admin_or(request, "candidate")
+async def finish(request: web.Request, inp: Inputs[None, None, IdPath]) -> web.Response:
     iv = await interview_or_404(request)
-    try:
-        request.app[AUTH_KEY].check_admin(request.headers.get("Authorization"))
-        actor = "admin"
-    except AuthError:
-        actor = "candidate"
+    actor = inp.principal.actor if inp.principal is not None else "candidate"
     iv = await request.app[INTERVIEWS_KEY].finish(iv.id, actor)
     return web.json_response({"state": iv.state, "id": iv.id})
 
 
 async def report(request: web.Request, inp: Inputs[None, None, IdPath]) -> web.Response:
-    """The finalized report. With the admin key the interviewers' ratings are merged in beside
-    the AI scores; an interviewer's token reads the report as stored, so raters do not see each
-    other's ratings. Pages render it with web_client/static/report-view.js (one renderer)."""
+    """The finalized report. Staff who may read reports beyond their own assigned interviews
+    (and hiring managers, who decide) get the interviewers' ratings merged in beside the AI
+    scores; an interviewer (link token or assigned account) reads the report as stored, so
+    raters do not see each other's ratings. Pages render it with
+    web_client/static/report-view.js (one renderer)."""
     engine = engine_of(request)
     row = await asyncio.to_thread(db.get_report, engine, inp.path.id)
     if row is None:
         raise error(web.HTTPNotFound, "no report yet: it is made when the interview finishes")
-    if inp.claims is not None:
+    who = inp.principal
+    if who is None or not (who.everywhere(Action.REPORTS_READ) or who.holds(Role.HIRING_MANAGER)):
         return json_response(row.body)
     human = ratings.summary(await asyncio.to_thread(ratings.read, engine, inp.path.id))
     return json_response({**row.body, "human_ratings": human})
@@ -298,8 +296,9 @@ async def background(request: web.Request, _inp: Inputs[None, None, IdPath]) -> 
 async def list_interviews(request: web.Request, inp: Inputs[None, DataQuery, None]) -> web.Response:
     engine = engine_of(request)
     synthetic = SYNTHETIC_FILTER[inp.query.data]
+    within = inp.staff.assigned(Action.INTERVIEWS_READ)
     rows, overall, generated = await asyncio.to_thread(
-        db.list_interviews_with_reports, engine, 100, synthetic
+        db.list_interviews_with_reports, engine, 100, synthetic, within
     )
     return json_response(
         [
@@ -342,7 +341,7 @@ async def site(request: web.Request, _inp: Inputs[None, None, None]) -> web.Resp
     )
 
 
-ADMIN: tuple[Scheme, ...] = ("admin",)
+STAFF: tuple[Scheme, ...] = ("staff",)
 INTERVIEWER: tuple[Scheme, ...] = ("interviewer",)
 
 OPERATIONS: tuple[Operation[Any, Any, Any], ...] = (
@@ -359,63 +358,71 @@ OPERATIONS: tuple[Operation[Any, Any, Any], ...] = (
         "/api/requisitions",
         create_requisition,
         "Create a job requisition with its questions",
-        ADMIN,
+        STAFF,
         {
             201: Reply("created", Created),
             400: "invalid body, or a competency mapped to a measure the engine does not have",
         },
         body=RequisitionIn,
+        action=Action.REQUISITIONS_WRITE,
     ),
     Operation(
         "GET",
         "/api/interviews",
         list_interviews,
         "The newest 100 interviews with state, overall score and whether synthetic",
-        ADMIN,
+        STAFF,
         {200: Reply("OK", list[InterviewRow])},
         query=DataQuery,
+        action=Action.INTERVIEWS_READ,
     ),
     Operation(
         "POST",
         "/api/interviews",
         create_interview,
         "Schedule an interview; returns the candidate invite and interviewer URLs",
-        ADMIN,
+        STAFF,
         {
             201: Reply("scheduled", InterviewCreated),
             400: "invalid body, or no such requisition or candidate",
         },
         body=InterviewIn,
+        action=Action.INTERVIEWS_WRITE,
     ),
     Operation(
         "POST",
         "/api/candidates",
         import_candidates,
         "Add or update candidates (by ref); body: a JSON list",
-        ADMIN,
+        STAFF,
         {200: Reply("OK", ImportOut)},
         body=list[CandidateIn],
         body_limit=MAX_IMPORT_BYTES,
+        action=Action.CANDIDATES_WRITE,
     ),
     Operation(
         "GET",
         "/api/interviews/{id}",
         get_interview,
         "Interview state and questions",
-        ("admin", "interviewer", "candidate"),
+        ("staff", "interviewer", "candidate"),
         {200: Reply("OK", InterviewOut), 404: "no such interview"},
         query=ViewerQuery,
         params=IdPath,
         description="A candidate's token needs ?as=candidate.",
+        action=Action.INTERVIEWS_READ,
+        resource="interview",
     ),
     Operation(
         "GET",
         "/api/interviews/{id}/background",
         background,
         "The candidate's profile and match with the requirements",
-        ("admin", "interviewer"),
+        ("staff", "interviewer"),
         {200: Reply("OK", BackgroundOut), 404: "no such interview"},
         params=IdPath,
+        action=Action.INTERVIEWS_READ,
+        resource="interview",
     ),
     Operation(
         "POST",
@@ -436,22 +443,26 @@ OPERATIONS: tuple[Operation[Any, Any, Any], ...] = (
         "/api/interviews/{id}/finish",
         finish,
         "End the interview (idempotent)",
-        ("admin", "candidate"),
+        ("staff", "candidate"),
         {200: Reply("OK", FinishOut), 404: "no such interview"},
         params=IdPath,
+        action=Action.INTERVIEWS_WRITE,
+        resource="interview",
     ),
     Operation(
         "GET",
         "/api/interviews/{id}/report",
         report,
         "The finalized report",
-        ("admin", "interviewer"),
+        ("staff", "interviewer"),
         {200: Reply("OK", ReportOut), 404: "no report"},
         params=IdPath,
         description="With the admin key, `human_ratings` holds the interviewers' ratings per "
         "competency (mean, n, each rating and note) beside the AI scores. An interviewer token "
         'of this interview reads the report as stored (the live view\'s "View report", '
         "/report/{id}); 404 until it is stored, a moment after the interview ends.",
+        action=Action.REPORTS_READ,
+        resource="interview",
     ),
     Operation(
         "GET",
@@ -482,9 +493,11 @@ OPERATIONS: tuple[Operation[Any, Any, Any], ...] = (
         "/api/interviews/{id}/ratings",
         interview_ratings,
         "Every interviewer's 1-5 ratings of the interview, per competency, with notes",
-        ADMIN,
+        STAFF,
         {200: Reply("OK", InterviewRatingsOut), 404: "no such interview"},
         params=IdPath,
+        action=Action.REPORTS_READ,
+        resource="interview",
     ),
     Operation(
         "GET",
@@ -492,11 +505,12 @@ OPERATIONS: tuple[Operation[Any, Any, Any], ...] = (
         ai_agreement,
         "Per competency: AI scores against interviewers' ratings (n, Pearson r, "
         "quadratic-weighted kappa), disagreements flagged",
-        ADMIN,
+        STAFF,
         {200: Reply("OK", AgreementOut)},
         query=AgreementQuery,
         description="Of one requisition (?requisition=id), one family (?family=) or all; real "
         "data unless ?data=synthetic or all. Flagged when n >= 10 and r < 0.3 or kappa < 0.2.",
+        action=Action.ANALYTICS_READ,
     ),
 )
 

@@ -1,4 +1,5 @@
-"""Access: an admin API key, and signed tokens scoped to one interview and one role.
+"""Link tokens scoped to one interview and one role, and the operator's admin key (staff
+access as a whole is decided in server.web.access).
 
 Token = base64url(JSON payload) "." base64url(HMAC-SHA256(secret, payload)); the payload holds
 the interview id, the role ("candidate" or "interviewer"), an expiry and a token id. Secrets
@@ -105,12 +106,6 @@ class Auth:
             else _stored_secret(settings.data_dir / "admin.key")
         )
         self.throttle = FailureThrottle(settings.auth_failure_limit, settings.auth_failure_window_s)
-
-    def check_admin(self, authorization: str | None) -> None:
-        if not authorization or not authorization.startswith("Bearer "):
-            raise AuthError("admin calls need 'Authorization: Bearer <API key>'")
-        if not hmac.compare_digest(authorization[7:].strip(), self.admin_key):
-            raise AuthError("wrong API key")
 
     def issue(self, interview: str, role: Role, ttl_s: float, jti: str | None = None) -> str:
         payload = json.dumps(

@@ -22,12 +22,16 @@ from typing import Any, Generic, Literal, TypeVar
 from aiohttp import web
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from hr_bridge.roles import Action
 from server.app_keys import AUTH_KEY
+from server.web.access import Denied, Principal, Resource, permit, staff
 from server.web.auth import AuthError, Claims, Expired, Role
 from server.web.schemas import ErrorOut
 from server.web.util import JSON_DEPTH, bearer, error, invalid, read_raw, too_deep
 
-Scheme = Literal["admin", "candidate", "interviewer"]
+# "staff": a signed-in person, an integration key or the operator key, each allowed what the
+# operation's `action` needs (server.web.access); the others: an interview's link token.
+Scheme = Literal["staff", "candidate", "interviewer"]
 B = TypeVar("B")
 Q = TypeVar("Q")
 P = TypeVar("P")
@@ -46,13 +50,22 @@ class Reply:
 
 @dataclass(frozen=True)
 class Inputs(Generic[B, Q, P]):
-    """What a handler gets, validated: the body, query and path models, and the token's claims
-    (None when the admin key or no credentials were used)."""
+    """What a handler gets, validated: the body, query and path models, and who calls: the
+    link token's claims, or the staff principal (at most one of them; neither for public
+    operations)."""
 
     body: B
     query: Q
     path: P
     claims: Claims | None
+    principal: Principal | None = None
+
+    @property
+    def staff(self) -> Principal:
+        """The staff principal of an operation that only staff may call."""
+        if self.principal is None:
+            raise error(web.HTTPUnauthorized, "this call needs staff credentials")
+        return self.principal
 
     @property
     def token(self) -> Claims:
@@ -69,7 +82,9 @@ RawHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 @dataclass(frozen=True)
 class Operation(Generic[B, Q, P]):
     """One API operation. `responses` lists what the handler answers itself (status -> a Reply
-    or, for errors, a description); the checks done here add theirs (see `statuses`)."""
+    or, for errors, a description); the checks done here add theirs (see `statuses`). Staff
+    operations name the `action` they need and, when their path's {id} is a requisition or an
+    interview, that `resource` (scoped roles reach only their assigned records)."""
 
     method: str
     path: str
@@ -84,6 +99,12 @@ class Operation(Generic[B, Q, P]):
     body_required: bool = True
     description: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)  # e.g. a WebSocket's 101
+    action: Action | Literal["self"] | None = None  # "self": any staff, on their own account
+    resource: Resource | None = None
+
+    def __post_init__(self) -> None:
+        if ("staff" in self.security) != (self.action is not None):
+            raise ValueError(f"{self.method} {self.path}: staff operations name their action")
 
     @functools.cached_property
     def _body_adapter(self) -> TypeAdapter[Any] | None:
@@ -103,13 +124,18 @@ class Operation(Generic[B, Q, P]):
         if self.security:
             out.setdefault(401, "missing or wrong credentials")
             out.setdefault(429, "too many bad credentials from this address; see Retry-After")
-        if any(s != "admin" for s in self.security):
+        if "staff" in self.security:
+            denied = (
+                "" if self.action == "self" else f"your access does not include {self.action}, or "
+            )
+            out.setdefault(403, denied + "a signed-in write without the session's X-CSRF-Token")
+        if any(s != "staff" for s in self.security):
             out.setdefault(410, "the link has expired")
         return dict(sorted(out.items()))
 
     async def serve(self, request: web.Request) -> web.StreamResponse:
         """The aiohttp handler: credentials, then path, query and body, then the handler."""
-        claims = authorize(request, self.security)
+        principal, claims = await authorize(request, self)
         path = _parse(self.params, dict(request.match_info), web.HTTPNotFound)
         query = _parse(self.query, dict(request.query), web.HTTPBadRequest)
         body = None
@@ -117,14 +143,18 @@ class Operation(Generic[B, Q, P]):
             raw = await read_raw(request, self.body_limit)
             if raw or self.body_required:
                 body = _body(self._body_adapter, raw)
-        return await self.handler(request, Inputs(body, query, path, claims))  # type: ignore[arg-type]
+        inputs = Inputs(body, query, path, claims, principal)
+        return await self.handler(request, inputs)  # type: ignore[arg-type]
 
 
-def authorize(request: web.Request, security: tuple[Scheme, ...]) -> Claims | None:
-    """The admin key, or else a token of one of the operation's roles for the interview in the
-    path. Bad credentials count against the client's address (429 beyond the limit)."""
-    if not security:
-        return None
+async def authorize(
+    request: web.Request, op: Operation[Any, Any, Any]
+) -> tuple[Principal | None, Claims | None]:
+    """Staff credentials allowed the operation's action, or else a link token of one of its
+    roles for the interview in the path. Bad credentials count against the client's address
+    (429 beyond the limit); good credentials without the access get 403."""
+    if not op.security:
+        return None, None
     auth = request.app[AUTH_KEY]
     client = request.remote or "unknown"
     wait = auth.throttle.retry_after(client)
@@ -134,23 +164,26 @@ def authorize(request: web.Request, security: tuple[Scheme, ...]) -> Claims | No
             "too many bad credentials from this address; try again later",
             headers={"Retry-After": str(max(1, round(wait)))},
         )
-    problem: AuthError = AuthError("missing credentials")
-    if "admin" in security:
-        try:
-            auth.check_admin(request.headers.get("Authorization"))
-            return None
-        except AuthError as err:
-            problem = err
-    roles: list[Role] = [s for s in security if s != "admin"]
+    denied = Denied()
+    if "staff" in op.security:
+        principal = await staff(request, denied)
+        if principal is not None:
+            if op.action != "self":
+                assert op.action is not None  # __post_init__
+                await permit(request, principal, op.action, op.resource)
+            return principal, None
+    roles: list[Role] = [s for s in op.security if s != "staff"]
     for role in roles:
         try:
-            return auth.verify(bearer(request), request.match_info.get("id", ""), role)
+            claims = auth.verify(bearer(request), request.match_info.get("id", ""), role)
+            return None, claims
         except Expired as err:
             raise error(web.HTTPGone, str(err)) from None
         except AuthError as err:
-            problem = err
+            denied.reasons.append(str(err))
     auth.throttle.failed(client)
-    raise error(web.HTTPUnauthorized, str(problem))
+    # The last reason: a link token's when the operation takes one, else how staff sign in.
+    raise error(web.HTTPUnauthorized, denied.reasons[-1] if denied.reasons else "no credentials")
 
 
 def _parse(model: type[Any] | None, data: dict[str, str], status: type[web.HTTPException]) -> Any:
@@ -194,7 +227,12 @@ def operations(app: web.Application) -> list[Operation[Any, Any, Any]]:
 
 REF = "#/components/schemas/{model}"
 SECURITY_SCHEMES = {
-    "admin": {"type": "http", "scheme": "bearer", "description": "API key"},
+    "staff": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "A named API key (hsk_...) or the operator's admin key; a signed-in "
+        "person's session cookie (hs_session, with X-CSRF-Token on writes) works too",
+    },
     "candidate": {"type": "http", "scheme": "bearer", "description": "invite token"},
     "interviewer": {"type": "http", "scheme": "bearer", "description": "viewer token"},
 }

@@ -16,15 +16,16 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from aiohttp import web
-from pydantic import BaseModel
 
 from analytics import adverse_impact as ai
 from analytics import queries
 from hr_bridge import audit, employees, events, hiring, ranking, self_id
 from hr_bridge import interviews as db
 from hr_bridge.models import WorkflowConflict
+from hr_bridge.roles import Action
 from server.app_keys import AUTH_KEY, INTERVIEWS_KEY
 from server.models import text_similarity
+from server.web.access import Principal, person
 from server.web.contract import Inputs, Operation, Reply, Scheme, add
 from server.web.schemas import (
     AnswerIn,
@@ -107,9 +108,16 @@ async def _analytics(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
 # Requisitions and ranking
 
 
-async def list_requisitions(request: web.Request, _inp: Inputs[None, None, None]) -> web.Response:
+async def list_requisitions(request: web.Request, inp: Inputs[None, None, None]) -> web.Response:
     rows = await asyncio.to_thread(db.list_requisitions, engine_of(request))
-    return json_response([ranking.requisition_view(r) for r in rows])
+    who = inp.staff
+    return json_response(
+        [
+            ranking.requisition_view(r)
+            for r in rows
+            if who.sees_requisition(Action.REQUISITIONS_READ, r.id)
+        ]
+    )
 
 
 async def requisition_ranking(
@@ -188,7 +196,7 @@ async def record_decision(
         iv.id,
         body.decision,
         body.reason,
-        body.decided_by,
+        person(inp.staff, body.decided_by, "decided_by"),
         rec.as_dict() if rec else None,
     )
     return json_response(row.model_dump(mode="json"), status=201)
@@ -205,7 +213,7 @@ async def create_job_offer(
         iv.id,
         body.salary,
         body.start_date,
-        body.created_by,
+        person(inp.staff, body.created_by, "created_by"),
         body.probation_months,
     )
     return json_response(
@@ -232,7 +240,8 @@ async def withdraw_job_offer(
     request: web.Request, inp: Inputs[WithdrawIn, None, IdPath]
 ) -> web.Response:
     iv = await interview_or_404(request)
-    offer = await _store(hiring.withdraw_offer, engine_of(request), iv.id, inp.body.by)
+    by = person(inp.staff, inp.body.by, "by")
+    offer = await _store(hiring.withdraw_offer, engine_of(request), iv.id, by)
     return json_response(_offer_view(offer))
 
 
@@ -319,14 +328,17 @@ async def get_employee(request: web.Request, inp: Inputs[None, None, RecordPath]
     return json_response(view)
 
 
-async def _review(request: web.Request, eid: int, kind: str, body: BaseModel) -> web.Response:
+async def _review(
+    request: web.Request, eid: int, kind: str, body: ProbationIn | PerformanceIn, who: Principal
+) -> web.Response:
     encoder = request.app[INTERVIEWS_KEY].shared.encoder  # the process's one instance
+    fields = body.model_dump() | {"reviewer": person(who, body.reviewer, "reviewer")}
     row, new = await _store(
         employees.add_review,
         engine_of(request),
         eid,
         kind,
-        body.model_dump(),
+        fields,
         text_similarity(encoder),
         missing="no such employee",
     )
@@ -338,13 +350,13 @@ async def _review(request: web.Request, eid: int, kind: str, body: BaseModel) ->
 async def add_probation_review(
     request: web.Request, inp: Inputs[ProbationIn, None, RecordPath]
 ) -> web.Response:
-    return await _review(request, inp.path.id, "probation", inp.body)
+    return await _review(request, inp.path.id, "probation", inp.body, inp.staff)
 
 
 async def add_performance_review(
     request: web.Request, inp: Inputs[PerformanceIn, None, RecordPath]
 ) -> web.Response:
-    return await _review(request, inp.path.id, "performance", inp.body)
+    return await _review(request, inp.path.id, "performance", inp.body, inp.staff)
 
 
 async def add_training(
@@ -382,7 +394,7 @@ async def decide_follow_up(
         engine_of(request),
         inp.path.id,
         inp.body.accept,
-        inp.body.by,
+        person(inp.staff, inp.body.by, "by"),
         missing="no such follow-up",
     )
     return json_response(row.model_dump(mode="json"))
@@ -449,7 +461,7 @@ async def adverse_impact(
     return json_response(ai.as_json(result, synthetic=synthetic, meta=meta))
 
 
-ADMIN: tuple[Scheme, ...] = ("admin",)
+STAFF: tuple[Scheme, ...] = ("staff",)
 CANDIDATE: tuple[Scheme, ...] = ("candidate",)
 NOT_FOUND = "no such record"
 CONFLICT = "not allowed in this state, or synthetic data"
@@ -461,25 +473,28 @@ OPERATIONS: tuple[Operation[Any, Any, Any], ...] = (
         "/api/requisitions",
         list_requisitions,
         "Requisitions, newest first",
-        ADMIN,
+        STAFF,
         {200: Reply("OK", list[RequisitionOut])},
+        action=Action.REQUISITIONS_READ,
     ),
     Operation(
         "GET",
         "/api/requisitions/{id}/ranking",
         requisition_ranking,
         "Interviewed candidates ranked by composite match (band first), with reasons",
-        ADMIN,
+        STAFF,
         {200: Reply("OK", RankingOut), 404: "no such requisition", 409: CONFLICT},
         query=PageQuery,
         params=IdPath,
+        action=Action.REQUISITIONS_READ,
+        resource="requisition",
     ),
     Operation(
         "PUT",
         "/api/requisitions/{id}/match",
         set_match,
         "Set the composite match weights and bands",
-        ADMIN,
+        STAFF,
         {
             200: Reply("OK", RequisitionOut),
             400: "invalid weights",
@@ -488,22 +503,26 @@ OPERATIONS: tuple[Operation[Any, Any, Any], ...] = (
         },
         body=MatchConfig,
         params=IdPath,
+        action=Action.REQUISITIONS_WRITE,
+        resource="requisition",
     ),
     Operation(
         "GET",
         "/api/interviews/{id}/decision",
         decision_state,
         "Recommendation, recorded decisions, the current offer, the employee id",
-        ADMIN,
+        STAFF,
         {200: Reply("OK", DecisionStateOut), 404: "no such interview"},
         params=IdPath,
+        action=Action.DECISIONS_READ,
+        resource="interview",
     ),
     Operation(
         "POST",
         "/api/interviews/{id}/decision",
         record_decision,
         "A person records the decision with a reason (the system never decides)",
-        ADMIN,
+        STAFF,
         {
             201: Reply("recorded", DecisionOut),
             400: "no person's name or no reason",
@@ -512,22 +531,26 @@ OPERATIONS: tuple[Operation[Any, Any, Any], ...] = (
         },
         body=DecisionIn,
         params=IdPath,
+        action=Action.DECISIONS_WRITE,
+        resource="interview",
     ),
     Operation(
         "GET",
         "/api/interviews/{id}/job-offer",
         get_job_offer,
         "The offer as the candidate sees it",
-        ("admin", "candidate"),
+        ("staff", "candidate"),
         {200: Reply("OK", CandidateOffer), 404: "no such interview, or no offer"},
         params=IdPath,
+        action=Action.DECISIONS_READ,
+        resource="interview",
     ),
     Operation(
         "POST",
         "/api/interviews/{id}/job-offer",
         create_job_offer,
         "Draft and send the offer (needs a recorded 'offer' decision); answers a candidate link",
-        ADMIN,
+        STAFF,
         {
             201: Reply("sent", OfferCreated),
             400: "salary outside the band or not whole, start date in the past",
@@ -536,13 +559,15 @@ OPERATIONS: tuple[Operation[Any, Any, Any], ...] = (
         },
         body=JobOfferIn,
         params=IdPath,
+        action=Action.OFFERS_WRITE,
+        resource="interview",
     ),
     Operation(
         "POST",
         "/api/interviews/{id}/job-offer/withdraw",
         withdraw_job_offer,
         "Withdraw the open offer",
-        ADMIN,
+        STAFF,
         {
             200: Reply("withdrawn", OfferOut),
             400: "invalid body",
@@ -551,15 +576,19 @@ OPERATIONS: tuple[Operation[Any, Any, Any], ...] = (
         },
         body=WithdrawIn,
         params=IdPath,
+        action=Action.OFFERS_WRITE,
+        resource="interview",
     ),
     Operation(
         "POST",
         "/api/interviews/{id}/job-offer/link",
         job_offer_link,
         "A new candidate link for the open offer",
-        ADMIN,
+        STAFF,
         {200: Reply("OK", LinkOut), 404: "no such interview", 409: "no offer"},
         params=IdPath,
+        action=Action.OFFERS_WRITE,
+        resource="interview",
     ),
     Operation(
         "POST",
@@ -615,86 +644,95 @@ OPERATIONS: tuple[Operation[Any, Any, Any], ...] = (
         "/api/employees",
         list_employees,
         "A page of employees, newest first: total and employees",
-        ADMIN,
+        STAFF,
         {200: Reply("OK", EmployeePage)},
         query=EmployeesQuery,
+        action=Action.EMPLOYEES_READ,
     ),
     Operation(
         "GET",
         "/api/employees/{id}",
         get_employee,
         "One employee: interview, onboarding, reviews, training, follow-ups",
-        ADMIN,
+        STAFF,
         {200: Reply("OK", EmployeeOut), 400: INVALID, 404: NOT_FOUND, 409: CONFLICT},
         params=RecordPath,
+        action=Action.EMPLOYEES_READ,
     ),
     Operation(
         "POST",
         "/api/employees/{id}/probation-reviews",
         add_probation_review,
         "Add a probation review (raises follow-ups)",
-        ADMIN,
+        STAFF,
         {201: Reply("added", ReviewOut), 404: NOT_FOUND, 409: CONFLICT},
         body=ProbationIn,
         params=RecordPath,
+        action=Action.EMPLOYEES_WRITE,
     ),
     Operation(
         "POST",
         "/api/employees/{id}/performance-reviews",
         add_performance_review,
         "Add a performance review (raises follow-ups)",
-        ADMIN,
+        STAFF,
         {201: Reply("added", ReviewOut), 404: NOT_FOUND, 409: CONFLICT},
         body=PerformanceIn,
         params=RecordPath,
+        action=Action.EMPLOYEES_WRITE,
     ),
     Operation(
         "POST",
         "/api/employees/{id}/training",
         add_training,
         "Add a training record",
-        ADMIN,
+        STAFF,
         {201: Reply("added", TrainingOut), 404: NOT_FOUND, 409: CONFLICT},
         body=TrainingIn,
         params=RecordPath,
+        action=Action.EMPLOYEES_WRITE,
     ),
     Operation(
         "POST",
         "/api/training/{id}",
         set_training,
         "Change a training record's status",
-        ADMIN,
+        STAFF,
         {200: Reply("OK", TrainingOut), 404: NOT_FOUND, 409: CONFLICT},
         body=TrainingStatusIn,
         params=RecordPath,
+        action=Action.EMPLOYEES_WRITE,
     ),
     Operation(
         "POST",
         "/api/follow-ups/{id}",
         decide_follow_up,
         "Accept (enrol) or dismiss an open follow-up",
-        ADMIN,
+        STAFF,
         {200: Reply("OK", FollowUpOut), 404: NOT_FOUND, 409: CONFLICT},
         body=FollowUpIn,
         params=RecordPath,
+        action=Action.EMPLOYEES_WRITE,
     ),
     Operation(
         "POST",
         "/api/onboarding-tasks/{id}/done",
         complete_task,
         "Mark a task done",
-        ADMIN,
+        STAFF,
         {200: Reply("OK", OnboardingTaskOut), 400: INVALID, 404: NOT_FOUND, 409: CONFLICT},
         params=RecordPath,
+        action=Action.EMPLOYEES_WRITE,
     ),
     Operation(
         "GET",
         "/api/events",
         list_hr_events,
         "Up to 200 HR events after an id (each also a webhook)",
-        ADMIN,
+        STAFF,
         {200: Reply("OK", list[HrEventOut])},
         query=EventsQuery,
+        action=Action.EVENTS_READ,
     ),
     Operation(
         "GET",
@@ -702,18 +740,20 @@ OPERATIONS: tuple[Operation[Any, Any, Any], ...] = (
         validity,
         "Per family and competency: n, Pearson and Spearman with p-values and 95% "
         "bootstrap intervals, small-n flags",
-        ADMIN,
+        STAFF,
         {200: Reply("OK", ValidityOut)},
         query=ValidityQuery,
+        action=Action.ANALYTICS_READ,
     ),
     Operation(
         "GET",
         "/api/analytics/validity/plot",
         validity_plot,
         "SVG scatter of one competency against the outcome in one family",
-        ADMIN,
+        STAFF,
         {200: Reply("an SVG image", media=("image/svg+xml",), json=False)},
         query=PlotQuery,
+        action=Action.ANALYTICS_READ,
     ),
     Operation(
         "GET",
@@ -721,9 +761,10 @@ OPERATIONS: tuple[Operation[Any, Any, Any], ...] = (
         adverse_impact,
         "Selection rates and impact ratios per stage and self-reported group "
         "(groups under 5 suppressed), four-fifths flags, missing data, pending",
-        ADMIN,
+        STAFF,
         {200: Reply("OK", ImpactOut, media=("text/csv",))},
         query=ImpactQuery,
+        action=Action.ANALYTICS_READ,
     ),
 )
 

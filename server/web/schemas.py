@@ -269,18 +269,18 @@ class QuestionIn(Schema):
 class DecisionIn(Schema):
     decision: Literal["advance", "offer", "hold", "reject"]
     reason: Reason
-    decided_by: Short
+    decided_by: Short | None = None  # for keys only: a signed-in person is recorded as such
 
 
 class JobOfferIn(Schema):
     salary: float = Field(gt=0, le=1e12)
     start_date: date
     probation_months: int | None = Field(None, ge=0, le=24)
-    created_by: Short
+    created_by: Short | None = None  # for keys only, as decided_by
 
 
 class WithdrawIn(Schema):
-    by: Short
+    by: Short | None = None  # for keys only, as decided_by
 
 
 class AnswerIn(Schema):
@@ -300,13 +300,13 @@ class ProbationIn(Schema):
     manager_rating: float = Field(ge=1, le=5)
     task_completion: float = Field(ge=0, le=100)
     peer_rating: float = Field(ge=1, le=5)
-    reviewer: Short
+    reviewer: Short | None = None  # for keys only, as decided_by
 
 
 class PerformanceIn(Schema):
     period: Tag
     rating: float = Field(ge=1, le=5)
-    reviewer: Short
+    reviewer: Short | None = None  # for keys only, as decided_by
     notes: Notes = ""
 
 
@@ -324,7 +324,7 @@ class TrainingStatusIn(Schema):
 
 class FollowUpIn(Schema):
     accept: bool
-    by: Short
+    by: Short | None = None  # for keys only, as decided_by
 
 
 # Responses (the shapes clients rely on; extra keys may appear)

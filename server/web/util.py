@@ -125,14 +125,6 @@ def token_claims(request: web.Request, role: Role) -> Claims:
         raise error(web.HTTPUnauthorized, str(err)) from None
 
 
-def admin_or(request: web.Request, role: Role) -> None:
-    """Admin key, or else a token of `role` for this interview."""
-    try:
-        request.app[AUTH_KEY].check_admin(request.headers.get("Authorization"))
-    except AuthError:
-        token_claims(request, role)
-
-
 def settings_of(request: web.Request) -> Settings:
     return request.app[SETTINGS_KEY]
 
