@@ -12,6 +12,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
@@ -23,6 +24,7 @@ from server.app_keys import (
     AUTH_KEY,
     INTERVIEWS_KEY,
     MODELS_KEY,
+    OIDC_KEY,
     RESOURCES_KEY,
     SETTINGS_KEY,
 )
@@ -30,8 +32,9 @@ from server.interview_service import InterviewService, SharedModels
 from server.model_hub import ModelHub
 from server.resources import Resources, open_resources, webhook_config
 from server.settings import Settings
-from server.web import api, contract, hr_api, signaling, staff_api
+from server.web import api, contract, hr_api, signaling, sso_api, staff_api
 from server.web.auth import Auth
+from server.web.oidc import OidcClient
 
 log = logging.getLogger(__name__)
 
@@ -148,9 +151,13 @@ def create_app(settings: Settings) -> web.Application:
     )
     app[SETTINGS_KEY] = settings
 
+    oidc = sso_api.oidc_config(settings)  # checked before anything starts
+
     async def resources_ctx(app: web.Application) -> AsyncIterator[None]:
         await asyncio.to_thread(private_dir, settings.data_dir)  # keys, database: owner only
-        async with open_resources(settings) as res:
+        async with open_resources(settings) as res, aiohttp.ClientSession() as http:
+            if oidc is not None:
+                app[OIDC_KEY] = OidcClient(oidc, http)
             app[RESOURCES_KEY] = res
             app[AUTH_KEY] = await asyncio.to_thread(Auth, settings)
             worker = WebhookWorker(webhook_config(settings), res.engine)
@@ -176,6 +183,7 @@ def create_app(settings: Settings) -> web.Application:
     signaling.add_routes(app)
     hr_api.add_routes(app)
     staff_api.add_routes(app)
+    sso_api.add_routes(app)
     # Generated from the operations just registered: the contract the server enforces.
     app.router.add_get("/api/openapi.json", contract.openapi_handler(app, __version__))
     app.router.add_get("/interview/{id}", page("candidate.html"))

@@ -107,6 +107,31 @@ class Auth:
         )
         self.throttle = FailureThrottle(settings.auth_failure_limit, settings.auth_failure_window_s)
 
+    def seal(self, text: str, ttl_s: float) -> str:
+        """`text` signed and timed, to keep client-side (a sign-in in progress, in a cookie).
+        Its own MAC domain: a sealed value is never accepted as a link token, nor the reverse."""
+        payload = json.dumps({"v": text, "e": int(time.time() + ttl_s)}).encode()
+        return f"{_b64(payload)}.{_b64(self._mac(b'seal:' + payload))}"
+
+    def unseal(self, sealed: str | None) -> str:
+        """The text of a value from seal(); AuthError if forged or malformed, Expired if old."""
+        if not isinstance(sealed, str) or sealed.count(".") != 1 or len(sealed) > 8192:
+            raise AuthError("missing or malformed")
+        body, sig = sealed.split(".")
+        try:
+            payload, given = _unb64(body), _unb64(sig)
+        except ValueError:
+            raise AuthError("malformed") from None
+        if not hmac.compare_digest(self._mac(b"seal:" + payload), given):
+            raise AuthError("forged")
+        data = json.loads(payload)
+        if float(data["e"]) < time.time():
+            raise Expired("expired")
+        return str(data["v"])
+
+    def _mac(self, payload: bytes) -> bytes:
+        return hmac.new(self._key, payload, hashlib.sha256).digest()
+
     def issue(self, interview: str, role: Role, ttl_s: float, jti: str | None = None) -> str:
         payload = json.dumps(
             {
