@@ -428,7 +428,9 @@ def _replace_roles(session: Session, acc: Account, grants: list[RoleGrant], acto
     before = _grants(session, acc.id)
     keeps_admin = RoleGrant(Role.HR_ADMIN) in grants
     if not keeps_admin and not acc.disabled and _enabled_admins(session) == {acc.id}:
-        raise AccountConflict("roles: this is the last enabled hr_admin; name another first")
+        raise AccountConflict(
+            "roles: the last enabled hr_admin keeps the role; make another account hr_admin first"
+        )
     for row in session.exec(select(AccountRole).where(AccountRole.account_id == acc.id)):
         session.delete(row)
     session.flush()
@@ -564,7 +566,10 @@ def set_disabled(engine: Engine, account_id: str, disabled: bool, actor: str) ->
         _lock_admins(s)
         acc = _account(s, account_id)
         if disabled and not acc.disabled and _enabled_admins(s) == {acc.id}:
-            raise AccountConflict("disabled: this is the last enabled hr_admin; name another first")
+            raise AccountConflict(
+                "disabled: the last enabled hr_admin cannot be disabled; "
+                "make another account hr_admin first"
+            )
         if acc.disabled != disabled:
             acc.disabled, acc.updated_at = disabled, utcnow()
             s.add(acc)
@@ -985,6 +990,7 @@ def create_setup_link(
     account_id: str | None = None,
     ttl_s: float = 86400,
     now: datetime | None = None,
+    actor: str = "system",
 ) -> str:
     """A one-time link's token: FIRST_ADMIN (no account) or RESET (for `account_id`)."""
     if purpose not in PURPOSES:
@@ -1006,7 +1012,7 @@ def create_setup_link(
             )
         )
         subject = "setup" if account_id is None else _subject(account_id)
-        audit.add(s, "system", "setup_link.created", subject, purpose=purpose)
+        audit.add(s, actor, "setup_link.created", subject, purpose=purpose)
         s.commit()
     return token
 

@@ -1,4 +1,5 @@
-"""The `hirestream` command: serve, doctor, migrate, imports, synthetic cohort, demo, analyze.
+"""The `hirestream` command: serve, doctor, migrate, imports, synthetic cohort, demo, analyze,
+users.
 
 Each subcommand imports what it needs when it runs (a function-level import, not a cycle):
 `hirestream --help` and `migrate` then start in a fraction of a second instead of loading
@@ -72,6 +73,26 @@ def _parser() -> argparse.ArgumentParser:
     dm.add_argument("--json", action="store_true", help="print JSON for scripts")
     dm.add_argument("--language", default="en", choices=["en", "zh"])
     dm.add_argument("--affect", action="store_true", help="allow facial-expression analysis")
+
+    us = sub.add_parser("users", help="add, list, disable, enable or reset staff accounts")
+    ua = us.add_subparsers(dest="users_command", required=True, metavar="ACTION")
+    uadd = ua.add_parser("add", help="create an account; prints its set-password link")
+    uadd.add_argument("email")
+    uadd.add_argument("--name", required=True, help="the person's name as others see it")
+    uadd.add_argument(
+        "--role",
+        action="append",
+        required=True,
+        metavar="ROLE",
+        help="hr_admin, recruiter, auditor, hiring_manager:requisition=<id>, "
+        "interviewer:interview=<id> or interviewer:requisition=<id> (repeatable)",
+    )
+    ua.add_parser("list", help="every account with its roles and state")
+    ua.add_parser("disable", help="stop an account (ends its sessions)").add_argument("email")
+    ua.add_parser("enable", help="let a disabled account sign in again").add_argument("email")
+    ureset = ua.add_parser("reset", help="end sessions, clear a lockout, print a set-password link")
+    ureset.add_argument("email")
+    ureset.add_argument("--totp", action="store_true", help="also remove the second factor")
 
     a = sub.add_parser(
         "analyze", help="run the live audio pipeline over a recorded file (wav, mp3, mp4, webm...)"
@@ -232,7 +253,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = _settings(args)
         # The doctor's table is its output; routine log lines would only clutter it.
-        quiet = args.command in ("doctor", "analyze", "demo") and settings.log_level == "INFO"
+        quiet = (
+            args.command in ("doctor", "analyze", "demo", "users") and settings.log_level == "INFO"
+        )
         configure_logging("WARNING" if quiet else settings.log_level)
         if args.command == "serve":
             from server.cli.serve import serve
@@ -257,6 +280,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from server.cli.demo import run_demo
 
             return run_demo(settings, args.language, args.json, args.affect)
+        if args.command == "users":
+            from server.cli.users import run_users
+
+            return run_users(settings, args)
         if args.command == "analyze":
             from server.cli.analyze import run_analyze
 

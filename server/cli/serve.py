@@ -11,6 +11,7 @@ from aiohttp import web
 
 from server.app import create_app
 from server.app_keys import RESOURCES_KEY
+from server.cli.users import first_run_message
 from server.errors import ConfigError
 from server.resources import locate_models
 from server.settings import Settings
@@ -73,6 +74,10 @@ async def serve(settings: Settings) -> None:
             file=sys.stderr,
             flush=True,
         )
+        # stdout, not the log: the link is a credential and log files are kept and shipped.
+        first_run = await asyncio.to_thread(first_run_message, res.engine, url.rstrip("/"))
+        if first_run is not None:
+            print(first_run, flush=True)
         await stop.wait()
         print("hirestream: stopping", file=sys.stderr, flush=True)
     finally:
