@@ -1,5 +1,7 @@
-// Shared by the HR pages: the admin key (kept in this tab only), API calls with it, the top
-// navigation, the SYNTHETIC banner, reports read inline, downloads.
+// Shared by the HR pages: who is signed in (a session cookie from /signin, or the operator's
+// admin key kept in this tab only), API calls with it, the navigation the person's access
+// allows, their account box (sign out, two-factor), the SYNTHETIC banner, reports read inline,
+// downloads.
 import { el } from "/static/common.js";
 import { TEXT, applyText, chosenLanguage, languageSwitch, locale, t } from "/static/i18n.js";
 import { renderReport } from "/static/report-view.js";
@@ -15,44 +17,195 @@ const LOCALE = locale(lang);
 
 const KEY = "hirestream:admin";
 const NAME = "hirestream:hr-name";
+const CSRF_HEADER = "X-CSRF-Token";
 export const SYNTHETIC_LABEL = tr("hr_synthetic_label");
 export const $ = (id) => document.getElementById(id);
 
+// Who is using the page: GET /api/me (kind, name, roles, actions, csrf), once known.
+let me = null;
+export const currentMe = () => me;
+export const can = (who, action) => Boolean(who && who.actions.includes(action));
+const holdsRole = (who, role) => Boolean(who && who.roles.some((r) => r.split(":")[0] === role));
+// "My interviews" is for people assigned to interviews, not for organisation-wide roles.
+const assigned = (who) => who?.kind === "user" && (holdsRole(who, "interviewer") || holdsRole(who, "hiring_manager"));
+
+// The HR pages, each shown in the navigation (and opened) only when the access allows it.
 const PAGES = [
-  ["/hr", "hr_nav_interviews"],
-  ["/hr/requisitions", "hr_nav_requisitions"],
-  ["/hr/employees", "hr_nav_employees"],
-  ["/hr/analytics", "hr_nav_analytics"],
+  ["/hr", "hr_nav_interviews", (who) => can(who, "interviews:read")],
+  ["/hr/mine", "hr_nav_mine", assigned],
+  ["/hr/requisitions", "hr_nav_requisitions", (who) => can(who, "requisitions:read")],
+  ["/hr/employees", "hr_nav_employees", (who) => can(who, "employees:read")],
+  ["/hr/analytics", "hr_nav_analytics", (who) => can(who, "analytics:read")],
+  ["/hr/users", "hr_nav_people", (who) => can(who, "users:manage") || can(who, "keys:manage")],
 ];
+
+// Where a person starts after signing in: by their role, else the first page they may open.
+// (The role name is in single quotes: the catalogue test reads "hr_..." strings as message keys.)
+const HR_ADMIN = 'hr_admin';
+
+export function landingPage(who) {
+  if (holdsRole(who, HR_ADMIN) || holdsRole(who, "recruiter")) return "/hr";
+  if (holdsRole(who, "hiring_manager")) return "/hr/requisitions";
+  if (holdsRole(who, "interviewer")) return "/hr/mine";
+  if (holdsRole(who, "auditor")) return "/hr/analytics";
+  const first = PAGES.find(([, , ok]) => ok(who));
+  return first ? first[0] : "/hr";
+}
+
+// A ?next= target only when it stays on this site (a path, never another origin).
+export function safeNext(value) {
+  if (!value || !value.startsWith("/") || value.startsWith("//") || value.startsWith("/\\")) return null;
+  try {
+    const url = new URL(value, location.origin);
+    return url.origin === location.origin ? url.pathname + url.search + url.hash : null;
+  } catch {
+    return null;
+  }
+}
+
+export const signInHref = () => `/signin?next=${encodeURIComponent(location.pathname + location.search + location.hash)}`;
+
+const herePath = () => location.pathname.replace(/\/+$/, "") || "/hr";
 
 let onReady = () => {};
 
 export class HttpError extends Error {
-  constructor(message, status) {
+  constructor(message, status, field = null) {
     super(message);
     this.status = status;
+    this.field = field;
   }
 }
 
+// The top of the page: the account box and the language switch, then the navigation.
+function renderHeader() {
+  if (!document.querySelector('link[href="/static/staff.css"]')) {
+    document.head.append(el("link", { rel: "stylesheet", href: "/static/staff.css" }));
+  }
+  const header = document.querySelector("header");
+  const top = el("div", { class: "hr-top" }, el("div", { id: "account", class: "account" }),
+    languageSwitch(lang, tr("hr_language")));
+  header.prepend(top);
+}
+
 function renderNav() {
-  const here = location.pathname.replace(/\/+$/, "") || "/hr";
+  document.querySelector("nav.hr-nav")?.remove();
+  const here = herePath();
+  const pages = PAGES.filter(([, , ok]) => ok(me));
+  if (!pages.length) return;
   const nav = el("nav", { class: "hr-nav", "aria-label": tr("hr_nav_label") },
-    el("ul", {}, ...PAGES.map(([href, key]) => {
+    el("ul", {}, ...pages.map(([href, key]) => {
       const a = el("a", { href }, tr(key));
       if (href === here) a.setAttribute("aria-current", "page");
       return el("li", {}, a);
     })));
-  const header = document.querySelector("header");
-  header.prepend(languageSwitch(lang, tr("hr_language")), nav);
+  document.querySelector("header .hr-top").after(nav);
+}
+
+// The account box: who is signed in, sign out (here or everywhere), two-factor sign-in.
+function renderAccount() {
+  const box = $("account");
+  if (!box) return;
+  box.replaceChildren();
+  box.hidden = !me;
+  if (!me) return;
+  box.setAttribute("role", "group");
+  box.setAttribute("aria-label", tr("hr_account_label"));
+  if (me.kind !== "user") {
+    // The key stays in this tab only: closing the tab forgets it.
+    box.append(el("span", { class: "who" },
+      me.kind === "operator" ? tr("hr_account_operator") : tr("hr_account_key", { name: me.name })));
+    return;
+  }
+  const out = el("button", { type: "button", class: "secondary small-btn", id: "sign-out" }, tr("hr_sign_out"));
+  out.addEventListener("click", () => signOut(false).catch(report));
+  const everywhere = el("button", { type: "button", class: "secondary small-btn", id: "sign-out-everywhere" },
+    tr("hr_sign_out_everywhere"));
+  everywhere.addEventListener("click", () => {
+    if (confirm(tr("hr_sign_out_everywhere_confirm"))) signOut(true).catch(report);
+  });
+  const totp = el("button", { type: "button", class: "secondary small-btn", id: "totp-toggle" },
+    tr(me.totp_enabled ? "hr_totp_remove" : "hr_totp_setup"));
+  totp.addEventListener("click", () => (me.totp_enabled ? removeTotp() : beginTotp()).catch(report));
+  box.append(
+    el("span", { class: "who" }, tr("hr_account_signed_in", { name: me.name })),
+    el("span", { class: "small", id: "totp-state" }, tr(me.totp_enabled ? "hr_totp_on" : "hr_totp_off")),
+    totp, out, everywhere,
+  );
+}
+
+async function signOut(everywhere) {
+  if (everywhere) await post("/api/session/sign-out-everywhere", {});
+  else await request("DELETE", "/api/session", undefined, "none");
+  me = null;
+  location.assign("/signin");
+}
+
+// Two-factor setup: the server makes a secret, shown as the otpauth:// link and as text for
+// typing into an authenticator app; it holds once a code from the app matches.
+async function beginTotp() {
+  $("totp-panel")?.remove();
+  const { secret, uri } = await put("/api/me/totp/begin", {});
+  const code = el("input", { name: "code", inputmode: "numeric", autocomplete: "one-time-code",
+    pattern: "[0-9]{6,8}", maxlength: "8", required: "", size: "10" });
+  const cancel = el("button", { type: "button", class: "secondary" }, tr("hr_totp_cancel"));
+  const form = el("form", { id: "totp-panel", class: "totp-panel" },
+    el("p", {}, tr("hr_totp_instructions")),
+    field(tr("hr_totp_uri"), el("input", { type: "text", readonly: "", value: uri, class: "mono", id: "totp-uri" })),
+    field(tr("hr_totp_secret"), el("input", { type: "text", readonly: "", value: secret, class: "mono", id: "totp-secret" })),
+    field(tr("hr_totp_code"), code),
+    el("button", { type: "submit" }, tr("hr_totp_confirm")), " ", cancel);
+  cancel.addEventListener("click", () => {
+    form.remove();
+    $("totp-toggle")?.focus();
+  });
+  onSubmit(form, async () => {
+    try {
+      await put("/api/me/totp", { secret, code: code.value.trim() });
+    } catch (err) {
+      if (err.status === 400) throw new HttpError(tr("hr_totp_wrong"), 400, "code");
+      throw err;
+    }
+    me.totp_enabled = true;
+    form.remove();
+    renderAccount();
+    setStatus(tr("hr_totp_enabled"));
+    $("totp-toggle")?.focus();
+  });
+  document.querySelector("header").append(form);
+  code.focus();
+}
+
+async function removeTotp() {
+  if (!confirm(tr("hr_totp_remove_confirm"))) return;
+  await request("DELETE", "/api/me/totp", undefined, "none");
+  me.totp_enabled = false;
+  renderAccount();
+  setStatus(tr("hr_totp_removed"));
+  $("totp-toggle")?.focus();
 }
 
 // The page's content lives in #content; the key form is #login (with #key), messages #status.
+// Staff sign in with their account (the link above the key form); the key is the operator's.
 export function showLogin(message) {
+  $("refusal")?.remove();
   $("login").hidden = false;
   $("content").hidden = true;
   setStatus(message || "", message ? "error" : "");
   $("key").value = "";
   $("key").focus();
+}
+
+function signInInvitation() {
+  const login = $("login");
+  const link = el("a", { class: "button-link", id: "signin-link", href: signInHref() }, tr("hr_signin_link"));
+  login.before(el("div", { class: "signin-invite", id: "signin-invite" },
+    el("p", {}, tr("hr_signin_prompt"), " ", link)));
+  login.prepend(el("p", { class: "small" }, tr("hr_key_operator_note")));
+  // The invitation shows with the key form only.
+  new MutationObserver(() => { $("signin-invite").hidden = login.hidden; })
+    .observe(login, { attributes: true, attributeFilter: ["hidden"] });
+  $("signin-invite").hidden = login.hidden;
 }
 
 export function setStatus(message, kind = "") {
@@ -62,49 +215,104 @@ export function setStatus(message, kind = "") {
 }
 
 function ready() {
+  $("refusal")?.remove();
   $("login").hidden = true;
   $("content").hidden = false;
   return Promise.resolve(onReady()).catch(report);
 }
 
-// Show an error in the status line (401s already asked for the key again).
+// A page the person's access does not include: say so plainly, with a way to their start page.
+function refuse() {
+  $("login").hidden = true;
+  $("content").hidden = true;
+  setStatus("");
+  $("refusal")?.remove();
+  const box = el("div", { id: "refusal", class: "refusal" },
+    el("p", {}, el("strong", {}, tr("hr_forbidden_page"))),
+    el("p", {}, el("a", { href: landingPage(me) }, tr("hr_forbidden_go"))));
+  $("status").after(box);
+}
+
+// Show an error in the status line (401s already asked to sign in again).
 export function report(err) {
   if (err && err.status === 401) return;
   setStatus(err && err.message ? err.message : String(err), "error");
   console.error(err);
 }
 
+function authHeaders(method) {
+  const key = sessionStorage.getItem(KEY);
+  if (key) return { Authorization: `Bearer ${key}` };
+  if (method !== "GET" && me && me.csrf) return { [CSRF_HEADER]: me.csrf };
+  return {};
+}
+
+// Who is signed in: the key typed in this tab if any, else the session cookie.
+async function identify() {
+  const usingKey = Boolean(sessionStorage.getItem(KEY));
+  const res = await fetch("/api/me", { credentials: "same-origin", headers: authHeaders("GET") });
+  if (res.status === 401) {
+    me = null;
+    renderAccount();
+    document.querySelector("nav.hr-nav")?.remove();
+    if (usingKey) {
+      sessionStorage.removeItem(KEY);
+      showLogin(tr("hr_key_refused"));
+    } else {
+      showLogin();
+    }
+    return;
+  }
+  if (!res.ok) throw new HttpError(`HTTP ${res.status}`, res.status);
+  me = await res.json();
+  renderAccount();
+  renderNav();
+  const page = PAGES.find(([href]) => href === herePath());
+  if (page && !page[2](me)) return refuse();
+  return ready();
+}
+
 export function initPage(start) {
   onReady = start;
   applyText(document, lang);
-  renderNav();
+  renderHeader();
+  signInInvitation();
   $("login").addEventListener("submit", (ev) => {
     ev.preventDefault();
     sessionStorage.setItem(KEY, $("key").value.trim());
     setStatus("");
-    ready();
+    identify().catch(report);
   });
-  if (sessionStorage.getItem(KEY)) ready();
-  else showLogin();
+  identify().catch(report);
 }
 
 export async function request(method, path, body, as = "json") {
-  const headers = { Authorization: `Bearer ${sessionStorage.getItem(KEY) || ""}` };
+  const headers = authHeaders(method);
   if (body !== undefined) headers["Content-Type"] = "application/json";
   const res = await fetch(path, {
     method,
     headers,
+    credentials: "same-origin",
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   if (res.status === 401) {
+    const usingKey = Boolean(sessionStorage.getItem(KEY));
     sessionStorage.removeItem(KEY);
-    showLogin(tr("hr_key_refused"));
+    me = null;
+    renderAccount();
+    showLogin(tr(usingKey ? "hr_key_refused" : "hr_session_ended"));
     throw new HttpError("unauthorized", 401);
   }
   if (!res.ok) {
     const data = await res.json().catch(() => ({}));
-    throw new HttpError(data.error || `HTTP ${res.status}`, res.status);
+    if (res.status === 403) {
+      // The server's reason is English: the reader gets the catalogue's, the console the rest.
+      console.debug("refused", path, data.error);
+      throw new HttpError(tr("hr_forbidden"), 403, data.field ?? null);
+    }
+    throw new HttpError(data.error || `HTTP ${res.status}`, res.status, data.field ?? null);
   }
+  if (as === "none" || res.status === 204) return null;
   if (as === "json") return res.json();
   if (as === "blob") return res.blob();
   return res.text();
@@ -113,15 +321,24 @@ export async function request(method, path, body, as = "json") {
 export const get = (path, as = "json") => request("GET", path, undefined, as);
 export const post = (path, body) => request("POST", path, body ?? {});
 export const put = (path, body) => request("PUT", path, body ?? {});
+export const patch = (path, body) => request("PATCH", path, body ?? {});
+export const del = (path) => request("DELETE", path);
 
-// The name of the person using the page, remembered for the next form in this tab.
+// The name of the person using the page, remembered for the next form in this tab. A
+// signed-in person is recorded by the server as themselves, so their own name stands in.
 export function personName() {
+  if (me && me.kind === "user") return me.name;
   return sessionStorage.getItem(NAME) || "";
 }
 
 export function rememberName(name) {
-  if (name) sessionStorage.setItem(NAME, name.trim());
+  if (name && !(me && me.kind === "user")) sessionStorage.setItem(NAME, name.trim());
 }
+
+// The "your name" inputs of decisions, offers, reviews and follow-ups: asked of the operator's
+// key only; for a signed-in person the server records who they are and ignores a typed name.
+const PERSON_FIELDS = new Set(["decided_by", "created_by", "by", "reviewer"]);
+const asksName = (control) => PERSON_FIELDS.has(control.name) && control.getAttribute("autocomplete") === "name";
 
 // A prominent banner in `container` while the data shown is synthetic; removed otherwise.
 export function syntheticBanner(container, synthetic, label) {
@@ -199,7 +416,13 @@ export function field(label, control, hint) {
     control.setAttribute("aria-describedby", hid);
     parts.push(el("span", { class: "small", id: hid }, hint));
   }
-  return el("div", { class: "field" }, ...parts);
+  const wrapper = el("div", { class: "field" }, ...parts);
+  if (asksName(control) && me && me.kind === "user") {
+    control.value = me.name;
+    wrapper.hidden = true;
+    wrapper.style.display = "none"; // .field's display: flex would override [hidden]
+  }
+  return wrapper;
 }
 
 export function select(name, options, value) {

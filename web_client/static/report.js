@@ -1,7 +1,9 @@
 // The interviewer's report page (/report/{id}#token=...): the finalized report read with the
-// interviewer's own link (no admin key), in the interview's language. The report is stored a
-// moment after the interview ends, so a missing one is asked for again a few times, spaced out.
-import { api, interviewId, takeToken } from "/static/common.js";
+// interviewer's own link (no admin key), in the interview's language. Without a link's token
+// the signed-in person's session is used (staff opening it from "My interviews"). The report
+// is stored a moment after the interview ends, so a missing one is asked for again a few
+// times, spaced out.
+import { api, el, interviewId, takeToken } from "/static/common.js";
 import { languageSwitch, t } from "/static/i18n.js";
 import { pageLanguage } from "/static/live-language.js";
 import { renderReport } from "/static/report-view.js";
@@ -12,6 +14,25 @@ const $ = (sel) => document.getElementById(sel);
 const NOT_YET_RETRY_MS = [1000, 2000, 3000, 5000, 8000, 13000];
 
 let lang = "en";
+
+// With the link's token, as before; else with the session cookie (no Authorization header).
+async function read(path) {
+  if (token) return api(path, token);
+  const res = await fetch(path, { credentials: "same-origin" });
+  const data = await res.json().catch(() => ({}));
+  if (!res.ok) {
+    const err = new Error(data.error || `HTTP ${res.status}`);
+    err.status = res.status;
+    throw err;
+  }
+  return data;
+}
+
+function askToSignIn() {
+  say("report_sign_in");
+  const next = encodeURIComponent(location.pathname);
+  $("report-status").append(" ", el("a", { href: `/signin?next=${next}`, id: "report-sign-in" }, tr("report_sign_in_link")));
+}
 const tr = (key, vars) => t(lang, key, vars);
 
 function say(key, vars) {
@@ -27,7 +48,7 @@ function translatePage() {
 
 async function load(attempt = 0) {
   try {
-    const report = await api(`/api/interviews/${id}/report`, token);
+    const report = await read(`/api/interviews/${id}/report`);
     $("report").replaceChildren(...renderReport(report, lang));
     $("report").querySelector("h1").id = "report-title";
     $("report-status").hidden = true;
@@ -37,6 +58,10 @@ async function load(attempt = 0) {
       setTimeout(() => load(attempt + 1), NOT_YET_RETRY_MS[attempt]);
     } else if (err.status === 404) {
       say("report_missing");
+    } else if (!token && err.status === 401) {
+      askToSignIn();
+    } else if (!token && err.status === 403) {
+      say("report_forbidden");
     } else if (err.status === 401 || err.status === 403) {
       say("live_link_invalid");
     } else {
@@ -49,12 +74,16 @@ async function load(attempt = 0) {
 
 async function main() {
   translatePage();
-  if (!token) return say("report_no_token");
   const back = $("back");
-  back.href = `/live/${encodeURIComponent(id)}`; // the token stays in this tab's storage
+  if (token) {
+    back.href = `/live/${encodeURIComponent(id)}`; // the token stays in this tab's storage
+  } else {
+    back.href = "/hr/mine";
+    back.dataset.i18n = "report_back_mine";
+  }
   back.hidden = false;
   try {
-    const info = await api(`/api/interviews/${id}`, token);
+    const info = await read(`/api/interviews/${id}`);
     lang = pageLanguage(info.requisition?.language);
   } catch {
     // The report says what is wrong, if anything; the page stays in English meanwhile.

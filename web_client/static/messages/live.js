@@ -172,6 +172,10 @@ export const LIVE = {
     report_told: "What the candidate is told",
     report_footer: "Rubric {rubric} · report format {version} · models: {models}",
     report_back: "Back to the live view",
+    report_back_mine: "Back to my interviews",
+    report_sign_in: "Sign in to read this report, or open it from the live view with your interviewer link.",
+    report_sign_in_link: "Sign in",
+    report_forbidden: "Your access does not include this interview's report.",
     report_print: "Print",
   },
   zh: {
@@ -345,6 +349,10 @@ export const LIVE = {
     report_told: "告知候选人的内容",
     report_footer: "评分细则 {rubric} · 报告格式 {version} · 模型：{models}",
     report_back: "返回实时视图",
+    report_back_mine: "返回我的面试",
+    report_sign_in: "请登录后阅读此报告，或用您的面试官链接从实时视图打开。",
+    report_sign_in_link: "登录",
+    report_forbidden: "您的权限不包括此面试的报告。",
     report_print: "打印",
   },
 };
