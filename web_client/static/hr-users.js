@@ -134,7 +134,7 @@ function editRoles(u) {
     await loadPeople();
     setStatus(tr("hr_users_saved", { name: saved.name }));
   });
-  openPanel(`${tr("hr_users_change_roles")}: ${u.name}`, form);
+  openPanel(tr("hr_users_panel", { action: tr("hr_users_change_roles"), name: u.name }), form);
 }
 
 function newLink(u) {
@@ -147,7 +147,7 @@ function newLink(u) {
     box.querySelector("input").focus();
     await loadPeople();
   });
-  openPanel(`${tr("hr_users_reset")}: ${u.name}`, form);
+  openPanel(tr("hr_users_panel", { action: tr("hr_users_reset"), name: u.name }), form);
 }
 
 async function setDisabled(u, disabled) {
