@@ -13,8 +13,8 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from analytics import agreement
+from hr_bridge import audit, profiles, ratings
 from hr_bridge import interviews as db
-from hr_bridge import profiles, ratings
 from hr_bridge.interviews import Conflict
 from hr_bridge.roles import Action, Role
 from pipeline.scoring.rubric import DEFAULT_COMPETENCIES, competencies_from
@@ -94,7 +94,11 @@ async def create_requisition(
         competencies_from(fields["competencies"] or list(DEFAULT_COMPETENCIES))
     except ValueError as err:
         raise error(web.HTTPBadRequest, str(err), "competencies") from None
-    req = await asyncio.to_thread(db.create_requisition, engine_of(request), **fields)
+    engine = engine_of(request)
+    req = await asyncio.to_thread(db.create_requisition, engine, **fields)
+    await asyncio.to_thread(
+        audit.record, engine, inp.staff.actor, "requisition.created", f"requisition:{req.id}"
+    )
     return json_response({"id": req.id, "title": req.title}, status=201)
 
 
@@ -139,6 +143,9 @@ async def create_interview(
         affect_allowed=body.affect_allowed,
     )
     links = interview_links(settings_of(request), request.app[AUTH_KEY], iv, body.interviewers)
+    await asyncio.to_thread(
+        audit.record, engine, inp.staff.actor, "interview.scheduled", f"interview:{iv.id}"
+    )
     return json_response({"id": iv.id, "state": iv.state, **links}, status=201)
 
 
@@ -258,7 +265,12 @@ async def import_candidates(
     request: web.Request, inp: Inputs[list[CandidateIn], None, None]
 ) -> web.Response:
     rows = [c.model_dump() for c in inp.body]
-    new, updated = await asyncio.to_thread(profiles.upsert_candidates, engine_of(request), rows)
+    engine = engine_of(request)
+    new, updated = await asyncio.to_thread(profiles.upsert_candidates, engine, rows)
+    await asyncio.to_thread(
+        audit.record, engine, inp.staff.actor, "candidates.imported", "candidates",
+        created=new, updated=updated,
+    )  # fmt: skip
     return json_response({"created": new, "updated": updated})
 
 

@@ -141,6 +141,11 @@ async def set_match(request: web.Request, inp: Inputs[MatchConfig, None, IdPath]
         raise error(web.HTTPConflict, "synthetic requisitions keep their generated settings")
     update = functools.partial(db.update_requisition, match_config=inp.body.model_dump())
     req = await _store(update, engine_of(request), rid, missing="no such requisition")
+    # A settings change: who changed the weights, and to what (no personal data in them).
+    await asyncio.to_thread(
+        audit.record, engine_of(request), inp.staff.actor, "requisition.match_changed",
+        f"requisition:{rid}", match=inp.body.model_dump(mode="json"),
+    )  # fmt: skip
     return json_response(ranking.requisition_view(req))
 
 

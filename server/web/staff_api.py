@@ -119,17 +119,13 @@ def key_view(key: ApiKeyView) -> dict[str, Any]:
 
 
 async def _call(fn: Callable[..., T], *args: Any, field: str | None = None) -> T:
-    """A blocking store call on a worker thread, its refusals as HTTP errors."""
+    """A blocking store call that may refuse: bad input (400) or a conflict (409)."""
     try:
         return await asyncio.to_thread(fn, *args)
     except AccountError as err:
         raise error(web.HTTPBadRequest, str(err), field or str(err).split(":", 1)[0]) from None
     except AccountConflict as err:
         raise error(web.HTTPConflict, str(err)) from None
-    except LinkError as err:
-        raise error(web.HTTPGone, str(err)) from None
-    except KeyError:
-        raise error(web.HTTPNotFound, "no such record") from None
 
 
 def _grants(labels: list[str]) -> list[RoleGrant]:
@@ -261,7 +257,7 @@ async def totp_begin(_request: web.Request, inp: Inputs[None, None, None]) -> we
 
 async def totp_enable(request: web.Request, inp: Inputs[TotpIn, None, None]) -> web.Response:
     who = _person(inp.staff)
-    ok = await _call(
+    ok = await asyncio.to_thread(
         accounts.enable_totp, engine_of(request), who.id, inp.body.secret, inp.body.code, who.actor
     )
     if not ok:
@@ -271,7 +267,7 @@ async def totp_enable(request: web.Request, inp: Inputs[TotpIn, None, None]) -> 
 
 async def totp_disable(request: web.Request, inp: Inputs[None, None, None]) -> web.Response:
     who = _person(inp.staff)
-    await _call(accounts.disable_totp, engine_of(request), who.id, who.actor)
+    await asyncio.to_thread(accounts.disable_totp, engine_of(request), who.id, who.actor)
     return web.Response(status=204)
 
 
@@ -294,14 +290,22 @@ async def setup(request: web.Request, inp: Inputs[SetupIn, None, None]) -> web.R
     except LinkError as err:
         request.app[AUTH_KEY].throttle.failed(request.remote or "unknown")
         raise error(web.HTTPGone, str(err)) from None
-    if purpose == "first_admin":
-        if not body.email or not body.name:
-            raise error(web.HTTPBadRequest, "email: the first admin's email and name", "email")
-        account = await _call(
-            accounts.create_first_admin, engine, body.token, body.email, body.name, body.password
-        )
-    else:
-        account = await _call(accounts.reset_with_link, engine, body.token, body.password)
+    try:
+        if purpose == "first_admin":
+            if not body.email or not body.name:
+                raise error(web.HTTPBadRequest, "email: the first admin's email and name", "email")
+            account = await _call(
+                accounts.create_first_admin,
+                engine,
+                body.token,
+                body.email,
+                body.name,
+                body.password,
+            )
+        else:
+            account = await _call(accounts.reset_with_link, engine, body.token, body.password)
+    except LinkError as err:  # used meanwhile
+        raise error(web.HTTPGone, str(err)) from None
     return await signed_in(request, account, "setup")
 
 
@@ -362,10 +366,10 @@ async def reset_user(request: web.Request, inp: Inputs[ResetIn, None, UserPath])
     who, engine, uid = inp.staff, engine_of(request), inp.path.id
     if await asyncio.to_thread(accounts.get_account, engine, uid) is None:
         raise error(web.HTTPNotFound, "no such person")
-    await _call(accounts.end_all_sessions, engine, uid)
-    await _call(accounts.clear_lockout, engine, uid, who.actor)
+    await asyncio.to_thread(accounts.end_all_sessions, engine, uid)
+    await asyncio.to_thread(accounts.clear_lockout, engine, uid, who.actor)
     if inp.body is not None and inp.body.totp:
-        await _call(accounts.disable_totp, engine, uid, who.actor)
+        await asyncio.to_thread(accounts.disable_totp, engine, uid, who.actor)
     return json_response({"setup_url": await _reset_link(request, uid)})
 
 
@@ -376,15 +380,22 @@ async def list_keys(request: web.Request, _inp: Inputs[None, None, None]) -> web
 
 async def create_key(request: web.Request, inp: Inputs[KeyIn, None, None]) -> web.Response:
     body, who = inp.body, inp.staff
-    text, key = await _call(
-        accounts.create_api_key, engine_of(request), body.name, body.scopes, who.actor,
-        field="scopes",
-    )  # fmt: skip
+    try:
+        text, key = await asyncio.to_thread(
+            accounts.create_api_key, engine_of(request), body.name, body.scopes, who.actor
+        )
+    except AccountError as err:
+        raise error(web.HTTPBadRequest, str(err), "scopes") from None
     return json_response(key_view(key) | {"key": text}, status=201)
 
 
 async def revoke_key(request: web.Request, inp: Inputs[None, None, KeyPath]) -> web.Response:
-    key = await _call(accounts.revoke_api_key, engine_of(request), inp.path.id, inp.staff.actor)
+    try:
+        key = await asyncio.to_thread(
+            accounts.revoke_api_key, engine_of(request), inp.path.id, inp.staff.actor
+        )
+    except KeyError:
+        raise error(web.HTTPNotFound, "no such key") from None
     return json_response(key_view(key))
 
 
@@ -399,9 +410,12 @@ async def live_link(request: web.Request, inp: Inputs[None, None, IdPath]) -> we
     """A viewer link for the live view of an interview this person may watch (the live view
     works with interviewer links; this one lasts a day and is recorded in the audit trail)."""
     iv = await interview_or_404(request)
-    token = request.app[AUTH_KEY].issue(iv.id, "interviewer", 24 * 3600.0)
+    who = inp.staff
+    # A person's links share one token id, so their scorecard ratings stay one rater's.
+    jti = f"user-{who.id}" if who.kind == "user" else None
+    token = request.app[AUTH_KEY].issue(iv.id, "interviewer", 24 * 3600.0, jti=jti)
     await asyncio.to_thread(
-        audit.record, engine_of(request), inp.staff.actor, "live.link", f"interview:{iv.id}"
+        audit.record, engine_of(request), who.actor, "live.link", f"interview:{iv.id}"
     )
     return json_response({"url": f"/live/{iv.id}#token={token}"})
 

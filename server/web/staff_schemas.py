@@ -15,6 +15,7 @@ Password = Annotated[str, StringConstraints(min_length=1, max_length=256)]
 Code = Annotated[str, StringConstraints(pattern=r"^\d{6,8}$")]
 Token = Annotated[str, StringConstraints(min_length=16, max_length=200, pattern=r"^[\w-]+$")]
 Login = Annotated[str, StringConstraints(min_length=3, max_length=254, pattern=NO_NUL)]
+ASCII = r"^[\x21-\x7e]*$"
 GrantLabel = Annotated[str, StringConstraints(min_length=1, max_length=120, pattern=NO_NUL)]
 
 
@@ -160,13 +161,12 @@ class SsoLoginQuery(Schema):
 
 
 class SsoCallbackQuery(Schema):
-    """What the provider sends back (code and state, or an error)."""
+    """What the provider sends back (code and state, or an error): printable ASCII, bounded
+    so that even fully escaped the URL stays within the server's request-line limit."""
 
-    model_config = Schema.model_config | {"extra": "allow"}
-
-    state: Annotated[str, StringConstraints(max_length=500)] = ""
-    code: Annotated[str, StringConstraints(max_length=2000)] | None = None
-    error: Annotated[str, StringConstraints(max_length=200)] | None = None
+    state: Annotated[str, StringConstraints(max_length=200, pattern=ASCII)] = ""
+    code: Annotated[str, StringConstraints(max_length=1000, pattern=ASCII)] | None = None
+    error: Annotated[str, StringConstraints(max_length=100, pattern=ASCII)] | None = None
 
 
 class LiveLinkOut(Schema):
