@@ -4,6 +4,7 @@ setup links, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import hashlib
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pyotp
@@ -403,3 +404,36 @@ def test_reset_link_sets_the_password_once(engine: Engine) -> None:
     assert acc.sign_in(engine, ada.email, "a fresh passphrase").outcome is SignInOutcome.OK
     with pytest.raises(LinkError, match="used already"):
         acc.reset_with_link(engine, token, "another passphrase", now=T0)
+
+
+def _disable_at_once(engine: Engine, targets: list[str]) -> list[str]:
+    """Disable each target from its own thread, all released together; what each got."""
+    start = threading.Barrier(len(targets))
+    outcomes: list[str] = []
+
+    def disable(target: str) -> None:
+        start.wait()
+        try:
+            acc.set_disabled(engine, target, True, "test")
+            outcomes.append("disabled")
+        except AccountConflict:
+            outcomes.append("refused")
+
+    threads = [threading.Thread(target=disable, args=(t,)) for t in targets]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return sorted(outcomes)
+
+
+def test_two_admins_disabling_each_other_at_once_leave_one(engine: Engine) -> None:
+    previous: list[str] = []
+    for round_ in range(3):
+        a = _admin(engine, f"a{round_}@example.com")
+        b = acc.create_account(engine, f"b{round_}@example.com", "B", [ADMIN], "test")
+        for survivor in previous:  # the last round's admin: only a and b are enabled now
+            acc.set_disabled(engine, survivor, True, "test")
+        assert _disable_at_once(engine, [a.id, b.id]) == ["disabled", "refused"]
+        assert not acc.needs_first_admin(engine)
+        previous = [v.id for v in acc.list_accounts(engine) if not v.disabled]
