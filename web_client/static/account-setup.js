@@ -53,7 +53,9 @@ async function check(token) {
     $(`${id}-field`).hidden = !first;
     $(id).required = first;
   }
-  $("intro").textContent = first ? tr("hr_setup_first_intro") : tr("hr_setup_reset_intro", { email: data.email || "" });
+  let intro = tr("hr_setup_first_intro");
+  if (!first) intro = data.email ? tr("hr_setup_reset_intro", { email: data.email }) : tr("hr_setup_reset_intro_plain");
+  $("intro").textContent = intro;
   say("");
   $("setup").hidden = false;
   $(first ? "email" : "password").focus();
