@@ -14,6 +14,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import Engine, text
 from sqlmodel import Session, SQLModel, select
 
+import hr_bridge.accounts
 import hr_bridge.self_id  # noqa: F401  (its table is part of the metadata compared)
 from analytics import queries
 from hr_bridge import (

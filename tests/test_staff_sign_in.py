@@ -1,0 +1,171 @@
+"""Staff sign-in over HTTP: the first HR admin from a one-time link, sessions that end (idle,
+sign-out, everywhere), account lockout, the TOTP second factor, and password resets."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+import pyotp
+from aiohttp.test_utils import TestClient, TestServer
+
+from hr_bridge import accounts
+from hr_bridge.accounts import RoleGrant
+from hr_bridge.roles import Role
+from server.app import create_app
+from server.app_keys import RESOURCES_KEY
+from server.settings import Settings
+
+PASSWORD = "a long enough passphrase"
+
+
+def _cookie(r: Any) -> dict[str, str]:
+    return {"Cookie": f"hs_session={r.cookies['hs_session'].value}"}
+
+
+async def _sign_in(c: TestClient[Any, Any], email: str, **more: str) -> Any:
+    r = await c.post("/api/session", json={"email": email, "password": PASSWORD} | more)
+    c.session.cookie_jar.clear()  # callers pass their cookie explicitly
+    return r
+
+
+async def test_first_admin_from_a_one_time_link(make_settings: Callable[..., Settings]) -> None:
+    app = create_app(make_settings())
+    async with TestClient(TestServer(app)) as c:
+        engine = app[RESOURCES_KEY].engine
+        assert await asyncio.to_thread(accounts.needs_first_admin, engine)
+        token = await asyncio.to_thread(accounts.create_setup_link, engine, "first_admin")
+        r = await c.post("/api/account/setup/check", json={"token": token})
+        assert (await r.json())["purpose"] == "first_admin"
+        body = {"token": token, "email": "Head@Example.com", "name": "Hana", "password": "short"}
+        r = await c.post("/api/account/setup", json=body)
+        assert r.status == 400 and (await r.json())["field"] == "password"
+        r = await c.post("/api/account/setup", json=body | {"password": PASSWORD})
+        assert r.status == 200, await r.text()
+        me = await r.json()
+        assert (me["email"], me["roles"]) == ("head@example.com", ["hr_admin"])
+        cookie = r.cookies["hs_session"]
+        assert cookie["httponly"] and cookie["samesite"] == "Lax"
+        # Used once: the same link is gone, and no second first admin can be made.
+        r = await c.post("/api/account/setup", json=body | {"password": PASSWORD})
+        assert r.status == 410
+        assert not await asyncio.to_thread(accounts.needs_first_admin, engine)
+
+
+async def test_sessions_end_when_idle_signed_out_or_everywhere(
+    make_settings: Callable[..., Settings],
+) -> None:
+    app = create_app(make_settings(session_idle_s=1.0))
+    async with TestClient(TestServer(app)) as c:
+        engine = app[RESOURCES_KEY].engine
+        await asyncio.to_thread(
+            accounts.create_account,
+            engine,
+            "rae@example.com",
+            "Rae",
+            [RoleGrant(Role.RECRUITER)],
+            "test",
+            PASSWORD,
+        )
+        first = await _sign_in(c, "rae@example.com")
+        assert (await c.get("/api/me", headers=_cookie(first))).status == 200
+        await asyncio.sleep(1.2)  # longer than session_idle_s
+        r = await c.get("/api/me", headers=_cookie(first))
+        assert r.status == 401 and "sign in again" in (await r.json())["error"]
+
+        a, b = await _sign_in(c, "rae@example.com"), await _sign_in(c, "rae@example.com")
+        csrf = (await a.json())["csrf"]
+        r = await c.delete("/api/session", headers=_cookie(a))
+        assert r.status == 403  # a write with the cookie needs its CSRF token
+        r = await c.delete("/api/session", headers=_cookie(a) | {"X-CSRF-Token": csrf})
+        assert r.status == 204
+        assert (await c.get("/api/me", headers=_cookie(a))).status == 401
+        assert (await c.get("/api/me", headers=_cookie(b))).status == 200
+
+        d = await _sign_in(c, "rae@example.com")
+        r = await c.post(
+            "/api/session/sign-out-everywhere",
+            headers=_cookie(d) | {"X-CSRF-Token": (await d.json())["csrf"]},
+        )
+        assert r.status == 204
+        for s in (b, d):
+            assert (await c.get("/api/me", headers=_cookie(s))).status == 401
+
+
+async def test_wrong_passwords_lock_the_account(make_settings: Callable[..., Settings]) -> None:
+    app = create_app(make_settings(lockout_failures=3, lockout_s=600))
+    async with TestClient(TestServer(app)) as c:
+        engine = app[RESOURCES_KEY].engine
+        acc = await asyncio.to_thread(
+            accounts.create_account,
+            engine,
+            "lee@example.com",
+            "Lee",
+            [RoleGrant(Role.AUDITOR)],
+            "test",
+            PASSWORD,
+        )
+        statuses = [
+            (await _sign_in(c, "lee@example.com", password="not the password")).status
+            for _ in range(3)
+        ]
+        assert statuses == [401, 401, 429]  # the third failure locks, and says so
+        r = await _sign_in(c, "lee@example.com")  # the right password, but locked
+        assert r.status == 429 and int(r.headers["Retry-After"]) > 500
+        # An HR admin's reset clears the lock and gives a one-time link for a new password.
+        admin = await asyncio.to_thread(
+            accounts.create_account,
+            engine,
+            "boss@example.com",
+            "Boss",
+            [RoleGrant(Role.HR_ADMIN)],
+            "test",
+            PASSWORD,
+        )
+        assert admin.email == "boss@example.com"
+        boss = await _sign_in(c, "boss@example.com")
+        headers = _cookie(boss) | {"X-CSRF-Token": (await boss.json())["csrf"]}
+        r = await c.post(f"/api/users/{acc.id}/reset", json={}, headers=headers)
+        assert r.status == 200
+        token = (await r.json())["setup_url"].split("#", 1)[1]
+        new = "another long passphrase"
+        r = await c.post("/api/account/setup", json={"token": token, "password": new})
+        assert r.status == 200 and (await r.json())["email"] == "lee@example.com"
+        r = await _sign_in(c, "lee@example.com", password=new)
+        assert r.status == 200
+
+
+async def test_two_factor_sign_in(make_settings: Callable[..., Settings]) -> None:
+    app = create_app(make_settings())
+    async with TestClient(TestServer(app)) as c:
+        engine = app[RESOURCES_KEY].engine
+        await asyncio.to_thread(
+            accounts.create_account,
+            engine,
+            "tia@example.com",
+            "Tia",
+            [RoleGrant(Role.HR_ADMIN)],
+            "test",
+            PASSWORD,
+        )
+        r = await _sign_in(c, "tia@example.com")
+        headers = _cookie(r) | {"X-CSRF-Token": (await r.json())["csrf"]}
+        begun = await (await c.put("/api/me/totp/begin", headers=headers)).json()
+        assert begun["uri"].startswith("otpauth://totp/") and "tia%40example.com" in begun["uri"]
+        totp = pyotp.TOTP(begun["secret"])
+        wrong = "000000" if totp.now() != "000000" else "111111"
+        r = await c.put(
+            "/api/me/totp", json={"secret": begun["secret"], "code": wrong}, headers=headers
+        )
+        assert r.status == 400
+        r = await c.put(
+            "/api/me/totp", json={"secret": begun["secret"], "code": totp.now()}, headers=headers
+        )
+        assert r.status == 204
+        r = await _sign_in(c, "tia@example.com")
+        assert r.status == 401 and (await r.json())["field"] == "code"
+        r = await _sign_in(c, "tia@example.com", code=wrong)
+        assert r.status == 401 and (await r.json())["field"] == "code"
+        r = await _sign_in(c, "tia@example.com", code=totp.now())
+        assert r.status == 200 and (await r.json())["totp_enabled"] is True
