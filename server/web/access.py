@@ -22,10 +22,10 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from aiohttp import web
-from hr_bridge.accounts import AccountView, ApiKeyView, RoleGrant, SessionView
 
 from hr_bridge import accounts
 from hr_bridge import interviews as db
+from hr_bridge.accounts import AccountView, ApiKeyView, RoleGrant, SessionView
 from hr_bridge.roles import GRANTS, SCOPED, Action, Role
 from server.app_keys import AUTH_KEY, RESOURCES_KEY, SETTINGS_KEY
 from server.web.util import bearer, error
