@@ -10,9 +10,11 @@ directly. Screenshots land in test-artifacts/."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pyotp
 import pytest
@@ -23,6 +25,7 @@ from hr_bridge.accounts import RoleGrant
 from hr_bridge.roles import Role
 from server.settings import Settings
 from tests.conftest import ARTIFACTS
+from tests.oidc_provider import OidcProvider, running_oidc_provider
 from tests.test_browser_hr import (
     CANDIDATES,
     REQUISITION,
@@ -493,3 +496,55 @@ async def test_first_admin_from_the_first_run_link_in_chinese(
         assert not await asyncio.to_thread(accounts.needs_first_admin, run.engine)
         lin = await asyncio.to_thread(accounts.find_account, run.engine, "lin@example.com")
         assert lin is not None and [g.label() for g in lin.roles] == ["hr_admin"]
+
+
+SSO_USERS = {
+    "rob": {"email": "rob@example.com", "name": "Rob Recruiter", "groups": ["talent"]},
+    "zed": {"email": "zed@example.com", "name": "Zed Nobody", "groups": ["all"]},
+}
+
+
+@pytest.fixture
+def provider(tmp_path: Path) -> Iterator[OidcProvider]:
+    with running_oidc_provider(tmp_path / "oidc.log", users=SSO_USERS) as p:
+        yield p
+
+
+async def test_single_sign_on_from_the_sign_in_page(
+    make_settings: Callable[..., Settings], provider: OidcProvider
+) -> None:
+    """The button shows when single sign-on is set up; the provider's form (a real provider
+    process) signs the person in and they land on their start page; a refusal comes back to
+    the sign-in page and says so."""
+    sso = functools.partial(
+        make_settings,
+        oidc_issuer=provider.issuer,
+        oidc_client_id="hirestream",
+        oidc_client_secret="client-secret-for-tests",
+        oidc_role_map={"talent": ["recruiter"]},
+    )
+    async with _app(sso) as run, _chromium() as browser:
+        page = await _page(browser)
+        await page.goto(run.base + "/signin")
+        button = page.get_by_role("link", name="Sign in with single sign-on")
+        await expect(button).to_be_visible(timeout=TIMEOUT_MS)
+        await _shot(page, "staff-signin-sso.png")
+        await button.click()
+        await page.locator('input[name="sub"]').fill("rob")
+        await page.get_by_role("button", name="Authorize").click()
+        await _lands(page, run, "recruiter")
+        await expect(page.locator("#account")).to_contain_text("Rob Recruiter")
+        await page.context.close()
+
+        page = await _page(browser)
+        await page.goto(run.base + "/signin")
+        await page.get_by_role("link", name="Sign in with single sign-on").click()
+        await page.locator('input[name="sub"]').fill("zed")
+        await page.get_by_role("button", name="Authorize").click()
+        await page.wait_for_url(re.compile(re.escape(run.base + "/signin")), timeout=TIMEOUT_MS)
+        await expect(page.locator("#status")).to_contain_text(
+            "Single sign-on did not sign you in.", timeout=TIMEOUT_MS
+        )
+        await expect(page.locator("#sso-reason")).to_contain_text("no hirestream role")
+        assert "sso_error" not in page.url
+        assert (await page.request.get(run.base + "/api/me")).status == 401

@@ -95,9 +95,18 @@ async function submit(ev) {
   }
 }
 
+// Single sign-on that failed comes back with the server's reason (English): the reader gets
+// the catalogue's sentence, with the reason beside it for whoever helps them.
+function ssoFailed(reason) {
+  say(tr("hr_signin_sso_failed"), "error");
+  $("status").append(" ", el("span", { class: "small", id: "sso-reason" }, reason.slice(0, 300)));
+  history.replaceState(null, "", location.pathname + (next ? `?${new URLSearchParams({ next })}` : ""));
+}
+
 applyText(document, lang);
 $("top").append(languageSwitch(lang, tr("hr_language")));
 $("signin").addEventListener("submit", submit);
 $("email").focus();
+if (params.get("sso_error")) ssoFailed(params.get("sso_error"));
 offerSso().catch((err) => console.debug("no single sign-on", err));
 signedInAlready().catch((err) => console.debug("not signed in", err));

@@ -490,6 +490,7 @@ export const HR = {
     hr_signin_forgot: "Forgot your password? An HR admin can send you a new sign-in link.",
     hr_signin_already: "You are signed in as {name}.",
     hr_signin_continue: "Continue",
+    hr_signin_sso_failed: "Single sign-on did not sign you in. The reason the server gave:",
     hr_or: "or",
 
     // account setup page (account-setup.html)
@@ -1080,6 +1081,7 @@ export const HR = {
     hr_signin_forgot: "忘记密码？人力资源管理员可以给您发送新的登录链接。",
     hr_signin_already: "您已登录：{name}。",
     hr_signin_continue: "继续",
+    hr_signin_sso_failed: "单点登录未能让您登录。服务器给出的原因：",
     hr_or: "或",
 
     hr_setup_doc_title: "设置您的账户 · hirestream 人力资源",
