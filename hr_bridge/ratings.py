@@ -85,7 +85,13 @@ def _label_for(session: Session, interview_id: str, rater: str) -> str:
 
 
 def rate(
-    session: Session, interview_id: str, rater: str, competency: str, score: int, note: str = ""
+    session: Session,
+    interview_id: str,
+    rater: str,
+    competency: str,
+    score: int,
+    note: str = "",
+    actor: str | None = None,
 ) -> Rating:
     """Record or replace `rater`'s rating of `competency`, with its audit entry and event, in
     the caller's transaction (the commit is the caller's). Raises KeyError for an unknown
@@ -129,18 +135,24 @@ def rate(
     subject = f"interview:{interview_id}"
     # Facts only: the note is free text about a person and stays in the rating row.
     facts = {"competency": key, "score": score, "rater": row.rater_label}
-    audit.add(session, f"interviewer:{rater[:12]}", "rating.recorded", subject,
-              previous=previous, **facts)  # fmt: skip
+    who = actor or f"interviewer:{rater[:12]}"  # a person's name when known, else the link
+    audit.add(session, who, "rating.recorded", subject, previous=previous, **facts)
     emit(session, RATED, subject, {"interview_id": interview_id, **facts})
     return row
 
 
 def record(
-    engine: Engine, interview_id: str, rater: str, competency: str, score: int, note: str = ""
+    engine: Engine,
+    interview_id: str,
+    rater: str,
+    competency: str,
+    score: int,
+    note: str = "",
+    actor: str | None = None,
 ) -> Rating:
     """rate() in a transaction of its own."""
     with Session(engine) as s:
-        row = rate(s, interview_id, rater, competency, score, note)
+        row = rate(s, interview_id, rater, competency, score, note, actor)
         s.commit()
         s.refresh(row)
         return row

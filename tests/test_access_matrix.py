@@ -242,3 +242,37 @@ async def test_cookie_writes_need_the_csrf_token(make_settings: Callable[..., Se
         audit = await (await c.get("/api/audit", headers=admin.headers)).json()
         decision = [e for e in audit if e["action"] == "decision.recorded"]
         assert decision and "via session:" in decision[-1]["actor"]
+
+
+async def test_a_persons_live_links_rate_as_that_person(
+    make_settings: Callable[..., Settings],
+) -> None:
+    app = create_app(make_settings())
+    async with TestClient(TestServer(app)) as c:
+        world = await _world(c)
+        people = {w.label: w for w in await _people(c, world)}
+        who = people["interviewer"]
+        write = who.headers | {"X-CSRF-Token": who.csrf or ""}
+        scores = []
+        for score in (2, 4):  # two links, as after a reload: still one rater
+            r = await c.post(f"/api/interviews/{world.iv_a}/live-link", headers=write)
+            assert r.status == 200, await r.text()
+            token = (await r.json())["url"].split("#token=", 1)[1]
+            r = await c.put(
+                f"/api/interviews/{world.iv_a}/ratings/communication",
+                json={"score": score, "note": "clear"},
+                headers={"Authorization": f"Bearer {token}"},
+            )
+            assert r.status == 200, await r.text()
+            scores.append(score)
+        r = await c.post(f"/api/interviews/{world.iv_b}/live-link", headers=write)
+        assert r.status == 403  # not their interview
+        admin = people["hr_admin"]
+        rated = await (
+            await c.get(f"/api/interviews/{world.iv_a}/ratings", headers=admin.headers)
+        ).json()
+        assert rated["competencies"]["communication"]["n"] == 1
+        assert rated["competencies"]["communication"]["mean"] == scores[-1]
+        trail = await (await c.get("/api/audit", headers=admin.headers)).json()
+        ratings = [e for e in trail if e["action"] == "rating.recorded"]
+        assert ratings and all("interviewer@example.com" in e["actor"] for e in ratings)

@@ -13,7 +13,7 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from analytics import agreement
-from hr_bridge import audit, profiles, ratings
+from hr_bridge import accounts, audit, profiles, ratings
 from hr_bridge import interviews as db
 from hr_bridge.interviews import Conflict
 from hr_bridge.roles import Action, Role
@@ -58,6 +58,7 @@ from server.web.util import (
     settings_of,
 )
 
+PERSON_LINK = "user-"  # the token id prefix of a signed-in person's live links
 MAX_IMPORT_BYTES = 1 << 20  # one request of candidates: the app's body cap
 
 
@@ -249,9 +250,16 @@ async def scorecard(request: web.Request, inp: Inputs[None, None, IdPath]) -> we
 async def rate(request: web.Request, inp: Inputs[RatingIn, None, RatingPath]) -> web.Response:
     """Record or replace this interviewer link's rating of one competency."""
     claims, body = inp.token, inp.body
-    record = functools.partial(ratings.record, engine_of(request), claims.interview, _rater(claims))
+    engine = engine_of(request)
+    actor = None
+    if claims.jti.startswith(PERSON_LINK):  # a signed-in person's live link (staff_api)
+        person = await asyncio.to_thread(
+            accounts.get_account, engine, claims.jti[len(PERSON_LINK) :]
+        )
+        actor = f"{person.name} <{person.email}> via live link" if person else None
+    record = functools.partial(ratings.record, engine, claims.interview, _rater(claims))
     try:
-        row = await asyncio.to_thread(record, inp.path.competency, body.score, body.note)
+        row = await asyncio.to_thread(record, inp.path.competency, body.score, body.note, actor)
     except KeyError:
         raise error(web.HTTPNotFound, "no such interview") from None
     except Conflict as err:

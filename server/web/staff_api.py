@@ -38,6 +38,7 @@ from server.web.access import (
     grant_labels,
     user_principal,
 )
+from server.web.api import PERSON_LINK
 from server.web.contract import Inputs, Operation, Reply, Scheme, add
 from server.web.schemas import IdPath
 from server.web.staff_schemas import (
@@ -412,7 +413,7 @@ async def live_link(request: web.Request, inp: Inputs[None, None, IdPath]) -> we
     iv = await interview_or_404(request)
     who = inp.staff
     # A person's links share one token id, so their scorecard ratings stay one rater's.
-    jti = f"user-{who.id}" if who.kind == "user" else None
+    jti = f"{PERSON_LINK}{who.id}" if who.kind == "user" else None
     token = request.app[AUTH_KEY].issue(iv.id, "interviewer", 24 * 3600.0, jti=jti)
     await asyncio.to_thread(
         audit.record, engine_of(request), who.actor, "live.link", f"interview:{iv.id}"
