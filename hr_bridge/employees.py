@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import JSON, Column, Date, Engine, UniqueConstraint
 from sqlmodel import Field, Session, SQLModel, col, func, select
 
-from hr_bridge import followups
+from hr_bridge import audit, followups
 from hr_bridge.events import emit
 from hr_bridge.interviews import Report, Requisition
 from hr_bridge.models import UTCDateTime, WorkflowConflict, lock_row, utcnow
@@ -261,7 +261,9 @@ def set_training_status(engine: Engine, tid: int, status: str) -> TrainingRecord
         return row
 
 
-def decide_follow_up(engine: Engine, fid: int, accept: bool, by: str) -> FollowUp:
+def decide_follow_up(
+    engine: Engine, fid: int, accept: bool, by: str, via: str = "admin API key"
+) -> FollowUp:
     """A person accepts (enrols in the suggested course) or dismisses a follow-up."""
     with Session(engine) as s:
         fu = s.get(FollowUp, fid)
@@ -273,6 +275,9 @@ def decide_follow_up(engine: Engine, fid: int, accept: bool, by: str) -> FollowU
             raise WorkflowConflict(f"this follow-up was already {fu.state} by {fu.decided_by}")
         fu.state, fu.decided_by = ("accepted" if accept else "dismissed"), by
         s.add(fu)
+        audit.add(
+            s, by, f"follow_up.{fu.state}", f"employee:{fu.employee_id}", follow_up=fid, via=via
+        )
         for t in s.exec(select(TrainingRecord).where(TrainingRecord.follow_up_id == fid)):
             if t.status == TrainingStatus.SUGGESTED:
                 t.status = TrainingStatus.ENROLLED if accept else TrainingStatus.DISMISSED

@@ -253,6 +253,7 @@ def create_offer(
     start_date: date,
     created_by: str,
     probation_months: int | None = None,
+    via: str = "admin API key",
 ) -> JobOffer:
     """Draft and send the offer. Needs the latest decision to be a person's "offer"."""
     if salary != int(salary):
@@ -295,13 +296,13 @@ def create_offer(
         s.add(row)
         s.flush()
         emit(s, "offer.sent", f"interview:{iid}", {"offer_id": row.id})
-        audit.add(s, created_by, "offer.sent", f"interview:{iid}", offer_id=row.id)
+        audit.add(s, created_by, "offer.sent", f"interview:{iid}", offer_id=row.id, via=via)
         s.commit()
         s.refresh(row)
     return row
 
 
-def withdraw_offer(engine: Engine, iid: str, by: str) -> JobOffer:
+def withdraw_offer(engine: Engine, iid: str, by: str, via: str = "admin API key") -> JobOffer:
     with Session(engine) as s:
         _lock_interview(s, iid)
         offer = _open_offer(s, iid)
@@ -310,7 +311,7 @@ def withdraw_offer(engine: Engine, iid: str, by: str) -> JobOffer:
         offer.state, offer.answered_at = OfferState.WITHDRAWN, utcnow()
         s.add(offer)
         emit(s, "offer.withdrawn", f"interview:{iid}", {"offer_id": offer.id, "by": by})
-        audit.add(s, by, "offer.withdrawn", f"interview:{iid}", offer_id=offer.id)
+        audit.add(s, by, "offer.withdrawn", f"interview:{iid}", offer_id=offer.id, via=via)
         s.commit()
         s.refresh(offer)
     return offer

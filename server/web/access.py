@@ -195,16 +195,24 @@ def grant_labels(grants: Iterable[RoleGrant]) -> list[str]:
     return [g.label() for g in grants]
 
 
-def person(principal: Principal, typed: str | None, field_name: str) -> str:
-    """Whom a decision, offer or review is recorded under. A signed-in person is themselves
-    (a typed name is ignored); a key is not a person, so its caller names one, and the record
-    says which key brought it."""
+@dataclass(frozen=True)
+class Person:
+    """Whom a decision, offer or review is recorded under (`name`, shown on the records) and
+    how the call came (`via`, kept in the audit trail)."""
+
+    name: str
+    via: str
+
+
+def person(principal: Principal, typed: str | None, field_name: str) -> Person:
+    """A signed-in person is themselves (a typed name is ignored); a key is not a person, so
+    its caller names one, and the audit trail says which key brought it."""
     if principal.kind == "user":
-        return principal.actor[:200]
+        return Person(f"{principal.name} <{principal.email}>"[:200], principal.via)
     if typed is None or not typed.strip():
         raise error(
             web.HTTPBadRequest,
             f"{field_name}: name the person responsible (an API key is not a person)",
             field_name,
         )
-    return f"{typed.strip()} via {principal.actor}"[:200]
+    return Person(typed.strip(), principal.actor)

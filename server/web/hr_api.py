@@ -13,6 +13,7 @@ import asyncio
 import functools
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import astuple
 from typing import Any, TypeVar
 
 from aiohttp import web
@@ -195,14 +196,16 @@ async def record_decision(
     iv = await interview_or_404(request)
     engine = engine_of(request)
     rec = await asyncio.to_thread(ranking.recommendation, engine, iv.id)
+    who = person(inp.staff, body.decided_by, "decided_by")
     row = await _store(
         hiring.record_decision,
         engine,
         iv.id,
         body.decision,
         body.reason,
-        person(inp.staff, body.decided_by, "decided_by"),
+        who.name,
         rec.as_dict() if rec else None,
+        who.via,
     )
     return json_response(row.model_dump(mode="json"), status=201)
 
@@ -212,14 +215,16 @@ async def create_job_offer(
 ) -> web.Response:
     body = inp.body
     iv = await interview_or_404(request)
+    who = person(inp.staff, body.created_by, "created_by")
     offer = await _store(
         hiring.create_offer,
         engine_of(request),
         iv.id,
         body.salary,
         body.start_date,
-        person(inp.staff, body.created_by, "created_by"),
+        who.name,
         body.probation_months,
+        who.via,
     )
     return json_response(
         _offer_view(offer) | {"candidate_url": _offer_link(request, iv.id)}, status=201
@@ -245,8 +250,8 @@ async def withdraw_job_offer(
     request: web.Request, inp: Inputs[WithdrawIn, None, IdPath]
 ) -> web.Response:
     iv = await interview_or_404(request)
-    by = person(inp.staff, inp.body.by, "by")
-    offer = await _store(hiring.withdraw_offer, engine_of(request), iv.id, by)
+    who = person(inp.staff, inp.body.by, "by")
+    offer = await _store(hiring.withdraw_offer, engine_of(request), iv.id, who.name, who.via)
     return json_response(_offer_view(offer))
 
 
@@ -337,7 +342,7 @@ async def _review(
     request: web.Request, eid: int, kind: str, body: ProbationIn | PerformanceIn, who: Principal
 ) -> web.Response:
     encoder = request.app[INTERVIEWS_KEY].shared.encoder  # the process's one instance
-    fields = body.model_dump() | {"reviewer": person(who, body.reviewer, "reviewer")}
+    fields = body.model_dump() | {"reviewer": person(who, body.reviewer, "reviewer").name}
     row, new = await _store(
         employees.add_review,
         engine_of(request),
@@ -399,7 +404,7 @@ async def decide_follow_up(
         engine_of(request),
         inp.path.id,
         inp.body.accept,
-        person(inp.staff, inp.body.by, "by"),
+        *astuple(person(inp.staff, inp.body.by, "by")),
         missing="no such follow-up",
     )
     return json_response(row.model_dump(mode="json"))
