@@ -276,3 +276,58 @@ async def test_a_persons_live_links_rate_as_that_person(
         trail = await (await c.get("/api/audit", headers=admin.headers)).json()
         ratings = [e for e in trail if e["action"] == "rating.recorded"]
         assert ratings and all("interviewer@example.com" in e["actor"] for e in ratings)
+
+
+async def test_raters_never_see_each_others_ratings(make_settings: Callable[..., Settings]) -> None:
+    app = create_app(make_settings())
+    async with TestClient(TestServer(app)) as c:
+        world = await _world(c)
+        people = {w.label: w for w in await _people(c, world)}
+        engine = app[RESOURCES_KEY].engine
+        # A hiring manager of requisition A who also interviews on B's interview.
+        both = [
+            RoleGrant(Role.HIRING_MANAGER, requisition_id=world.req_a),
+            RoleGrant(Role.INTERVIEWER, interview_id=world.iv_b),
+        ]
+        await asyncio.to_thread(
+            accounts.create_account, engine, "both@example.com", "Both", both, "test", PASSWORD
+        )
+        headers, _csrf = await _sign_in(c, "both@example.com")
+        for iv, decides in ((world.iv_a, True), (world.iv_b, False)):
+            r = await c.get(f"/api/interviews/{iv}/report", headers=headers)
+            assert r.status == 200
+            assert ("human_ratings" in await r.json()) is decides, iv
+        r = await c.get(f"/api/interviews/{world.iv_b}/ratings", headers=headers)
+        assert r.status == 403
+        r = await c.get(
+            f"/api/interviews/{world.iv_a}/ratings", headers=people["interviewer"].headers
+        )
+        assert r.status == 403  # an interviewer account, on its own interview
+
+
+async def test_a_persons_link_follows_the_account(make_settings: Callable[..., Settings]) -> None:
+    app = create_app(make_settings())
+    async with TestClient(TestServer(app)) as c:
+        world = await _world(c)
+        people = {w.label: w for w in await _people(c, world)}
+
+        async def link(who: Caller) -> dict[str, str]:
+            r = await c.post(
+                f"/api/interviews/{world.iv_a}/live-link",
+                headers=who.headers | {"X-CSRF-Token": who.csrf or ""},
+            )
+            assert r.status == 200, await r.text()
+            return {"Authorization": "Bearer " + (await r.json())["url"].split("#token=")[1]}
+
+        rating = {"score": 3, "note": ""}
+        path = f"/api/interviews/{world.iv_a}/ratings/communication"
+        manager = await link(people["hiring_manager"])
+        assert (await c.get(f"/api/interviews/{world.iv_a}", headers=manager)).status == 200
+        assert (await c.put(path, json=rating, headers=manager)).status == 403  # watches only
+        interviewer = await link(people["interviewer"])
+        assert (await c.put(path, json=rating, headers=interviewer)).status == 200
+        engine = app[RESOURCES_KEY].engine
+        me = await (await c.get("/api/me", headers=people["interviewer"].headers)).json()
+        await asyncio.to_thread(accounts.set_disabled, engine, me["id"], True, "test")
+        r = await c.put(path, json=rating, headers=interviewer)
+        assert r.status == 401 and "disabled" in (await r.json())["error"]

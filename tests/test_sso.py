@@ -22,10 +22,17 @@ from server.app_keys import RESOURCES_KEY
 from server.settings import Settings
 from tests.oidc_provider import OidcProvider, running_oidc_provider
 
-USERS = {
-    "ann": {"email": "ann@example.com", "name": "Ann Admin", "groups": ["hr"]},
-    "rob": {"email": "rob@example.com", "name": "Rob Recruiter", "groups": ["talent", "all"]},
-    "zed": {"email": "zed@example.com", "name": "Zed Nobody", "groups": ["all"]},
+
+def _user(email: str, name: str, groups: list[str]) -> dict[str, object]:
+    return {"email": email, "email_verified": True, "name": name, "groups": groups}
+
+
+USERS: dict[str, dict[str, object]] = {
+    "ann": _user("ann@example.com", "Ann Admin", ["hr"]),
+    "rob": _user("rob@example.com", "Rob Recruiter", ["talent", "all"]),
+    "zed": _user("zed@example.com", "Zed Nobody", ["all"]),
+    # Claims an existing person's address without the provider vouching for it.
+    "mallory": {"email": "Boss@example.com", "name": "Mallory", "groups": ["hr"]},
 }
 
 
@@ -134,3 +141,35 @@ async def test_without_a_role_map_only_people_added_here_get_in(
         assert await _sso(c, provider, "ann") == "/hr/mine"
         me = await (await c.get("/api/me")).json()
         assert me["roles"] == ["auditor"] and me["sso"] is True
+
+
+async def test_an_unverified_email_takes_over_no_account(
+    make_settings: Callable[..., Settings], provider: OidcProvider
+) -> None:
+    app = create_app(_settings(make_settings, provider, oidc_role_map={"hr": ["hr_admin"]}))
+    async with TestClient(TestServer(app)) as c:
+        engine = app[RESOURCES_KEY].engine
+        boss = await asyncio.to_thread(
+            accounts.create_account,
+            engine,
+            "boss@example.com",
+            "Boss",
+            [RoleGrant(Role.HR_ADMIN)],
+            "test",
+            "the boss's own long password",
+        )
+        where = await _sso(c, provider, "mallory")
+        assert "did not confirm your email" in parse_qs(urlsplit(where).query)["sso_error"][0]
+        assert (await c.get("/api/me")).status == 401
+        after = await asyncio.to_thread(accounts.get_account, engine, boss.id)
+        assert after is not None and not after.sso
+
+
+async def test_sign_in_returns_only_to_this_site(
+    make_settings: Callable[..., Settings], provider: OidcProvider
+) -> None:
+    app = create_app(_settings(make_settings, provider, oidc_role_map={"hr": ["hr_admin"]}))
+    async with TestClient(TestServer(app)) as c:
+        for target in ("//evil.example", "/%09/evil.example", "/%5Cevil.example", "https://x"):
+            r = await c.get(f"/api/sso/login?next={target}", allow_redirects=False)
+            assert r.status == 400, target

@@ -169,3 +169,78 @@ async def test_two_factor_sign_in(make_settings: Callable[..., Settings]) -> Non
         assert r.status == 401 and (await r.json())["field"] == "code"
         r = await _sign_in(c, "tia@example.com", code=totp.now())
         assert r.status == 200 and (await r.json())["totp_enabled"] is True
+
+
+async def test_sign_in_refuses_forms_and_signed_out_pages_do_not_lock_it(
+    make_settings: Callable[..., Settings],
+) -> None:
+    app = create_app(make_settings(auth_failure_limit=5))
+    async with TestClient(TestServer(app)) as c:
+        engine = app[RESOURCES_KEY].engine
+        await asyncio.to_thread(
+            accounts.create_account,
+            engine,
+            "ola@example.com",
+            "Ola",
+            [RoleGrant(Role.RECRUITER)],
+            "test",
+            PASSWORD,
+        )
+        # Another site's form cannot sign this browser in (login CSRF): JSON only.
+        form = f'{{"email": "ola@example.com", "password": "{PASSWORD}"}}'
+        r = await c.post("/api/session", data=form, headers={"Content-Type": "text/plain"})
+        assert r.status == 415 and "hs_session" not in r.cookies
+        for _ in range(12):  # pages asking "who am I?" while signed out
+            assert (await c.get("/api/me")).status == 401
+        assert (await _sign_in(c, "ola@example.com")).status == 200
+
+
+async def test_a_reset_link_does_not_skip_two_factor(
+    make_settings: Callable[..., Settings],
+) -> None:
+    app = create_app(make_settings())
+    async with TestClient(TestServer(app)) as c:
+        engine = app[RESOURCES_KEY].engine
+        acc = await asyncio.to_thread(
+            accounts.create_account,
+            engine,
+            "two@example.com",
+            "Two",
+            [RoleGrant(Role.HR_ADMIN)],
+            "test",
+            PASSWORD,
+        )
+        secret = accounts.new_totp_secret()
+        totp = pyotp.TOTP(secret)
+        assert await asyncio.to_thread(
+            accounts.enable_totp, engine, acc.id, secret, totp.now(), "test"
+        )
+        token = await asyncio.to_thread(accounts.create_setup_link, engine, "reset", acc.id)
+        new = "a brand new passphrase"
+        r = await c.post("/api/account/setup", json={"token": token, "password": new})
+        assert r.status == 200 and await r.json() == {"sign_in": True}
+        assert "hs_session" not in r.cookies
+        r = await _sign_in(c, "two@example.com", password=new)
+        assert r.status == 401 and (await r.json())["field"] == "code"
+
+
+async def test_a_refused_change_changes_nothing(make_settings: Callable[..., Settings]) -> None:
+    app = create_app(make_settings())
+    async with TestClient(TestServer(app)) as c:
+        engine = app[RESOURCES_KEY].engine
+        acc = await asyncio.to_thread(
+            accounts.create_account,
+            engine,
+            "solo@example.com",
+            "Solo",
+            [RoleGrant(Role.HR_ADMIN)],
+            "test",
+            PASSWORD,
+        )
+        r = await _sign_in(c, "solo@example.com")
+        headers = _cookie(r) | {"X-CSRF-Token": (await r.json())["csrf"]}
+        body = {"name": "Renamed", "disabled": True}
+        r = await c.patch(f"/api/users/{acc.id}", json=body, headers=headers)
+        assert r.status == 409  # the last HR admin
+        after = await asyncio.to_thread(accounts.get_account, engine, acc.id)
+        assert after is not None and after.name == "Solo" and not after.disabled

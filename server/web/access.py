@@ -1,11 +1,16 @@
 """Who is calling, and may they do this: the one place where staff access is decided.
 
 Staff credentials, in the order they are tried:
-- a session cookie (`hs_session`) from signing in (password or single sign-on); writes made
-  with it must carry the session's CSRF token in `X-CSRF-Token`;
 - `Authorization: Bearer hsk_...`: a named integration key, allowed exactly its scopes;
 - `Authorization: Bearer <admin key>`: the operator's bootstrap key, allowed everything, and
-  refused once `HIRESTREAM_ADMIN_KEY_ENABLED=false`.
+  refused once `HIRESTREAM_ADMIN_KEY_ENABLED=false`;
+- without an Authorization header, a session cookie (`hs_session`) from signing in (password
+  or single sign-on); writes made with it must carry the session's CSRF token in
+  `X-CSRF-Token`.
+
+A signed-in person's live-view link (an interviewer token whose id names the account, made by
+/api/interviews/{id}/live-link) stops working when the account is disabled, and rates on the
+scorecard only while the person is an interviewer of that interview.
 
 What each role may do is hr_bridge.roles (the contract). A scoped grant (a hiring manager's
 requisitions, an interviewer's interviews or requisitions) allows an action on an operation
@@ -25,14 +30,15 @@ from aiohttp import web
 
 from hr_bridge import accounts
 from hr_bridge import interviews as db
-from hr_bridge.accounts import AccountView, ApiKeyView, RoleGrant, SessionView
+from hr_bridge.accounts import KEY_PREFIX, AccountView, ApiKeyView, RoleGrant, SessionView
 from hr_bridge.roles import GRANTS, SCOPED, Action, Role
 from server.app_keys import AUTH_KEY, RESOURCES_KEY, SETTINGS_KEY
+from server.web.auth import AuthError, Claims
 from server.web.util import bearer, error
 
 SESSION_COOKIE = "hs_session"
 CSRF_HEADER = "X-CSRF-Token"
-KEY_PREFIX = "hsk_"
+PERSON_LINK = "user-"  # the token id prefix of a signed-in person's live-view links
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 Resource = Literal["requisition", "interview"]
@@ -216,3 +222,52 @@ def person(principal: Principal, typed: str | None, field_name: str) -> Person:
             field_name,
         )
     return Person(typed.strip(), principal.actor)
+
+
+def throttled(request: web.Request, what: str = "bad credentials") -> None:
+    """429 while this address is over its limit of failed credentials."""
+    wait = request.app[AUTH_KEY].throttle.retry_after(request.remote or "unknown")
+    if wait > 0:
+        raise error(
+            web.HTTPTooManyRequests,
+            f"too many {what} from this address; try again later",
+            headers={"Retry-After": str(max(1, round(wait)))},
+        )
+
+
+def failed(request: web.Request) -> None:
+    """Count a failed credential against this address."""
+    request.app[AUTH_KEY].throttle.failed(request.remote or "unknown")
+
+
+def has_credentials(request: web.Request) -> bool:
+    """Whether the request carries any credential at all: a page asking "who am I?" while
+    signed out is not a guess, and must not lock the address out of signing in."""
+    return "Authorization" in request.headers or SESSION_COOKIE in request.cookies
+
+
+async def person_link(request: web.Request, claims: Claims) -> AccountView | None:
+    """The account behind a person's live-view link (None for other links); 401 once the
+    account is disabled or gone."""
+    if not claims.jti.startswith(PERSON_LINK):
+        return None
+    engine = request.app[RESOURCES_KEY].engine
+    found = await asyncio.to_thread(accounts.get_account, engine, claims.jti[len(PERSON_LINK) :])
+    if found is None or found.disabled:
+        raise AuthError("this link's account is disabled")
+    return found
+
+
+async def rater_account(request: web.Request, claims: Claims) -> AccountView:
+    """The account rating through its live-view link: 403 unless it is an interviewer of
+    this interview (hiring managers and recruiters watch, interviewers rate)."""
+    found = await person_link(request, claims)
+    assert found is not None  # callers check the prefix
+    engine = request.app[RESOURCES_KEY].engine
+    iv = await asyncio.to_thread(db.get_interview, engine, claims.interview)
+    for grant in found.roles:
+        if grant.role != Role.INTERVIEWER or iv is None:
+            continue
+        if grant.interview_id == iv.id or grant.requisition_id == iv.requisition_id:
+            return found
+    raise error(web.HTTPForbidden, "only this interview's interviewers rate it")

@@ -13,13 +13,14 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from analytics import agreement
-from hr_bridge import accounts, audit, profiles, ratings
+from hr_bridge import audit, profiles, ratings
 from hr_bridge import interviews as db
 from hr_bridge.interviews import Conflict
-from hr_bridge.roles import Action, Role
+from hr_bridge.roles import Action
 from pipeline.scoring.rubric import DEFAULT_COMPETENCIES, competencies_from
 from server.app_keys import AUTH_KEY, INTERVIEWS_KEY
 from server.settings import Settings
+from server.web.access import PERSON_LINK, rater_account
 from server.web.auth import Auth, Claims
 from server.web.contract import Inputs, Operation, Reply, Scheme, add
 from server.web.schemas import (
@@ -58,7 +59,6 @@ from server.web.util import (
     settings_of,
 )
 
-PERSON_LINK = "user-"  # the token id prefix of a signed-in person's live links
 MAX_IMPORT_BYTES = 1 << 20  # one request of candidates: the app's body cap
 
 
@@ -198,17 +198,18 @@ async def finish(request: web.Request, inp: Inputs[None, None, IdPath]) -> web.R
 
 
 async def report(request: web.Request, inp: Inputs[None, None, IdPath]) -> web.Response:
-    """The finalized report. Staff who may read reports beyond their own assigned interviews
-    (and hiring managers, who decide) get the interviewers' ratings merged in beside the AI
-    scores; an interviewer (link token or assigned account) reads the report as stored, so
-    raters do not see each other's ratings. Pages render it with
-    web_client/static/report-view.js (one renderer)."""
+    """The finalized report. Those who may see this interview's decisions (decisions:read)
+    get the interviewers' ratings merged in beside the AI scores; an interviewer (link token
+    or assigned account) reads the report as stored, so raters do not see each other's
+    ratings. Pages render it with web_client/static/report-view.js (one renderer)."""
     engine = engine_of(request)
     row = await asyncio.to_thread(db.get_report, engine, inp.path.id)
     if row is None:
         raise error(web.HTTPNotFound, "no report yet: it is made when the interview finishes")
     who = inp.principal
-    if who is None or not (who.everywhere(Action.REPORTS_READ) or who.holds(Role.HIRING_MANAGER)):
+    iv = await interview_or_404(request)
+    # Every rater's ratings go to those who decide on this interview, never to a rater.
+    if who is None or not who.sees_interview(Action.DECISIONS_READ, iv.id, iv.requisition_id):
         return json_response(row.body)
     human = ratings.summary(await asyncio.to_thread(ratings.read, engine, inp.path.id))
     return json_response({**row.body, "human_ratings": human})
@@ -253,10 +254,8 @@ async def rate(request: web.Request, inp: Inputs[RatingIn, None, RatingPath]) ->
     engine = engine_of(request)
     actor = None
     if claims.jti.startswith(PERSON_LINK):  # a signed-in person's live link (staff_api)
-        person = await asyncio.to_thread(
-            accounts.get_account, engine, claims.jti[len(PERSON_LINK) :]
-        )
-        actor = f"{person.name} <{person.email}> via live link" if person else None
+        person = await rater_account(request, claims)
+        actor = f"{person.name} <{person.email}> via live link"
     record = functools.partial(ratings.record, engine, claims.interview, _rater(claims))
     try:
         row = await asyncio.to_thread(record, inp.path.competency, body.score, body.note, actor)
@@ -477,9 +476,10 @@ OPERATIONS: tuple[Operation[Any, Any, Any], ...] = (
         ("staff", "interviewer"),
         {200: Reply("OK", ReportOut), 404: "no report"},
         params=IdPath,
-        description="With the admin key, `human_ratings` holds the interviewers' ratings per "
-        "competency (mean, n, each rating and note) beside the AI scores. An interviewer token "
-        'of this interview reads the report as stored (the live view\'s "View report", '
+        description="For callers with decisions:read on the interview, `human_ratings` holds "
+        "the interviewers' ratings per competency (mean, n, each rating and note) beside the "
+        "AI scores. An interviewer (token or account) "
+        'reads the report as stored (the live view\'s "View report", '
         "/report/{id}); 404 until it is stored, a moment after the interview ends.",
         action=Action.REPORTS_READ,
         resource="interview",
@@ -516,7 +516,7 @@ OPERATIONS: tuple[Operation[Any, Any, Any], ...] = (
         STAFF,
         {200: Reply("OK", InterviewRatingsOut), 404: "no such interview"},
         params=IdPath,
-        action=Action.REPORTS_READ,
+        action=Action.DECISIONS_READ,
         resource="interview",
     ),
     Operation(

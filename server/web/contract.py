@@ -24,7 +24,17 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from hr_bridge.roles import Action
 from server.app_keys import AUTH_KEY
-from server.web.access import Denied, Principal, Resource, permit, staff
+from server.web.access import (
+    Denied,
+    Principal,
+    Resource,
+    failed,
+    has_credentials,
+    permit,
+    person_link,
+    staff,
+    throttled,
+)
 from server.web.auth import AuthError, Claims, Expired, Role
 from server.web.schemas import ErrorOut
 from server.web.util import JSON_DEPTH, bearer, error, invalid, read_raw, too_deep
@@ -156,14 +166,7 @@ async def authorize(
     if not op.security:
         return None, None
     auth = request.app[AUTH_KEY]
-    client = request.remote or "unknown"
-    wait = auth.throttle.retry_after(client)
-    if wait > 0:
-        raise error(
-            web.HTTPTooManyRequests,
-            "too many bad credentials from this address; try again later",
-            headers={"Retry-After": str(max(1, round(wait)))},
-        )
+    throttled(request)
     denied = Denied()
     if "staff" in op.security:
         principal = await staff(request, denied)
@@ -176,12 +179,14 @@ async def authorize(
     for role in roles:
         try:
             claims = auth.verify(bearer(request), request.match_info.get("id", ""), role)
+            await person_link(request, claims)
             return None, claims
         except Expired as err:
             raise error(web.HTTPGone, str(err)) from None
         except AuthError as err:
             denied.reasons.append(str(err))
-    auth.throttle.failed(client)
+    if has_credentials(request):
+        failed(request)
     # The last reason: a link token's when the operation takes one, else how staff sign in.
     raise error(web.HTTPUnauthorized, denied.reasons[-1] if denied.reasons else "no credentials")
 

@@ -122,7 +122,9 @@ async def sso_callback(
     grants = None if labels is None else [RoleGrant.parse(label) for label in labels]
     if grants is not None and not grants:
         return _back(request, "your organisation account has no hirestream role; ask an HR admin")
-    if not identity.email or identity.email_verified is False:
+    # The email finds or makes the account: only one the provider vouches for (a missing
+    # claim is not a yes: some providers let people type any address).
+    if not identity.email or identity.email_verified is not True:
         return _back(request, "the provider did not confirm your email address")
     find = functools.partial(
         accounts.account_for_oidc,

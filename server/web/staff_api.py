@@ -33,12 +33,14 @@ from hr_bridge.roles import DESCRIPTIONS, GRANTS, KEY_SCOPES, SCOPED, Action, Ro
 from server.app_keys import AUTH_KEY
 from server.settings import Settings
 from server.web.access import (
+    PERSON_LINK,
     SESSION_COOKIE,
     Principal,
+    failed,
     grant_labels,
+    throttled,
     user_principal,
 )
-from server.web.api import PERSON_LINK
 from server.web.contract import Inputs, Operation, Reply, Scheme, add
 from server.web.schemas import IdPath
 from server.web.staff_schemas import (
@@ -57,6 +59,7 @@ from server.web.staff_schemas import (
     SetupIn,
     SetupLinkOut,
     SignInIn,
+    SignInNext,
     TotpBeginOut,
     TotpIn,
     UserCreated,
@@ -162,18 +165,17 @@ def set_session_cookie(response: web.StreamResponse, settings: Settings, token: 
     )
 
 
-def _throttled(request: web.Request) -> None:
-    wait = request.app[AUTH_KEY].throttle.retry_after(request.remote or "unknown")
-    if wait > 0:
-        raise error(
-            web.HTTPTooManyRequests,
-            "too many failed sign-ins from this address; try again later",
-            headers={"Retry-After": str(max(1, round(wait)))},
-        )
+def json_only(request: web.Request) -> None:
+    """Sign-in and setup take JSON only: a cross-site form (text/plain or urlencoded) cannot
+    send it without the browser asking first, so no other site can sign a browser in to an
+    account of its choosing."""
+    if request.content_type != "application/json":
+        raise error(web.HTTPUnsupportedMediaType, "send the body as application/json")
 
 
 async def sign_in(request: web.Request, inp: Inputs[SignInIn, None, None]) -> web.Response:
-    _throttled(request)
+    json_only(request)
+    throttled(request, "failed sign-ins")
     settings = settings_of(request)
     body = inp.body
     policy = LockoutPolicy(settings.lockout_failures, settings.lockout_s)
@@ -184,7 +186,7 @@ async def sign_in(request: web.Request, inp: Inputs[SignInIn, None, None]) -> we
         assert result.account is not None
         return await signed_in(request, result.account, "password")
     if result.outcome != SignInOutcome.TOTP_REQUIRED:
-        request.app[AUTH_KEY].throttle.failed(request.remote or "unknown")
+        failed(request)
     if result.outcome == SignInOutcome.LOCKED:
         until = result.locked_until or datetime.now(UTC)
         wait = max(1, round((until - datetime.now(UTC)).total_seconds()))
@@ -273,23 +275,26 @@ async def totp_disable(request: web.Request, inp: Inputs[None, None, None]) -> w
 
 
 async def setup_check(request: web.Request, inp: Inputs[SetupCheckIn, None, None]) -> web.Response:
-    _throttled(request)
+    json_only(request)
+    throttled(request, "unusable links")
     try:
         purpose = await asyncio.to_thread(accounts.link_purpose, engine_of(request), inp.body.token)
     except LinkError as err:
-        request.app[AUTH_KEY].throttle.failed(request.remote or "unknown")
+        failed(request)
         raise error(web.HTTPGone, str(err)) from None
     return json_response({"purpose": purpose, "email": None})
 
 
 async def setup(request: web.Request, inp: Inputs[SetupIn, None, None]) -> web.Response:
-    """Use a one-time link: create the first HR admin, or set a password after a reset."""
-    _throttled(request)
+    """Use a one-time link: create the first HR admin, or set a password after a reset. A
+    person with two-factor on then signs in with their code: a link alone never does."""
+    json_only(request)
+    throttled(request, "unusable links")
     body, engine = inp.body, engine_of(request)
     try:
         purpose = await asyncio.to_thread(accounts.link_purpose, engine, body.token)
     except LinkError as err:
-        request.app[AUTH_KEY].throttle.failed(request.remote or "unknown")
+        failed(request)
         raise error(web.HTTPGone, str(err)) from None
     try:
         if purpose == "first_admin":
@@ -307,6 +312,8 @@ async def setup(request: web.Request, inp: Inputs[SetupIn, None, None]) -> web.R
             account = await _call(accounts.reset_with_link, engine, body.token, body.password)
     except LinkError as err:  # used meanwhile
         raise error(web.HTTPGone, str(err)) from None
+    if account.totp_enabled:
+        return json_response({"sign_in": True})
     return await signed_in(request, account, "setup")
 
 
@@ -350,12 +357,13 @@ async def change_user(request: web.Request, inp: Inputs[UserPatch, None, UserPat
     body, who, engine, uid = inp.body, inp.staff, engine_of(request), inp.path.id
     if await asyncio.to_thread(accounts.get_account, engine, uid) is None:
         raise error(web.HTTPNotFound, "no such person")
-    if body.name is not None:
-        await _call(accounts.rename, engine, uid, body.name, who.actor)
-    if body.roles is not None:
-        await _call(accounts.set_roles, engine, uid, _grants(body.roles), who.actor)
+    # The changes that can be refused (the last HR admin) first, the rename last.
     if body.disabled is not None:
         await _call(accounts.set_disabled, engine, uid, body.disabled, who.actor)
+    if body.roles is not None:
+        await _call(accounts.set_roles, engine, uid, _grants(body.roles), who.actor)
+    if body.name is not None:
+        await _call(accounts.rename, engine, uid, body.name, who.actor)
     account = await asyncio.to_thread(accounts.get_account, engine, uid)
     assert account is not None
     return json_response(user_view(account))
@@ -409,12 +417,15 @@ async def audit_trail(request: web.Request, inp: Inputs[None, AuditQuery, None])
 
 async def live_link(request: web.Request, inp: Inputs[None, None, IdPath]) -> web.Response:
     """A viewer link for the live view of an interview this person may watch (the live view
-    works with interviewer links; this one lasts a day and is recorded in the audit trail)."""
+    works with interviewer links). It lasts as long as an idle session, stops working when the
+    account is disabled, rates only for interviewers (server.web.access) and is audited."""
     iv = await interview_or_404(request)
     who = inp.staff
     # A person's links share one token id, so their scorecard ratings stay one rater's.
     jti = f"{PERSON_LINK}{who.id}" if who.kind == "user" else None
-    token = request.app[AUTH_KEY].issue(iv.id, "interviewer", 24 * 3600.0, jti=jti)
+    # As long as an unused session: the link is re-made from the list when needed.
+    ttl = settings_of(request).session_idle_s
+    token = request.app[AUTH_KEY].issue(iv.id, "interviewer", ttl, jti=jti)
     await asyncio.to_thread(
         audit.record, engine_of(request), who.actor, "live.link", f"interview:{iv.id}"
     )
@@ -433,6 +444,7 @@ OPERATIONS: tuple[Operation[Any, Any, Any], ...] = (
             200: Reply("signed in; the session cookie is set", MeOut),
             401: "wrong email or password, or a code is needed or wrong (field: code)",
             403: "the account is disabled",
+            415: "not application/json",
             429: "too many failures from this address, or the account is locked",
         },
         body=SignInIn,
@@ -501,6 +513,7 @@ OPERATIONS: tuple[Operation[Any, Any, Any], ...] = (
         {
             200: Reply("OK", SetupCheckOut),
             410: "the link was used or has expired",
+            415: "not application/json",
             429: "slow down",
         },
         body=SetupCheckIn,
@@ -512,9 +525,10 @@ OPERATIONS: tuple[Operation[Any, Any, Any], ...] = (
         "Use a one-time link: create the first HR admin, or choose a new password; signs in",
         (),
         {
-            200: Reply("signed in", MeOut),
+            200: Reply("signed in; or, with two-factor on, sign in next", MeOut | SignInNext),
             409: "an HR admin exists already",
             410: "the link was used or has expired",
+            415: "not application/json",
             429: "slow down",
         },
         body=SetupIn,

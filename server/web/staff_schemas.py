@@ -16,6 +16,9 @@ Code = Annotated[str, StringConstraints(pattern=r"^\d{6,8}$")]
 Token = Annotated[str, StringConstraints(min_length=16, max_length=200, pattern=r"^[\w-]+$")]
 Login = Annotated[str, StringConstraints(min_length=3, max_length=254, pattern=NO_NUL)]
 ASCII = r"^[\x21-\x7e]*$"
+# "/", or "/" then a character other than "/" (that would name another host), then printable
+# ASCII; no backslash anywhere (browsers read it as "/").
+LOCAL_PATH = r"^/([\x21-\x2e\x30-\x5b\x5d-\x7e][\x21-\x5b\x5d-\x7e]*)?$"
 GrantLabel = Annotated[str, StringConstraints(min_length=1, max_length=120, pattern=NO_NUL)]
 
 
@@ -35,6 +38,12 @@ class MeOut(Schema):
     csrf: str | None  # send as X-CSRF-Token on writes made with the session cookie
     totp_enabled: bool
     sso: bool
+
+
+class SignInNext(Schema):
+    """A password set for an account with two-factor on: sign in with the code next."""
+
+    sign_in: Literal[True]
 
 
 class SetupCheckIn(Schema):
@@ -157,7 +166,8 @@ class SsoOut(Schema):
 
 
 class SsoLoginQuery(Schema):
-    next: Annotated[str, StringConstraints(max_length=500, pattern=r"^/[^/\\]")] = "/hr"
+    # A path on this site: printable ASCII without backslashes, not "//" (another host).
+    next: Annotated[str, StringConstraints(max_length=500, pattern=LOCAL_PATH)] = "/hr"
 
 
 class SsoCallbackQuery(Schema):

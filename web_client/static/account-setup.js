@@ -78,7 +78,8 @@ async function submit(ev, token) {
     const { res, data } = await call("/api/account/setup", body);
     if (res.ok) {
       sessionStorage.removeItem(STORE);
-      location.assign(landingPage(data));
+      // With two-factor on, the new password is set and the person signs in with their code.
+      location.assign(data.sign_in ? "/signin" : landingPage(data));
       return;
     }
     if (res.status === 410) return linkGone();
