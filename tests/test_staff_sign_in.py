@@ -9,15 +9,23 @@ from typing import Any
 
 import pyotp
 from aiohttp.test_utils import TestClient, TestServer
+from sqlalchemy import Engine
 
 from hr_bridge import accounts
-from hr_bridge.accounts import RoleGrant
+from hr_bridge.accounts import AccountView, RoleGrant
 from hr_bridge.roles import Role
 from server.app import create_app
 from server.app_keys import RESOURCES_KEY
 from server.settings import Settings
 
 PASSWORD = "a long enough passphrase"
+
+
+async def _person(engine: Engine, email: str, name: str, role: Role) -> AccountView:
+    """An account with one organisation-wide role and the test password."""
+    return await asyncio.to_thread(
+        accounts.create_account, engine, email, name, [RoleGrant(role)], "test", PASSWORD
+    )
 
 
 def _cookie(r: Any) -> dict[str, str]:
@@ -59,15 +67,7 @@ async def test_sessions_end_when_idle_signed_out_or_everywhere(
     app = create_app(make_settings(session_idle_s=1.0))
     async with TestClient(TestServer(app)) as c:
         engine = app[RESOURCES_KEY].engine
-        await asyncio.to_thread(
-            accounts.create_account,
-            engine,
-            "rae@example.com",
-            "Rae",
-            [RoleGrant(Role.RECRUITER)],
-            "test",
-            PASSWORD,
-        )
+        await _person(engine, "rae@example.com", "Rae", Role.RECRUITER)
         first = await _sign_in(c, "rae@example.com")
         assert (await c.get("/api/me", headers=_cookie(first))).status == 200
         await asyncio.sleep(1.2)  # longer than session_idle_s
@@ -97,15 +97,7 @@ async def test_wrong_passwords_lock_the_account(make_settings: Callable[..., Set
     app = create_app(make_settings(lockout_failures=3, lockout_s=600))
     async with TestClient(TestServer(app)) as c:
         engine = app[RESOURCES_KEY].engine
-        acc = await asyncio.to_thread(
-            accounts.create_account,
-            engine,
-            "lee@example.com",
-            "Lee",
-            [RoleGrant(Role.AUDITOR)],
-            "test",
-            PASSWORD,
-        )
+        acc = await _person(engine, "lee@example.com", "Lee", Role.AUDITOR)
         statuses = [
             (await _sign_in(c, "lee@example.com", password="not the password")).status
             for _ in range(3)
@@ -114,15 +106,7 @@ async def test_wrong_passwords_lock_the_account(make_settings: Callable[..., Set
         r = await _sign_in(c, "lee@example.com")  # the right password, but locked
         assert r.status == 429 and int(r.headers["Retry-After"]) > 500
         # An HR admin's reset clears the lock and gives a one-time link for a new password.
-        admin = await asyncio.to_thread(
-            accounts.create_account,
-            engine,
-            "boss@example.com",
-            "Boss",
-            [RoleGrant(Role.HR_ADMIN)],
-            "test",
-            PASSWORD,
-        )
+        admin = await _person(engine, "boss@example.com", "Boss", Role.HR_ADMIN)
         assert admin.email == "boss@example.com"
         boss = await _sign_in(c, "boss@example.com")
         headers = _cookie(boss) | {"X-CSRF-Token": (await boss.json())["csrf"]}
@@ -140,15 +124,7 @@ async def test_two_factor_sign_in(make_settings: Callable[..., Settings]) -> Non
     app = create_app(make_settings())
     async with TestClient(TestServer(app)) as c:
         engine = app[RESOURCES_KEY].engine
-        await asyncio.to_thread(
-            accounts.create_account,
-            engine,
-            "tia@example.com",
-            "Tia",
-            [RoleGrant(Role.HR_ADMIN)],
-            "test",
-            PASSWORD,
-        )
+        await _person(engine, "tia@example.com", "Tia", Role.HR_ADMIN)
         r = await _sign_in(c, "tia@example.com")
         headers = _cookie(r) | {"X-CSRF-Token": (await r.json())["csrf"]}
         begun = await (await c.put("/api/me/totp/begin", headers=headers)).json()
@@ -177,15 +153,7 @@ async def test_sign_in_refuses_forms_and_signed_out_pages_do_not_lock_it(
     app = create_app(make_settings(auth_failure_limit=5))
     async with TestClient(TestServer(app)) as c:
         engine = app[RESOURCES_KEY].engine
-        await asyncio.to_thread(
-            accounts.create_account,
-            engine,
-            "ola@example.com",
-            "Ola",
-            [RoleGrant(Role.RECRUITER)],
-            "test",
-            PASSWORD,
-        )
+        await _person(engine, "ola@example.com", "Ola", Role.RECRUITER)
         # Another site's form cannot sign this browser in (login CSRF): JSON only.
         form = f'{{"email": "ola@example.com", "password": "{PASSWORD}"}}'
         r = await c.post("/api/session", data=form, headers={"Content-Type": "text/plain"})
@@ -201,15 +169,7 @@ async def test_a_reset_link_does_not_skip_two_factor(
     app = create_app(make_settings())
     async with TestClient(TestServer(app)) as c:
         engine = app[RESOURCES_KEY].engine
-        acc = await asyncio.to_thread(
-            accounts.create_account,
-            engine,
-            "two@example.com",
-            "Two",
-            [RoleGrant(Role.HR_ADMIN)],
-            "test",
-            PASSWORD,
-        )
+        acc = await _person(engine, "two@example.com", "Two", Role.HR_ADMIN)
         secret = accounts.new_totp_secret()
         totp = pyotp.TOTP(secret)
         assert await asyncio.to_thread(
@@ -228,15 +188,7 @@ async def test_a_refused_change_changes_nothing(make_settings: Callable[..., Set
     app = create_app(make_settings())
     async with TestClient(TestServer(app)) as c:
         engine = app[RESOURCES_KEY].engine
-        acc = await asyncio.to_thread(
-            accounts.create_account,
-            engine,
-            "solo@example.com",
-            "Solo",
-            [RoleGrant(Role.HR_ADMIN)],
-            "test",
-            PASSWORD,
-        )
+        acc = await _person(engine, "solo@example.com", "Solo", Role.HR_ADMIN)
         r = await _sign_in(c, "solo@example.com")
         headers = _cookie(r) | {"X-CSRF-Token": (await r.json())["csrf"]}
         body = {"name": "Renamed", "disabled": True}
