@@ -40,6 +40,7 @@ from hr_bridge.roles import KEY_SCOPES, SCOPED, Action, Role, Scope
 FIRST_ADMIN, RESET = "first_admin", "reset"
 PURPOSES = frozenset({FIRST_ADMIN, RESET})
 TOTP_ISSUER = "hirestream"
+SETUP_LINK_TTL_S = 24 * 3600.0  # how long a one-time setup link stays usable
 KEY_PREFIX = "hsk_"
 # Writes that only record activity (a session's last_seen_at, a key's last_used_at) happen at
 # most this often per row, so every request does not write.
@@ -56,6 +57,12 @@ def _id() -> str:
 
 def _sha256(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def setup_path(token: str) -> str:
+    """The page that uses a setup link. The token rides in the fragment, which browsers never
+    send, so it stays out of server logs and Referer headers."""
+    return f"/account/setup#{token}"
 
 
 # --- tables ---------------------------------------------------------------------------------
@@ -75,6 +82,8 @@ class Account(SQLModel, table=True):
     name: str = Field(max_length=200)
     password_hash: str | None = Field(default=None, max_length=200)
     totp_secret: str | None = Field(default=None, max_length=64)
+    # The last TOTP time step (pyotp timecode) a code was accepted for: a code counts once.
+    totp_last_step: int | None = None
     disabled: bool = False
     oidc_subject: str | None = Field(default=None, max_length=300)  # "<issuer>|<sub>"
     failed_logins: int = 0
@@ -114,7 +123,7 @@ class StaffSession(SQLModel, table=True):
     id: str = Field(primary_key=True, max_length=64)
     account_id: str = Field(foreign_key="account.id", index=True, max_length=32)
     csrf: str = Field(max_length=64)
-    via: str = Field(max_length=16)  # "password", "oidc"...
+    via: str = Field(max_length=16)  # how it started: "password", "sso" or "setup"
     created_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
     )
@@ -464,6 +473,20 @@ def _end_sessions(session: Session, account_id: str, now: datetime) -> int:
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
+def _end_links(session: Session, account_id: str | None, now: datetime) -> int:
+    """Mark unused setup links used so an earlier (perhaps leaked) one dies: the account's,
+    or with None every first-admin link. How many were marked (expired ones included)."""
+    which = (
+        col(SetupLink.purpose) == FIRST_ADMIN
+        if account_id is None
+        else col(SetupLink.account_id) == account_id
+    )
+    result = session.execute(
+        update(SetupLink).where(which, col(SetupLink.used_at).is_(None)).values(used_at=now)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
 def _insert_account(
     session: Session,
     email: str,
@@ -560,8 +583,8 @@ def set_roles(
 
 
 def set_disabled(engine: Engine, account_id: str, disabled: bool, actor: str) -> AccountView:
-    """Disable (ending every session) or enable an account. AccountConflict for disabling
-    the last enabled hr_admin."""
+    """Disable (ending every session and unused setup link) or enable an account.
+    AccountConflict for disabling the last enabled hr_admin."""
     with Session(engine) as s:
         _lock_admins(s)
         acc = _account(s, account_id)
@@ -570,19 +593,22 @@ def set_disabled(engine: Engine, account_id: str, disabled: bool, actor: str) ->
                 "disabled: the last enabled hr_admin cannot be disabled; "
                 "make another account hr_admin first"
             )
+        # A disabled account's unused links die too (even when it was disabled already).
+        links = _end_links(s, acc.id, utcnow()) if disabled else 0
         if acc.disabled != disabled:
             acc.disabled, acc.updated_at = disabled, utcnow()
             s.add(acc)
             ended = _end_sessions(s, acc.id, utcnow()) if disabled else 0
             action = "account.disabled" if disabled else "account.enabled"
-            audit.add(s, actor, action, _subject(acc.id), sessions_ended=ended)
+            audit.add(s, actor, action, _subject(acc.id), sessions_ended=ended, links_ended=links)
         s.commit()
         s.refresh(acc)
         return _view(s, acc)
 
 
 def set_password(engine: Engine, account_id: str, password: str, actor: str) -> None:
-    """Set the password (policy checked), end every session and clear any lockout."""
+    """Set the password (policy checked), end every session and unused setup link and clear
+    any lockout."""
     hashed = _policy(password)
     with Session(engine) as s:
         acc = _account(s, account_id)
@@ -595,7 +621,15 @@ def _store_password(session: Session, acc: Account, hashed: str, actor: str, now
     acc.updated_at = now
     session.add(acc)
     ended = _end_sessions(session, acc.id, now)
-    audit.add(session, actor, "account.password_set", _subject(acc.id), sessions_ended=ended)
+    links = _end_links(session, acc.id, now)
+    audit.add(
+        session,
+        actor,
+        "account.password_set",
+        _subject(acc.id),
+        sessions_ended=ended,
+        links_ended=links,
+    )
 
 
 def rename(engine: Engine, account_id: str, name: str, actor: str) -> AccountView:
@@ -674,8 +708,11 @@ def sign_in(
             if not totp_code:
                 s.commit()  # no failure: the password was right, the code comes next
                 return SignInResult(SignInOutcome.TOTP_REQUIRED)
-            if not _totp_ok(acc.totp_secret, totp_code, at):
+            # Under the row lock above: of two sign-ins with one code, only the first counts.
+            step = _totp_step(acc.totp_secret, totp_code, at, after=acc.totp_last_step)
+            if step is None:
                 return _failure(s, acc, SignInOutcome.BAD_TOTP, "bad_totp", policy, at)
+            acc.totp_last_step = step
         if needs_rehash(acc.password_hash):
             acc.password_hash = hash_password(password)
         acc.failed_logins, acc.locked_until, acc.last_sign_in_at = 0, None, at
@@ -735,24 +772,48 @@ def totp_uri(secret: str, email: str) -> str:
     return pyotp.TOTP(secret).provisioning_uri(name=email, issuer_name=TOTP_ISSUER)
 
 
-def _totp_ok(secret: str, code: str, at: datetime) -> bool:
+def _totp_step(secret: str, code: str, at: datetime, after: int | None = None) -> int | None:
+    """The time step (pyotp timecode) `code` is right for, among the one at `at` and one
+    either side, and later than `after` (the last step accepted: a code counts once); None
+    when there is none or the input is malformed."""
     digits = "".join(code.split())
     if not (digits.isdigit() and len(digits) == 6):
-        return False
+        return None
     try:
-        return pyotp.TOTP(secret).verify(digits, for_time=at, valid_window=1)
+        totp = pyotp.TOTP(secret)
+        now_step = totp.timecode(at)
+        for step in (now_step - 1, now_step, now_step + 1):  # the earliest: spend the least
+            if (after is None or step > after) and hmac.compare_digest(
+                totp.generate_otp(step), digits
+            ):
+                return step
     except (binascii.Error, ValueError):
-        return False
+        pass
+    return None
 
 
-def enable_totp(engine: Engine, account_id: str, secret: str, code: str, actor: str) -> bool:
+def enable_totp(
+    engine: Engine,
+    account_id: str,
+    secret: str,
+    code: str,
+    actor: str,
+    now: datetime | None = None,
+) -> bool:
     """Store `secret` as the account's second factor only if `code` proves the person's app
-    has it (one 30 s step either side allowed); False otherwise, nothing changed."""
-    if not _totp_ok(secret, code, utcnow()):
-        return False
+    has it (one 30 s step either side allowed); False otherwise, nothing changed. The code's
+    step is remembered, so it cannot sign in afterwards; re-enabling the current secret needs
+    a code not used yet."""
+    at = now or utcnow()
     with Session(engine) as s:
         acc = _account(s, account_id)
-        acc.totp_secret, acc.updated_at = secret, utcnow()
+        lock_row(s, Account, acc.id, "name")
+        s.refresh(acc)
+        after = acc.totp_last_step if acc.totp_secret == secret else None
+        step = _totp_step(secret, code, at, after=after)
+        if step is None:
+            return False
+        acc.totp_secret, acc.totp_last_step, acc.updated_at = secret, step, at
         s.add(acc)
         audit.add(s, actor, "account.totp_enabled", _subject(acc.id))
         s.commit()
@@ -763,7 +824,7 @@ def disable_totp(engine: Engine, account_id: str, actor: str) -> None:
     with Session(engine) as s:
         acc = _account(s, account_id)
         if acc.totp_secret is not None:
-            acc.totp_secret, acc.updated_at = None, utcnow()
+            acc.totp_secret, acc.totp_last_step, acc.updated_at = None, None, utcnow()
             s.add(acc)
             audit.add(s, actor, "account.totp_disabled", _subject(acc.id))
         s.commit()
@@ -988,11 +1049,12 @@ def create_setup_link(
     engine: Engine,
     purpose: str,
     account_id: str | None = None,
-    ttl_s: float = 86400,
+    ttl_s: float = SETUP_LINK_TTL_S,
     now: datetime | None = None,
     actor: str = "system",
 ) -> str:
-    """A one-time link's token: FIRST_ADMIN (no account) or RESET (for `account_id`)."""
+    """A one-time link's token: FIRST_ADMIN (no account) or RESET (for `account_id`). A new
+    RESET link replaces the account's unused ones (marked used)."""
     if purpose not in PURPOSES:
         raise AccountError(f"purpose: one of {', '.join(sorted(PURPOSES))}")
     if (purpose == RESET) != (account_id is not None):
@@ -1000,8 +1062,12 @@ def create_setup_link(
     at = now or utcnow()
     token = secrets.token_urlsafe(32)
     with Session(engine) as s:
+        ended = 0
         if account_id is not None:
             _account(s, account_id)
+            # One live link per account: two made at once must not both stay usable.
+            lock_row(s, Account, account_id, "name")
+            ended = _end_links(s, account_id, at)
         s.add(
             SetupLink(
                 id=_sha256(token),
@@ -1012,7 +1078,7 @@ def create_setup_link(
             )
         )
         subject = "setup" if account_id is None else _subject(account_id)
-        audit.add(s, actor, "setup_link.created", subject, purpose=purpose)
+        audit.add(s, actor, "setup_link.created", subject, purpose=purpose, links_ended=ended)
         s.commit()
     return token
 
@@ -1054,8 +1120,8 @@ def create_first_admin(
     engine: Engine, token: str, email: str, name: str, password: str, now: datetime | None = None
 ) -> AccountView:
     """Use a first-admin link to create the first hr_admin, all or nothing: a failure leaves
-    the link usable. LinkError for a bad link, AccountConflict once an enabled hr_admin
-    exists, AccountError for bad input."""
+    the link usable; success marks every other first-admin link used. LinkError for a bad
+    link, AccountConflict once an enabled hr_admin exists, AccountError for bad input."""
     address, clean, hashed = normalise_email(email), _clean_name(name), _policy(password)
     at = now or utcnow()
     with Session(engine) as s:
@@ -1063,6 +1129,7 @@ def create_first_admin(
         link = _consume(s, token, FIRST_ADMIN, at)
         if _enabled_admins(s):
             raise AccountConflict("an HR admin exists already; ask them for an account")
+        _end_links(s, None, at)
         acc = _insert_account(
             s, address, clean, [RoleGrant(Role.HR_ADMIN)], f"setup_link:{link.id[:8]}", hashed
         )
@@ -1075,7 +1142,8 @@ def reset_with_link(
     engine: Engine, token: str, password: str, now: datetime | None = None
 ) -> AccountView:
     """Use a reset link: set its account's password (policy checked), end its sessions and
-    clear any lockout. LinkError for a bad link; a failure leaves the link usable."""
+    other unused links and clear any lockout. LinkError for a bad link; a failure leaves the
+    link usable."""
     hashed = _policy(password)
     at = now or utcnow()
     with Session(engine) as s:

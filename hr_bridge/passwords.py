@@ -13,8 +13,10 @@ MAX_LENGTH = 256  # argon2 takes any length; this only bounds the work a request
 
 _hasher = PasswordHasher()
 
-# A real hash of a random password nobody knows: sign-in verifies against it when the email is
-# unknown, so an unknown email costs the same time as a known one with a wrong password.
+# A timing stand-in, not a secret: the argon2 hash (with today's parameters, made at import) of
+# a fixed string that is public in this source and is never any account's hash, so knowing it
+# opens nothing. Sign-in verifies against it when there is no real hash to check (unknown email,
+# account without a password), so those answers cost the same argon2 work as a wrong password.
 DUMMY_HASH = _hasher.hash("hirestream-dummy-password-never-valid")
 
 

@@ -4,6 +4,7 @@ setup links, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import hashlib
+import secrets
 import threading
 from datetime import UTC, datetime, timedelta
 
@@ -215,7 +216,9 @@ def test_totp_required_bad_and_ok(engine: Engine) -> None:
     assert not acc.enable_totp(engine, ada.id, secret, stale, "test")
     view = acc.get_account(engine, ada.id)
     assert view is not None and not view.totp_enabled
-    assert acc.enable_totp(engine, ada.id, secret, pyotp.TOTP(secret).now(), "test")
+    # Turned on a minute before T0, so T0's code has not been used yet.
+    before = T0 - timedelta(minutes=1)
+    assert acc.enable_totp(engine, ada.id, secret, pyotp.TOTP(secret).at(before), "test", before)
     view = acc.get_account(engine, ada.id)
     assert view is not None and view.totp_enabled
     assert acc.sign_in(engine, ada.email, PW).outcome is SignInOutcome.TOTP_REQUIRED
@@ -239,6 +242,65 @@ def test_totp_required_bad_and_ok(engine: Engine) -> None:
     acc.disable_totp(engine, ada.id, "test")
     later = T0 + timedelta(hours=1)
     assert acc.sign_in(engine, ada.email, PW, now=later).outcome is SignInOutcome.OK
+
+
+def test_a_totp_code_signs_in_once(engine: Engine) -> None:
+    ada = _admin(engine)
+    secret = acc.new_totp_secret()
+    totp = pyotp.TOTP(secret)
+
+    def code_at(at: datetime, code: str) -> SignInOutcome:
+        return acc.sign_in(engine, ada.email, PW, code, now=at).outcome
+
+    step = timedelta(seconds=30)
+    assert acc.enable_totp(engine, ada.id, secret, totp.at(T0), "test", now=T0)
+    # The code that turned TOTP on was seen: it cannot sign in, nor can an earlier one.
+    assert code_at(T0, totp.at(T0)) is SignInOutcome.BAD_TOTP
+    assert code_at(T0, totp.at(T0 - step)) is SignInOutcome.BAD_TOTP
+    assert code_at(T0 + step, totp.at(T0 + step)) is SignInOutcome.OK
+    assert code_at(T0 + step, totp.at(T0 + step)) is SignInOutcome.BAD_TOTP
+    # A code from the next step (a fast phone clock) is accepted once; then the step it
+    # was for and any before it are spent.
+    assert code_at(T0 + step, totp.at(T0 + 2 * step)) is SignInOutcome.OK
+    assert code_at(T0 + 2 * step, totp.at(T0 + 2 * step)) is SignInOutcome.BAD_TOTP
+    assert code_at(T0 + 2 * step, totp.at(T0 + step)) is SignInOutcome.BAD_TOTP
+    assert code_at(T0 + 3 * step, totp.at(T0 + 3 * step)) is SignInOutcome.OK
+    # Re-enabling the same secret with a spent code is refused; a new secret starts afresh.
+    assert not acc.enable_totp(engine, ada.id, secret, totp.at(T0 + 3 * step), "t", T0 + 3 * step)
+    other = pyotp.TOTP(acc.new_totp_secret())
+    assert acc.enable_totp(
+        engine, ada.id, other.secret, other.at(T0 + 3 * step), "t", T0 + 3 * step
+    )
+    assert code_at(T0 + 4 * step, other.at(T0 + 4 * step)) is SignInOutcome.OK
+    with Session(engine) as s:
+        row = s.get(acc.Account, ada.id)
+        assert row is not None and row.totp_last_step == other.timecode(T0 + 4 * step)
+
+
+def _sign_in_at_once(engine: Engine, email: str, code: str, at: datetime) -> list[str]:
+    """Two sign-ins with the same code from their own threads, released together."""
+    start = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def attempt() -> None:
+        start.wait()
+        outcomes.append(acc.sign_in(engine, email, PW, code, now=at).outcome.value)
+
+    threads = [threading.Thread(target=attempt) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return sorted(outcomes)
+
+
+def test_one_totp_code_used_twice_at_once_signs_in_once(engine: Engine) -> None:
+    ada = _admin(engine)
+    totp = pyotp.TOTP(acc.new_totp_secret())
+    assert acc.enable_totp(engine, ada.id, totp.secret, totp.at(T0), "test", now=T0)
+    for round_ in range(1, 4):
+        at = T0 + timedelta(seconds=30 * round_)
+        assert _sign_in_at_once(engine, ada.email, totp.at(at), at) == ["bad_totp", "ok"]
 
 
 def test_set_password_ends_sessions_and_clears_the_lock(engine: Engine) -> None:
@@ -404,6 +466,69 @@ def test_reset_link_sets_the_password_once(engine: Engine) -> None:
     assert acc.sign_in(engine, ada.email, "a fresh passphrase").outcome is SignInOutcome.OK
     with pytest.raises(LinkError, match="used already"):
         acc.reset_with_link(engine, token, "another passphrase", now=T0)
+
+
+def test_setup_path_and_ttl() -> None:
+    assert acc.setup_path("tok-en_1") == "/account/setup#tok-en_1"  # a fragment: never sent
+    assert acc.SETUP_LINK_TTL_S == 24 * 3600
+
+
+def _add_link(engine: Engine, account_id: str | None, purpose: str) -> str:
+    """A link row written as a concurrent creator (or an older release) could leave it."""
+    token = secrets.token_urlsafe(32)
+    with Session(engine) as s:
+        s.add(
+            acc.SetupLink(
+                id=hashlib.sha256(token.encode()).hexdigest(),
+                purpose=purpose,
+                account_id=account_id,
+                created_at=T0,
+                expires_at=T0 + timedelta(days=1),
+            )
+        )
+        s.commit()
+    return token
+
+
+def _live(engine: Engine, token: str) -> bool:
+    try:
+        acc.link_purpose(engine, token, now=T0)
+    except LinkError as err:
+        assert "used already" in str(err)
+        return False
+    return True
+
+
+def test_a_new_link_a_password_or_disabling_ends_the_earlier_links(engine: Engine) -> None:
+    ada = _admin(engine)
+    bob = acc.create_account(engine, "bob@example.com", "Bob", [], "test")
+    first = acc.create_setup_link(engine, acc.RESET, ada.id, now=T0)
+    bobs = acc.create_setup_link(engine, acc.RESET, bob.id, now=T0)
+    second = acc.create_setup_link(engine, acc.RESET, ada.id, now=T0)
+    assert not _live(engine, first) and _live(engine, second) and _live(engine, bobs)
+    # Default lifetime: SETUP_LINK_TTL_S.
+    with pytest.raises(LinkError, match="expired"):
+        acc.link_purpose(engine, second, now=T0 + timedelta(seconds=acc.SETUP_LINK_TTL_S))
+    acc.set_password(engine, ada.id, "a brand new password", "test")
+    assert not _live(engine, second) and _live(engine, bobs)
+    # Using one link ends the account's others.
+    used = acc.create_setup_link(engine, acc.RESET, ada.id, now=T0)
+    other = _add_link(engine, ada.id, acc.RESET)
+    assert _live(engine, other)
+    acc.reset_with_link(engine, used, "another good password", now=T0)
+    assert not _live(engine, other)
+    acc.set_disabled(engine, bob.id, True, "test")
+    assert not _live(engine, bobs)
+    acc.set_disabled(engine, bob.id, False, "test")
+    assert not _live(engine, bobs)
+    trail = {e.action: e.detail for e in events_for(engine, f"account:{bob.id}")}
+    assert trail["account.disabled"] == {"sessions_ended": 0, "links_ended": 1}
+
+
+def test_the_first_admin_ends_the_other_first_admin_links(engine: Engine) -> None:
+    links = [acc.create_setup_link(engine, acc.FIRST_ADMIN, now=T0) for _ in range(3)]
+    acc.create_first_admin(engine, links[1], "ada@example.com", "Ada", PW, now=T0)
+    assert not any(_live(engine, t) for t in links)
 
 
 def _disable_at_once(engine: Engine, targets: list[str]) -> list[str]:

@@ -50,6 +50,7 @@ def _token(out: str) -> str:
     m = LINK.search(out)
     assert m is not None, out
     assert m.group(1) == "https://hr.example.com"
+    assert m.group(0) == m.group(1) + accounts.setup_path(m.group(2))
     return m.group(2)
 
 
@@ -76,6 +77,7 @@ def test_users_add_list_disable_enable_reset(tmp_path: Path, store: Engine) -> N
     rex_roles = ["--role", "recruiter", "--role", "auditor"]
     r = _users(tmp_path, "add", "rex@example.com", "--name", "Rex", *rex_roles)
     assert r.returncode == 0, r.stderr
+    rex_link = _token(r.stdout)
     r = _users(tmp_path, "list")
     assert r.returncode == 0, r.stderr
     head, *rows = r.stdout.splitlines()
@@ -95,6 +97,8 @@ def test_users_add_list_disable_enable_reset(tmp_path: Path, store: Engine) -> N
     assert r.returncode == 0 and "account rex@example.com disabled" in r.stdout
     rex = accounts.find_account(store, "rex@example.com")
     assert rex is not None and rex.disabled
+    with pytest.raises(LinkError, match="used already"):  # disabling ended his unused link
+        accounts.link_purpose(store, rex_link)
     assert _users(tmp_path, "enable", "rex@example.com").returncode == 0
     rex = accounts.find_account(store, "rex@example.com")
     assert rex is not None and not rex.disabled
@@ -109,6 +113,12 @@ def test_users_add_list_disable_enable_reset(tmp_path: Path, store: Engine) -> N
     assert r.returncode == 0, r.stderr
     assert "1 session(s) ended, lockout cleared; second factor removed" in r.stdout
     assert accounts.resume_session(store, session, 600) is None
+    # A second reset's link replaces the first: a leaked earlier link is dead.
+    earlier = _token(r.stdout)
+    r = _users(tmp_path, "reset", "ada@example.com")
+    assert r.returncode == 0, r.stderr
+    with pytest.raises(LinkError, match="used already"):
+        accounts.link_purpose(store, earlier)
     view = accounts.reset_with_link(store, _token(r.stdout), "a fresh passphrase")
     assert not view.totp_enabled and view.locked_until is None
     assert accounts.sign_in(store, "ada@example.com", "a fresh passphrase").outcome is (

@@ -18,8 +18,8 @@ from server.resources import open_database
 from server.settings import Settings
 
 ACTOR = "operator:cli"
-LINK_TTL_S = 24 * 3600
-SETUP_PATH = "/account/setup"
+# How long the printed links last, in words ("24 h").
+_VALID = f"{accounts.SETUP_LINK_TTL_S / 3600:g} h"
 
 
 class UsersError(HirestreamError):
@@ -71,21 +71,23 @@ def _find(engine: Engine, email: str) -> AccountView:
 
 def _print_link(engine: Engine, public_url: str, view: AccountView) -> None:
     token = accounts.create_setup_link(
-        engine, accounts.RESET, view.id, ttl_s=LINK_TTL_S, actor=ACTOR
+        engine, accounts.RESET, view.id, ttl_s=accounts.SETUP_LINK_TTL_S, actor=ACTOR
     )
-    print(f"set-password link for {view.email} (valid 24 h, once; give it to them only):")
-    print(f"{public_url}{SETUP_PATH}#{token}")
+    print(f"set-password link for {view.email} (valid {_VALID}, once; give it to them only):")
+    print(f"{public_url}{accounts.setup_path(token)}")
 
 
 def first_run_message(engine: Engine, public_url: str) -> str | None:
-    """While no enabled account holds hr_admin: a new first-admin link (24 h, once) in a line
+    """While no enabled account holds hr_admin: a new first-admin link (one use) in a line
     for the operator's terminal (never the log: the link is a credential). None otherwise."""
     if not accounts.needs_first_admin(engine):
         return None
-    token = accounts.create_setup_link(engine, accounts.FIRST_ADMIN, ttl_s=LINK_TTL_S)
+    token = accounts.create_setup_link(
+        engine, accounts.FIRST_ADMIN, ttl_s=accounts.SETUP_LINK_TTL_S
+    )
     return (
-        f"First run: create the first HR admin at {public_url}{SETUP_PATH}#{token} "
-        "(valid 24 h, once)."
+        f"First run: create the first HR admin at {public_url}{accounts.setup_path(token)} "
+        f"(valid {_VALID}, once)."
     )
 
 

@@ -33,6 +33,7 @@ def upgrade() -> None:
         sa.Column("name", sa.String(200), nullable=False),
         sa.Column("password_hash", sa.String(200), nullable=True),
         sa.Column("totp_secret", sa.String(64), nullable=True),
+        sa.Column("totp_last_step", sa.Integer(), nullable=True),
         sa.Column("disabled", sa.Boolean(), nullable=False),
         sa.Column("oidc_subject", sa.String(300), nullable=True),
         sa.Column("failed_logins", sa.Integer(), nullable=False),
