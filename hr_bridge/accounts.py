@@ -820,14 +820,30 @@ def enable_totp(
     return True
 
 
-def disable_totp(engine: Engine, account_id: str, actor: str) -> None:
+def disable_totp(
+    engine: Engine,
+    account_id: str,
+    actor: str,
+    code: str | None = None,
+    now: datetime | None = None,
+) -> bool:
+    """Remove the account's second factor. With `code` (the person themselves) only when the
+    code is a current, unused one: a session alone must not be enough to strip it. Without
+    (an HR admin's reset: a lost phone) unconditionally. False when the code is wrong."""
+    at = now or utcnow()
     with Session(engine) as s:
         acc = _account(s, account_id)
-        if acc.totp_secret is not None:
-            acc.totp_secret, acc.totp_last_step, acc.updated_at = None, None, utcnow()
-            s.add(acc)
-            audit.add(s, actor, "account.totp_disabled", _subject(acc.id))
+        lock_row(s, Account, acc.id, "name")
+        s.refresh(acc)
+        if acc.totp_secret is None:
+            return True
+        if code is not None and _totp_step(acc.totp_secret, code, at, acc.totp_last_step) is None:
+            return False
+        acc.totp_secret, acc.totp_last_step, acc.updated_at = None, None, at
+        s.add(acc)
+        audit.add(s, actor, "account.totp_disabled", _subject(acc.id))
         s.commit()
+    return True
 
 
 # --- single sign-on -------------------------------------------------------------------------

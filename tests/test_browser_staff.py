@@ -14,6 +14,7 @@ import functools
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pyotp
@@ -346,8 +347,16 @@ async def test_two_factor_sign_in_and_next(make_settings: Callable[..., Settings
         )
         assert recruiter is not None
         secret = pyotp.random_base32()
+        # Turned on a minute ago (a code counts once: the one that turned it on is spent).
+        earlier = datetime.now(UTC) - timedelta(seconds=60)
         ok = await asyncio.to_thread(
-            accounts.enable_totp, run.engine, recruiter.id, secret, pyotp.TOTP(secret).now(), "t"
+            accounts.enable_totp,
+            run.engine,
+            recruiter.id,
+            secret,
+            pyotp.TOTP(secret).at(earlier),
+            "t",
+            earlier,
         )
         assert ok
         page = await _page(browser)
@@ -368,6 +377,13 @@ async def test_two_factor_sign_in_and_next(make_settings: Callable[..., Settings
         # ?next= wins over the start page (same-site paths only).
         await page.wait_for_url(run.base + "/hr/requisitions", timeout=TIMEOUT_MS)
         await expect(page.locator("#totp-state")).to_have_text("Two-factor sign-in is on.")
+        # Removing it takes a current code too (the next one: the sign-in's is spent).
+        await page.locator("#totp-toggle").click()
+        ahead = datetime.now(UTC) + timedelta(seconds=30)
+        await page.locator("#totp-panel input[name=code]").fill(pyotp.TOTP(secret).at(ahead))
+        await page.locator("#totp-panel button[type=submit]").click()
+        await expect(page.locator("#status")).to_have_text("Two-factor sign-in was removed.")
+        await expect(page.locator("#totp-state")).to_have_text("Two-factor sign-in is off.")
         await page.context.close()
 
         # Another site as next is ignored: the start page instead. The auditor sets up
@@ -396,7 +412,9 @@ async def test_two_factor_sign_in_and_next(make_settings: Callable[..., Settings
         await other.locator("#email").fill(w.emails["auditor"])
         await other.locator("#password").fill(PASSWORD)
         await other.locator("#submit").click()
-        await other.locator("#code").fill(pyotp.TOTP(typed).now())
+        # The code that turned it on is spent: the app's next one (one step ahead is allowed).
+        ahead = datetime.now(UTC) + timedelta(seconds=30)
+        await other.locator("#code").fill(pyotp.TOTP(typed).at(ahead))
         await other.locator("#submit").click()
         await _lands(other, run, "auditor")
         page.once("dialog", lambda d: asyncio.ensure_future(d.accept()))
@@ -499,8 +517,18 @@ async def test_first_admin_from_the_first_run_link_in_chinese(
 
 
 SSO_USERS = {
-    "rob": {"email": "rob@example.com", "name": "Rob Recruiter", "groups": ["talent"]},
-    "zed": {"email": "zed@example.com", "name": "Zed Nobody", "groups": ["all"]},
+    "rob": {
+        "email": "rob@example.com",
+        "email_verified": True,
+        "name": "Rob Recruiter",
+        "groups": ["talent"],
+    },
+    "zed": {
+        "email": "zed@example.com",
+        "email_verified": True,
+        "name": "Zed Nobody",
+        "groups": ["all"],
+    },
 }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pyotp
@@ -130,21 +131,48 @@ async def test_two_factor_sign_in(make_settings: Callable[..., Settings]) -> Non
         begun = await (await c.put("/api/me/totp/begin", headers=headers)).json()
         assert begun["uri"].startswith("otpauth://totp/") and "tia%40example.com" in begun["uri"]
         totp = pyotp.TOTP(begun["secret"])
-        wrong = "000000" if totp.now() != "000000" else "111111"
+        first = totp.now()
+        wrong = "000000" if first != "000000" else "111111"
         r = await c.put(
             "/api/me/totp", json={"secret": begun["secret"], "code": wrong}, headers=headers
         )
         assert r.status == 400
         r = await c.put(
-            "/api/me/totp", json={"secret": begun["secret"], "code": totp.now()}, headers=headers
+            "/api/me/totp", json={"secret": begun["secret"], "code": first}, headers=headers
         )
         assert r.status == 204
         r = await _sign_in(c, "tia@example.com")
         assert r.status == 401 and (await r.json())["field"] == "code"
         r = await _sign_in(c, "tia@example.com", code=wrong)
         assert r.status == 401 and (await r.json())["field"] == "code"
-        r = await _sign_in(c, "tia@example.com", code=totp.now())
+        r = await _sign_in(c, "tia@example.com", code=first)
+        assert r.status == 401  # the code that turned it on is spent
+        ahead = datetime.now(UTC) + timedelta(seconds=30)  # the app's next code
+        r = await _sign_in(c, "tia@example.com", code=totp.at(ahead))
         assert r.status == 200 and (await r.json())["totp_enabled"] is True
+        headers = _cookie(r) | {"X-CSRF-Token": (await r.json())["csrf"]}
+        # Turning it on again, or off without a current code, is refused.
+        assert (await c.put("/api/me/totp/begin", headers=headers)).status == 409
+        r = await c.request("DELETE", "/api/me/totp", json={"code": wrong}, headers=headers)
+        assert r.status == 400 and (await r.json())["field"] == "code"
+
+        # Off with a current, unused code (someone whose code from sign-in is an older one).
+        tom = await _person(engine, "tom@example.com", "Tom", Role.RECRUITER)
+        earlier = datetime.now(UTC) - timedelta(seconds=90)
+        assert await asyncio.to_thread(
+            accounts.enable_totp, engine, tom.id, begun["secret"], totp.at(earlier), "t", earlier
+        )
+        r = await _sign_in(c, "tom@example.com", code=totp.now())
+        assert r.status == 200
+        headers = _cookie(r) | {"X-CSRF-Token": (await r.json())["csrf"]}
+        r = await c.request(
+            "DELETE",
+            "/api/me/totp",
+            json={"code": totp.at(datetime.now(UTC) + timedelta(seconds=30))},
+            headers=headers,
+        )
+        assert r.status == 204
+        assert (await (await c.get("/api/me", headers=headers)).json())["totp_enabled"] is False
 
 
 async def test_sign_in_refuses_forms_and_signed_out_pages_do_not_lock_it(

@@ -61,6 +61,7 @@ from server.web.staff_schemas import (
     SignInIn,
     SignInNext,
     TotpBeginOut,
+    TotpCodeIn,
     TotpIn,
     UserCreated,
     UserIn,
@@ -71,13 +72,12 @@ from server.web.staff_schemas import (
 from server.web.util import engine_of, error, interview_or_404, json_response, settings_of
 
 T = TypeVar("T")
-SETUP_LINK_TTL_S = 24 * 3600.0
 STAFF: tuple[Scheme, ...] = ("staff",)
 
 
 def setup_url(settings: Settings, token: str) -> str:
     """The page a one-time link opens; the token rides in the fragment (never sent in a URL)."""
-    return f"{settings.effective_public_url}/account/setup#{token}"
+    return settings.effective_public_url + accounts.setup_path(token)
 
 
 def me_view(who: Principal, account: AccountView | None = None) -> dict[str, Any]:
@@ -251,15 +251,23 @@ async def me(request: web.Request, inp: Inputs[None, None, None]) -> web.Respons
     return json_response(me_view(who, account))
 
 
-async def totp_begin(_request: web.Request, inp: Inputs[None, None, None]) -> web.Response:
+async def totp_begin(request: web.Request, inp: Inputs[None, None, None]) -> web.Response:
     who = _person(inp.staff)
     assert who.email is not None
+    await _no_totp_yet(request, who)
     secret = accounts.new_totp_secret()
     return json_response({"secret": secret, "uri": accounts.totp_uri(secret, who.email)})
 
 
+async def _no_totp_yet(request: web.Request, who: Principal) -> None:
+    account = await asyncio.to_thread(accounts.get_account, engine_of(request), who.id)
+    if account is not None and account.totp_enabled:  # replacing it would need no old code
+        raise error(web.HTTPConflict, "two-factor is on already: turn it off first")
+
+
 async def totp_enable(request: web.Request, inp: Inputs[TotpIn, None, None]) -> web.Response:
     who = _person(inp.staff)
+    await _no_totp_yet(request, who)
     ok = await asyncio.to_thread(
         accounts.enable_totp, engine_of(request), who.id, inp.body.secret, inp.body.code, who.actor
     )
@@ -268,9 +276,13 @@ async def totp_enable(request: web.Request, inp: Inputs[TotpIn, None, None]) -> 
     return web.Response(status=204)
 
 
-async def totp_disable(request: web.Request, inp: Inputs[None, None, None]) -> web.Response:
+async def totp_disable(request: web.Request, inp: Inputs[TotpCodeIn, None, None]) -> web.Response:
     who = _person(inp.staff)
-    await asyncio.to_thread(accounts.disable_totp, engine_of(request), who.id, who.actor)
+    ok = await asyncio.to_thread(
+        accounts.disable_totp, engine_of(request), who.id, who.actor, inp.body.code
+    )
+    if not ok:
+        raise error(web.HTTPBadRequest, "wrong code: enter a current one from the app", "code")
     return web.Response(status=204)
 
 
@@ -339,7 +351,11 @@ async def list_users(request: web.Request, _inp: Inputs[None, None, None]) -> we
 
 async def _reset_link(request: web.Request, account_id: str) -> str:
     token = await asyncio.to_thread(
-        accounts.create_setup_link, engine_of(request), "reset", account_id, SETUP_LINK_TTL_S
+        accounts.create_setup_link,
+        engine_of(request),
+        accounts.RESET,
+        account_id,
+        accounts.SETUP_LINK_TTL_S,
     )
     return setup_url(settings_of(request), token)
 
@@ -482,7 +498,7 @@ OPERATIONS: tuple[Operation[Any, Any, Any], ...] = (
         totp_begin,
         "A new TOTP secret and otpauth URI to add to an authenticator app (not active yet)",
         STAFF,
-        {200: Reply("OK", TotpBeginOut), 400: "not a person"},
+        {200: Reply("OK", TotpBeginOut), 400: "not a person", 409: "two-factor is on already"},
         action=SELF,
     ),
     Operation(
@@ -491,7 +507,11 @@ OPERATIONS: tuple[Operation[Any, Any, Any], ...] = (
         totp_enable,
         "Turn two-factor on with the secret and a current code from the app",
         STAFF,
-        {204: Reply("enabled", json=False), 400: "wrong code, or not a person"},
+        {
+            204: Reply("enabled", json=False),
+            400: "wrong code, or not a person",
+            409: "two-factor is on already",
+        },
         body=TotpIn,
         action=SELF,
     ),
@@ -499,9 +519,10 @@ OPERATIONS: tuple[Operation[Any, Any, Any], ...] = (
         "DELETE",
         "/api/me/totp",
         totp_disable,
-        "Turn two-factor off",
+        "Turn two-factor off, with a current code from the app",
         STAFF,
-        {204: Reply("disabled", json=False), 400: "not a person"},
+        {204: Reply("disabled", json=False), 400: "wrong code, or not a person"},
+        body=TotpCodeIn,
         action=SELF,
     ),
     Operation(

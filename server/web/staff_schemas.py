@@ -67,6 +67,10 @@ class TotpBeginOut(Schema):
     uri: str
 
 
+class TotpCodeIn(Schema):
+    code: Code
+
+
 class TotpIn(Schema):
     secret: Annotated[str, StringConstraints(pattern=r"^[A-Z2-7]{16,64}$")]
     code: Code

@@ -176,13 +176,35 @@ async function beginTotp() {
   code.focus();
 }
 
+// Removing it takes a current code from the app: a session alone must not strip it.
 async function removeTotp() {
-  if (!confirm(tr("hr_totp_remove_confirm"))) return;
-  await request("DELETE", "/api/me/totp", undefined, "none");
-  me.totp_enabled = false;
-  renderAccount();
-  setStatus(tr("hr_totp_removed"));
-  $("totp-toggle")?.focus();
+  $("totp-panel")?.remove();
+  const code = el("input", { name: "code", inputmode: "numeric", autocomplete: "one-time-code",
+    pattern: "[0-9]{6,8}", maxlength: "8", required: "", size: "10" });
+  const cancel = el("button", { type: "button", class: "secondary" }, tr("hr_totp_cancel"));
+  const form = el("form", { id: "totp-panel", class: "totp-panel" },
+    el("p", {}, tr("hr_totp_remove_confirm")),
+    field(tr("hr_totp_code"), code),
+    el("button", { type: "submit" }, tr("hr_totp_remove")), " ", cancel);
+  cancel.addEventListener("click", () => {
+    form.remove();
+    $("totp-toggle")?.focus();
+  });
+  onSubmit(form, async () => {
+    try {
+      await request("DELETE", "/api/me/totp", { code: code.value.trim() }, "none");
+    } catch (err) {
+      if (err.status === 400) throw new HttpError(tr("hr_totp_wrong"), 400, "code");
+      throw err;
+    }
+    me.totp_enabled = false;
+    form.remove();
+    renderAccount();
+    setStatus(tr("hr_totp_removed"));
+    $("totp-toggle")?.focus();
+  });
+  document.querySelector("header").append(form);
+  code.focus();
 }
 
 // The page's content lives in #content; the key form is #login (with #key), messages #status.
