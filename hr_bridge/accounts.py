@@ -922,7 +922,9 @@ def start_session(
         expires_at=at + timedelta(seconds=absolute_s),
     )
     with Session(engine) as s:
-        _account(s, account_id)
+        acc = _account(s, account_id)
+        acc.last_sign_in_at = at  # every session start is a sign-in (password, SSO, link)
+        s.add(acc)
         s.add(row)
         s.commit()
         s.refresh(row)
@@ -1114,6 +1116,17 @@ def link_purpose(engine: Engine, token: str, now: datetime | None = None) -> str
     """What a usable link is for (FIRST_ADMIN or RESET), without using it; LinkError else."""
     with Session(engine) as s:
         return _usable(s, token, now or utcnow()).purpose
+
+
+def link_email(engine: Engine, token: str, now: datetime | None = None) -> str | None:
+    """The email of the account a usable reset link is for (None for a first-admin link), so
+    the page can say whose password is being set; LinkError when the link is unusable."""
+    with Session(engine) as s:
+        row = _usable(s, token, now or utcnow())
+        if row.account_id is None:
+            return None
+        acc = s.get(Account, row.account_id)
+        return acc.email if acc is not None else None
 
 
 def _consume(session: Session, token: str, purpose: str, at: datetime) -> SetupLink:

@@ -114,9 +114,15 @@ async def test_wrong_passwords_lock_the_account(make_settings: Callable[..., Set
         r = await c.post(f"/api/users/{acc.id}/reset", json={}, headers=headers)
         assert r.status == 200
         token = (await r.json())["setup_url"].split("#", 1)[1]
+        r = await c.post("/api/account/setup/check", json={"token": token})
+        assert await r.json() == {"purpose": "reset", "email": "lee@example.com"}
         new = "another long passphrase"
         r = await c.post("/api/account/setup", json={"token": token, "password": new})
         assert r.status == 200 and (await r.json())["email"] == "lee@example.com"
+        c.session.cookie_jar.clear()  # Lee's new session: the boss asks next
+        people = await (await c.get("/api/users", headers=headers)).json()
+        lee = next(p for p in people if p["email"] == "lee@example.com")
+        assert lee["last_sign_in_at"] is not None  # the link signed them in
         r = await _sign_in(c, "lee@example.com", password=new)
         assert r.status == 200
 

@@ -294,7 +294,11 @@ async def setup_check(request: web.Request, inp: Inputs[SetupCheckIn, None, None
     except LinkError as err:
         failed(request)
         raise error(web.HTTPGone, str(err)) from None
-    return json_response({"purpose": purpose, "email": None})
+    try:
+        email = await asyncio.to_thread(accounts.link_email, engine_of(request), inp.body.token)
+    except LinkError as err:  # used or expired a moment ago
+        raise error(web.HTTPGone, str(err)) from None
+    return json_response({"purpose": purpose, "email": email})
 
 
 async def setup(request: web.Request, inp: Inputs[SetupIn, None, None]) -> web.Response:
