@@ -502,6 +502,7 @@ OPERATIONS: tuple[Operation[Any, Any, Any], ...] = (
         {
             200: Reply("OK", RatingOut),
             400: "score outside 1-5, note too long, or not one of the requisition's competencies",
+            403: "a person's live link whose account is not an interviewer of this interview",
             404: "no such interview",
             409: "not yet live, abandoned, or synthetic",
         },
