@@ -22,6 +22,11 @@ export async function api(path, token, body, method) {
     headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
+  return jsonOrThrow(res);
+}
+
+// A response's JSON body, or an Error carrying the server's message and the status.
+export async function jsonOrThrow(res) {
   const data = await res.json().catch(() => ({}));
   if (!res.ok) {
     const err = new Error(data.error || `HTTP ${res.status}`);

@@ -3,7 +3,7 @@
 // the signed-in person's session is used (staff opening it from "My interviews"). The report
 // is stored a moment after the interview ends, so a missing one is asked for again a few
 // times, spaced out.
-import { api, el, interviewId, takeToken } from "/static/common.js";
+import { api, el, interviewId, jsonOrThrow, takeToken } from "/static/common.js";
 import { languageSwitch, t } from "/static/i18n.js";
 import { pageLanguage } from "/static/live-language.js";
 import { renderReport } from "/static/report-view.js";
@@ -18,14 +18,7 @@ let lang = "en";
 // With the link's token, as before; else with the session cookie (no Authorization header).
 async function read(path) {
   if (token) return api(path, token);
-  const res = await fetch(path, { credentials: "same-origin" });
-  const data = await res.json().catch(() => ({}));
-  if (!res.ok) {
-    const err = new Error(data.error || `HTTP ${res.status}`);
-    err.status = res.status;
-    throw err;
-  }
-  return data;
+  return jsonOrThrow(await fetch(path, { credentials: "same-origin" }));
 }
 
 function askToSignIn() {
