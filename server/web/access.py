@@ -99,9 +99,6 @@ class Principal:
             return None
         return db.Assigned(self.interviews(action), self.requisitions(action))
 
-    def holds(self, role: Role) -> bool:
-        return any(g.role == role for g in self.grants)
-
     def actions(self) -> list[Action]:
         return [a for a in Action if self.may(a)]
 

@@ -207,9 +207,11 @@ async def report(request: web.Request, inp: Inputs[None, None, IdPath]) -> web.R
     if row is None:
         raise error(web.HTTPNotFound, "no report yet: it is made when the interview finishes")
     who = inp.principal
+    if who is None:  # an interviewer's link: the report as stored, no further reads
+        return json_response(row.body)
     iv = await interview_or_404(request)
     # Every rater's ratings go to those who decide on this interview, never to a rater.
-    if who is None or not who.sees_interview(Action.DECISIONS_READ, iv.id, iv.requisition_id):
+    if not who.sees_interview(Action.DECISIONS_READ, iv.id, iv.requisition_id):
         return json_response(row.body)
     human = ratings.summary(await asyncio.to_thread(ratings.read, engine, inp.path.id))
     return json_response({**row.body, "human_ratings": human})

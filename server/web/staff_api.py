@@ -211,7 +211,7 @@ async def sign_out(request: web.Request, inp: Inputs[None, None, None]) -> web.R
     token = request.cookies.get(SESSION_COOKIE)
     if who.session is not None and token is not None:
         await asyncio.to_thread(accounts.end_session, engine_of(request), token)
-        audit_as(request, who, "account.sign_out")
+        await audit_as(request, who, "account.sign_out")
     response.del_cookie(SESSION_COOKIE, path="/")
     return response
 
@@ -219,22 +219,16 @@ async def sign_out(request: web.Request, inp: Inputs[None, None, None]) -> web.R
 async def sign_out_everywhere(request: web.Request, inp: Inputs[None, None, None]) -> web.Response:
     who = _person(inp.staff)
     await asyncio.to_thread(accounts.end_all_sessions, engine_of(request), who.id)
-    audit_as(request, who, "account.sign_out_everywhere")
+    await audit_as(request, who, "account.sign_out_everywhere")
     response = web.Response(status=204)
     response.del_cookie(SESSION_COOKIE, path="/")
     return response
 
 
-def audit_as(request: web.Request, who: Principal, action: str) -> None:
-    """A fire-and-forget audit entry for an action that changes nothing else."""
-    task = asyncio.get_running_loop().create_task(
-        asyncio.to_thread(audit.record, engine_of(request), who.actor, action, f"account:{who.id}")
-    )
-    _pending.add(task)
-    task.add_done_callback(_pending.discard)
-
-
-_pending: set[asyncio.Task[Any]] = set()
+async def audit_as(request: web.Request, who: Principal, action: str) -> None:
+    """An audit entry for an action that changes nothing else (awaited: none is lost)."""
+    engine = engine_of(request)
+    await asyncio.to_thread(audit.record, engine, who.actor, action, f"account:{who.id}")
 
 
 def _person(who: Principal) -> Principal:
