@@ -280,6 +280,8 @@ async def one_session(
         "asr_real_time_factor": round(asr.busy_s / speech_s, 3),
         "segments_cut_at_pause": asr.pause_cuts,
         "segments_cut_hard": asr.hard_cuts,
+        "early_finals": asr.early_finals,
+        "segments_cut_after_early_final": asr.early_cuts,
         "wer_streamed": round(wer(reference, streamed), 4),
         "wer_offline": round(wer(reference, offline), 4),
         "wer_streamed_no_fillers": round(wer(reference, no_fillers(streamed)), 4),
@@ -389,7 +391,8 @@ def print_session(name: str, r: dict[str, Any]) -> None:
         f" ms\n  partials: {r['partial_decodes_per_speech_s']} decodes and "
         f"{r['partial_audio_s_per_speech_s']} s of audio decoded per s of speech (longest "
         f"{r['partial_audio_s_max']} s); RTF {r['asr_real_time_factor']}; cuts at pauses "
-        f"{r['segments_cut_at_pause']}, hard {r['segments_cut_hard']}\n"
+        f"{r['segments_cut_at_pause']}, hard {r['segments_cut_hard']}, after an early final "
+        f"{r['segments_cut_after_early_final']} (early finals {r['early_finals']})\n"
         f"  WER streamed {r['wer_streamed']:.3f} vs offline {r['wer_offline']:.3f} (no fillers: "
         f"{r['wer_streamed_no_fillers']:.3f} vs {r['wer_offline_no_fillers']:.3f})"
     )

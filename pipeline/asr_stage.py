@@ -3,10 +3,12 @@
 While an utterance goes on, a partial every partial interval (`partial_interval_s` on the
 injected clock, stretched by the scheduler under load) from a decode of the open segment,
 with a stable prefix that only grows. When the VAD reports a pause, the final decode starts
-at once, speculatively: if the hangover ends the utterance, the final is (nearly) ready; if
-speech resumes, it is dropped, unless (live) the segment is already `soft_segment_s` long:
-then it is kept as that segment's final and the rest goes on as the next segment, decoded
-alone and primed with the text before it. Without such a pause, segments are cut at the
+after a short tail, speculatively. Live, once it is decoded and the quiet has held
+`early_final_quiet_s`, it is emitted at once, before the VAD's hangover ends the utterance:
+should speech resume after all, the rest is the next segment, decoded alone and primed with
+the text before it. If speech resumes sooner, the speculative final is dropped, unless the
+segment is already `soft_segment_s` long: then it is kept as that segment's final the same
+way. File analysis waits for the hangover. Without such a pause, segments are cut at the
 quietest window near the end once they reach `live_max_segment_s` (live) or
 `max_segment_s`. So no decode covers more than one segment, and the final of a long answer
 costs what a short one does.
@@ -166,9 +168,13 @@ class AsrConfig:
     min_partial_audio_s: float = 0.4  # shorter audio gives junk hypotheses
     first_partial_delay_s: float = 0.25  # after the VAD declares speech (which is already late)
     # Quiet after the pause point before the final decode starts, and kept in it. Long enough
-    # that pauses between words rarely trigger a wasted decode; short enough that the decode
-    # (~100 ms) is done before the 300 ms hangover ends the utterance.
-    final_tail_s: float = 0.16
+    # that most pauses between words end before it (a wasted decode); short enough that the
+    # decode (~100 ms) is done when the early final (below) may go out.
+    final_tail_s: float = 0.096
+    # Live: quiet after the pause point that lets a decoded speculative final out before the
+    # hangover (None: wait for the end of the utterance). Pauses inside a sentence are
+    # mostly shorter; a resume after it continues as the next segment.
+    early_final_quiet_s: float | None = 0.2
     # Live (with partials): once the open segment is this long, the next pause that gets a
     # speculative final cuts it there when speech resumes: the final is kept and the rest
     # is a new segment, decoded alone (primed with the text before it). Partials and the
@@ -204,8 +210,10 @@ class _Utterance:
     emitted_windows: int = 0  # ...and by the last one emitted
     partials_emitted: int = 0
     next_partial_at: float = 0.0  # clock time
+    pause_index: int | None = None  # window where the current pause began
     spec_due: int | None = None  # windows the speculative final will cover
     spec: asyncio.Task[Hypothesis | None] | None = None
+    early: bool = False  # the speculative final went out before the utterance ended
     done: bool = False
 
     def pcm(self, windows: int) -> npt.NDArray[np.float32]:
@@ -266,9 +274,14 @@ class AsrStage(Stage[VadOutput, Event]):
         self.speculative = 0  # speculative finals started
         self.speculative_used = 0
         self.pause_cuts = 0  # segments cut at a pause (soft length reached)
+        self.early_finals = 0  # speculative finals let out before the utterance ended
+        self.early_cuts = 0  # ...after which speech resumed (a new segment)
         self.hard_cuts = 0  # ...at the quietest window (max length reached)
         self._tasks: set[asyncio.Task[object]] = set()  # partial and speculative decodes
         self._utterance_started = asyncio.Event()
+        # Held while the stage's state changes: by each input item, and by an early final
+        # when its speculative decode finishes between items.
+        self._lock = asyncio.Lock()
 
     @property
     def max_segment_s(self) -> float:
@@ -380,7 +393,8 @@ class AsrStage(Stage[VadOutput, Event]):
         try:
             while True:
                 item, _arrived = await self._input.get()
-                await self._handle(item)
+                async with self._lock:
+                    await self._handle(item)
         finally:
             for task in [*([ticker] if ticker else []), *self._tasks]:
                 task.cancel()
@@ -415,7 +429,8 @@ class AsrStage(Stage[VadOutput, Event]):
         utt.probs.append(item.prob)
         utt.arrived.append(item.arrived_at)
         self._maybe_start_speculative(utt)
-        if len(utt.chunks) * WINDOW_S >= self.max_segment_s:
+        await self._maybe_early_final(utt)
+        if not utt.early and len(utt.chunks) * WINDOW_S >= self.max_segment_s:
             await self._cut_segment(utt)
 
     def _on_pause(self, item: SpeechPause) -> None:
@@ -423,6 +438,7 @@ class AsrStage(Stage[VadOutput, Event]):
         if utt is None or utt.id != item.utterance or not utt.chunks:
             return
         pause_index = max(0, round((item.t - utt.t0) / WINDOW_S))
+        utt.pause_index = pause_index
         utt.spec_due = pause_index + max(1, round(self.config.final_tail_s / WINDOW_S))
         utt.spec = None
         self._maybe_start_speculative(utt)
@@ -434,6 +450,10 @@ class AsrStage(Stage[VadOutput, Event]):
         spec, due = utt.spec, utt.spec_due
         utt.spec_due, utt.spec = None, None
         if spec is None or due is None:
+            return
+        if utt.early:  # its final is out: what follows is the next segment
+            self.early_cuts += 1
+            self._next_segment(utt, due, spec.result())
             return
         resume_index = round((item.t - utt.t0) / WINDOW_S)
         soft = self.config.soft_segment_s if self.config.partial_interval_s else None
@@ -450,7 +470,37 @@ class AsrStage(Stage[VadOutput, Event]):
     def _maybe_start_speculative(self, utt: _Utterance) -> None:
         if utt.spec_due is not None and utt.spec is None and len(utt.chunks) >= utt.spec_due:
             self.speculative += 1
-            utt.spec = self._spawn(self._decode_final(utt, utt.spec_due))
+            spec = utt.spec = self._spawn(self._decode_final(utt, utt.spec_due))
+            if self.config.early_final_quiet_s is not None and self.config.partial_interval_s:
+                spec.add_done_callback(lambda _: self._spawn(self._early_final_decoded(utt)))
+
+    async def _early_final_decoded(self, utt: _Utterance) -> None:
+        async with self._lock:
+            await self._maybe_early_final(utt)
+
+    async def _maybe_early_final(self, utt: _Utterance) -> None:
+        """Let the speculative final out if it is decoded and the quiet has held long enough
+        (checked when it finishes and at each window of the pause)."""
+        quiet = self.config.early_final_quiet_s
+        spec, due, pause = utt.spec, utt.spec_due, utt.pause_index
+        if (
+            quiet is None
+            or not self.config.partial_interval_s
+            or utt.early
+            or utt.done
+            or self._utt is not utt
+            or spec is None
+            or not spec.done()
+            or spec.cancelled()
+            or due is None
+            or pause is None
+            or (len(utt.chunks) - pause) * WINDOW_S < quiet - 1e-9
+        ):
+            return
+        utt.early = True
+        self.early_finals += 1
+        self.speculative_used += 1
+        await self._emit_final(utt, spec.result(), due)
 
     async def _finalize(self, end: SpeechEnd) -> None:
         utt = self._utt
@@ -458,7 +508,7 @@ class AsrStage(Stage[VadOutput, Event]):
             return
         utt.done = True
         self._utt = None
-        if not utt.chunks:
+        if not utt.chunks or utt.early:  # nothing, or its final is out already
             return
         n = len(utt.chunks)
         if utt.spec_due is not None:
@@ -573,6 +623,7 @@ class AsrStage(Stage[VadOutput, Event]):
             hyp is None
             or hyp.is_silence
             or utt.done
+            or utt.early  # its final is out
             or self._utt is not utt
             or windows <= utt.emitted_windows  # a newer one was emitted already
         ):

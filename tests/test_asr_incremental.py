@@ -15,7 +15,7 @@ from bench.speech import SR, audio_frames, read_wav, synth, trimmed
 from pipeline.asr_stage import AsrConfig, asr_prompt, previous_text
 from pipeline.audio_pipeline import AudioPipeline
 from pipeline.clock import MonotonicClock
-from pipeline.events import Event, SpeechStart, Transcript
+from pipeline.events import Event, SpeechEnd, SpeechStart, Transcript
 from pipeline.text import wer, words_of
 from pipeline.vad_stage import VadConfig
 from tests.pipeline_run import tiny_en, vad_model
@@ -53,7 +53,8 @@ def answer(tmp_path_factory: pytest.TempPathFactory) -> npt.NDArray[np.float32]:
 
 async def test_a_30_s_answer_is_finalized_in_short_segments(answer) -> None:
     assert len(answer) / SR >= 28
-    config = AsrConfig(partial_interval_s=0.5)
+    # Fed faster than real time, no final could go out early: the soft cuts are tested here.
+    config = AsrConfig(partial_interval_s=0.5, early_final_quiet_s=None)
     pipe = AudioPipeline(MonotonicClock(), vad_model, tiny_en, VadConfig(hangover_ms=500), config)
     events: list[Event] = []
 
@@ -90,6 +91,55 @@ async def test_a_30_s_answer_is_finalized_in_short_segments(answer) -> None:
     for seg in {p.segment for p in partials}:
         stables = [p.stable for p in partials if p.segment == seg]
         assert all(b.startswith(a) for a, b in pairwise(stables))
+
+
+async def test_a_final_goes_out_before_the_hangover_and_speech_resuming_is_the_next_segment(
+    tmp_path: Path,
+) -> None:
+    """Fed in real time: once the pause's final is decoded and the quiet has held, it goes out
+    before the VAD ends the utterance (the final precedes its SpeechEnd); the sentence after
+    the pause is the same utterance's next segment, with its own words."""
+    first, second = SENTENCES[0], SENTENCES[1]
+    pcm = np.concatenate(
+        [
+            np.zeros(int(0.4 * SR), np.float32),
+            trimmed(read_wav(synth(first, tmp_path / "a.wav"))),
+            np.zeros(int(0.45 * SR), np.float32),  # past the early quiet, within the hangover
+            trimmed(read_wav(synth(second, tmp_path / "b.wav"))),
+            np.zeros(int(1.5 * SR), np.float32),
+        ]
+    )
+    config = AsrConfig(partial_interval_s=0.5, early_final_quiet_s=0.2)
+    vad = VadConfig(hangover_ms=800)  # room for a slow decode: the order below is not a race
+    pipe = AudioPipeline(MonotonicClock(), vad_model, tiny_en, vad, config)
+    events: list[Event] = []
+
+    async def consume() -> None:
+        async for ev in pipe.events():
+            events.append(ev)
+
+    consumer = asyncio.create_task(consume())
+    loop = asyncio.get_running_loop()
+    t0 = loop.time()
+    for i, frame in enumerate(audio_frames(pcm)):
+        await pipe.push_frame_wait(frame)
+        await asyncio.sleep(max(0.0, t0 + (i + 1) * 0.02 - loop.time()))  # real time
+    await pipe.end()
+    await consumer
+    asr = pipe.asr
+    await pipe.aclose()
+
+    assert len([e for e in events if isinstance(e, SpeechStart)]) == 1  # one utterance
+    finals = [e for e in events if isinstance(e, Transcript) and e.final]
+    assert [f.segment for f in finals] == [0, 1]
+    assert asr.early_finals == 2 and asr.early_cuts == 1
+    ends = [i for i, e in enumerate(events) if isinstance(e, SpeechEnd)]
+    assert len(ends) == 1 and events.index(finals[-1]) < ends[0]
+    # Nothing of the first segment is shown after its final.
+    after = events[events.index(finals[0]) + 1 :]
+    assert not any(isinstance(e, Transcript) and e.segment == 0 for e in after)
+    assert wer(first, finals[0].text) <= 0.25 and wer(second, finals[1].text) <= 0.25
+    assert finals[0].t_end <= finals[1].t_start
 
 
 def test_the_text_before_a_segment_primes_it_last() -> None:
