@@ -63,7 +63,9 @@ def vad_config(settings: Settings) -> VadConfig:
 def asr_config(settings: Settings, language: str, live: bool = True) -> AsrConfig:
     """Live sessions get partials every `asr_partial_interval_s`; file analysis finals only."""
     return AsrConfig(
-        language=language, partial_interval_s=settings.asr_partial_interval_s if live else None
+        language=language,
+        partial_interval_s=settings.asr_partial_interval_s if live else None,
+        early_final_quiet_s=settings.asr_early_final_quiet_s or None,
     )
 
 

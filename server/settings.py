@@ -139,6 +139,13 @@ class Settings(BaseSettings):
     asr_workers: int = Field(
         1, ge=1, le=8, description="Threads decoding speech for all live interviews together."
     )
+    asr_early_final_quiet_s: float = Field(
+        0.2,
+        ge=0,
+        le=3,
+        description="Quiet that lets a decoded final out before the utterance ends (0: wait "
+        "for the hangover).",
+    )
     vad_hangover_ms: int = Field(300, ge=0, le=3000, description="Silence that ends an utterance.")
 
     # WebRTC
