@@ -46,6 +46,7 @@ from aiortc.rtcdtlstransport import X509_DIGEST_ALGORITHMS
 from pipeline.events import MediaGap
 from pipeline.session import InterviewSession
 from server.live_fanout import LiveFanout
+from server.rtc_audio import prompt_audio
 from server.settings import Settings
 from server.viewer_video import SharedVideoEncoder, prefer_vp8
 
@@ -202,6 +203,7 @@ async def answer_offer(
     try:
         before_offer(pc)
         await pc.setRemoteDescription(offer)
+        prompt_audio(pc)  # before any packet: audio is analysed, not played
         before_answer(pc)
         await pc.setLocalDescription(await pc.createAnswer())
     except Exception as err:  # aiortc raises ValueError and friends for what it cannot answer

@@ -18,6 +18,7 @@ from pipeline.score_store import keys
 from pipeline.text import wer
 from server.app import create_app
 from server.app_keys import AUTH_KEY, INTERVIEWS_KEY, MODELS_KEY, RESOURCES_KEY
+from server.rtc_audio import AUDIO_PREFETCH, audio_prefetch
 from server.settings import Settings
 from tests.conftest import ARTIFACTS
 
@@ -158,6 +159,9 @@ async def test_candidate_to_interviewer_over_webrtc(client: Client, tmp_path) ->
     assert load["live_interviews"] == 1, load
     (asr,) = load["asr"].values()
     assert asr["streams"] == 1 and asr["finals_served"] >= 2 and asr["partial_scale"] >= 1, asr
+    # The candidate's audio is released one packet after it arrives (aiortc's buffer for
+    # playback holds four): replaced in place, so an aiortc upgrade that moves it fails here.
+    assert audio_prefetch(c.app[INTERVIEWS_KEY].live.live[iid].pc) == [AUDIO_PREFETCH]
 
     r = await c.post(f"/api/interviews/{iid}/finish", headers=bearer(token))
     assert r.status == 200 and (await r.json())["state"] == "finished"
