@@ -435,11 +435,13 @@ class AsrStage(Stage[VadOutput, Event]):
 
     def _on_pause(self, item: SpeechPause) -> None:
         utt = self._utt
-        if utt is None or utt.id != item.utterance or not utt.chunks:
-            return
+        if utt is None or utt.id != item.utterance or not utt.chunks or utt.early:
+            return  # (early: its final is out; a resume makes the rest the next segment)
         pause_index = max(0, round((item.t - utt.t0) / WINDOW_S))
         utt.pause_index = pause_index
         utt.spec_due = pause_index + max(1, round(self.config.final_tail_s / WINDOW_S))
+        if utt.spec is not None:  # a previous pause's decode: not needed any more
+            utt.spec.cancel()
         utt.spec = None
         self._maybe_start_speculative(utt)
 
@@ -453,7 +455,8 @@ class AsrStage(Stage[VadOutput, Event]):
             return
         if utt.early:  # its final is out: what follows is the next segment
             self.early_cuts += 1
-            self._next_segment(utt, due, spec.result())
+            rest = self._next_segment(utt, due, spec.result())
+            rest.speech_t = item.t  # its start is quiet: the first word is not stretched over it
             return
         resume_index = round((item.t - utt.t0) / WINDOW_S)
         soft = self.config.soft_segment_s if self.config.partial_interval_s else None
@@ -472,7 +475,9 @@ class AsrStage(Stage[VadOutput, Event]):
             self.speculative += 1
             spec = utt.spec = self._spawn(self._decode_final(utt, utt.spec_due))
             if self.config.early_final_quiet_s is not None and self.config.partial_interval_s:
-                spec.add_done_callback(lambda _: self._spawn(self._early_final_decoded(utt)))
+                spec.add_done_callback(
+                    lambda t: None if t.cancelled() else self._spawn(self._early_final_decoded(utt))
+                )
 
     async def _early_final_decoded(self, utt: _Utterance) -> None:
         async with self._lock:
@@ -494,7 +499,9 @@ class AsrStage(Stage[VadOutput, Event]):
             or spec.cancelled()
             or due is None
             or pause is None
-            or (len(utt.chunks) - pause) * WINDOW_S < quiet - 1e-9
+            # The window that ends the pause arrives before its SpeechResume: not counted.
+            or (len(utt.chunks) - 1 - pause) * WINDOW_S < quiet - 1e-9
+            or spec.exception() is not None  # reported by the decode; the hangover decides
         ):
             return
         utt.early = True
@@ -539,6 +546,8 @@ class AsrStage(Stage[VadOutput, Event]):
         rest = self._next_segment(utt, cut, hyp)
         if utt.spec_due is not None and utt.spec_due > cut:
             rest.spec_due = utt.spec_due - cut
+            if utt.pause_index is not None:
+                rest.pause_index = max(0, utt.pause_index - cut)
         self._maybe_start_speculative(rest)
 
     def _next_segment(self, utt: _Utterance, cut: int, hyp: Hypothesis | None) -> _Utterance:
