@@ -9,7 +9,7 @@ before it), so a prefetch of 1 (the next packet shows the frame is whole) only r
 
 aiortc has no option for it, so the receiver's private buffer is replaced before any packet
 arrives (after the offer is applied, before the connection is up). aiortc is pinned in
-requirements.lock and tests/test_webrtc.py checks the buffer in place, so an upgrade that
+requirements.lock and tests/test_live_webrtc.py checks the buffer in place, so an upgrade that
 renames it fails there instead of silently bringing the delay back.
 """
 

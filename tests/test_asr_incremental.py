@@ -43,6 +43,27 @@ def long_answer(folder: Path, gap_s: float) -> npt.NDArray[np.float32]:
     return np.concatenate(parts)
 
 
+async def play(pipe: AudioPipeline, pcm: npt.NDArray[np.float32], real_time: bool) -> list[Event]:
+    """Feed `pcm` as 20 ms frames (at real-time pace, or as fast as the pipeline takes them,
+    yielding after each so partials get in now and then); every event, the pipeline closed."""
+    events: list[Event] = []
+
+    async def consume() -> None:
+        async for ev in pipe.events():
+            events.append(ev)
+
+    consumer = asyncio.create_task(consume())
+    loop = asyncio.get_running_loop()
+    t0 = loop.time()
+    for i, frame in enumerate(audio_frames(pcm)):
+        await pipe.push_frame_wait(frame)
+        await asyncio.sleep(max(0.0, t0 + (i + 1) * 0.02 - loop.time()) if real_time else 0)
+    await pipe.end()
+    await consumer
+    await pipe.aclose()
+    return events
+
+
 @pytest.fixture(scope="module")
 def answer(tmp_path_factory: pytest.TempPathFactory) -> npt.NDArray[np.float32]:
     try:
@@ -56,20 +77,8 @@ async def test_a_30_s_answer_is_finalized_in_short_segments(answer) -> None:
     # Fed faster than real time, no final could go out early: the soft cuts are tested here.
     config = AsrConfig(partial_interval_s=0.5, early_final_quiet_s=None)
     pipe = AudioPipeline(MonotonicClock(), vad_model, tiny_en, VadConfig(hangover_ms=500), config)
-    events: list[Event] = []
-
-    async def consume() -> None:
-        async for ev in pipe.events():
-            events.append(ev)
-
-    consumer = asyncio.create_task(consume())
-    for frame in audio_frames(answer):
-        await pipe.push_frame_wait(frame)
-        await asyncio.sleep(0)  # lets partials in now and then
-    await pipe.end()
-    await consumer
+    events = await play(pipe, answer, real_time=False)
     asr = pipe.asr
-    await pipe.aclose()
 
     assert len([e for e in events if isinstance(e, SpeechStart)]) == 1  # one utterance
     finals = [e for e in events if isinstance(e, Transcript) and e.final]
@@ -112,22 +121,8 @@ async def test_a_final_goes_out_before_the_hangover_and_speech_resuming_is_the_n
     config = AsrConfig(partial_interval_s=0.5, early_final_quiet_s=0.2)
     vad = VadConfig(hangover_ms=800)  # room for a slow decode: the order below is not a race
     pipe = AudioPipeline(MonotonicClock(), vad_model, tiny_en, vad, config)
-    events: list[Event] = []
-
-    async def consume() -> None:
-        async for ev in pipe.events():
-            events.append(ev)
-
-    consumer = asyncio.create_task(consume())
-    loop = asyncio.get_running_loop()
-    t0 = loop.time()
-    for i, frame in enumerate(audio_frames(pcm)):
-        await pipe.push_frame_wait(frame)
-        await asyncio.sleep(max(0.0, t0 + (i + 1) * 0.02 - loop.time()))  # real time
-    await pipe.end()
-    await consumer
+    events = await play(pipe, pcm, real_time=True)
     asr = pipe.asr
-    await pipe.aclose()
 
     assert len([e for e in events if isinstance(e, SpeechStart)]) == 1  # one utterance
     finals = [e for e in events if isinstance(e, Transcript) and e.final]
