@@ -195,6 +195,7 @@ def main() -> None:
     timings: list[UtteranceTiming] = live["timings"]  # type: ignore[assignment]
 
     settings = load_settings()
+    quiet = settings.asr_early_final_quiet_s  # 0: finals wait for the hangover
     offline_model = WhisperAsr(whisper_dir(settings, "en"))
     t = time.perf_counter()
     offline_text = " ".join(s.text for s in offline_model.transcribe(pcm))
@@ -232,15 +233,17 @@ def main() -> None:
             "model": "tiny.en int8",
             "threads": 1,
             "hangover_ms": 300,
+            "early_final_quiet_s": quiet,
             "partial_s": args.partial_interval,
             "keep_fillers": not args.no_fillers,
             "fillers_in_partials": args.fillers_in_partials,
         },
     }
     e2f, s2p = summary["end_to_final_ms"], summary["start_to_first_partial_ms"]
+    when = f"early finals after {quiet} s of quiet" if quiet else "300 ms hangover included"
     print(
         f"\nspeech end → final: p50 {e2f['p50']:.0f} ms, p95 {e2f['p95']:.0f} ms "  # type: ignore[index]
-        f"(300 ms hangover included)\n"
+        f"({when})\n"
         f"speech start → first partial: p50 {s2p['p50']:.0f} ms, p95 {s2p['p95']:.0f} ms\n"  # type: ignore[index]
         f"ASR real-time factor: {summary['asr_real_time_factor']:.3f} "
         f"({live['decodes']} decodes over {speech_s:.1f} s of speech)\n"
