@@ -282,6 +282,7 @@ class AsrStage(Stage[VadOutput, Event]):
         # Held while the stage's state changes: by each input item, and by an early final
         # when its speculative decode finishes between items.
         self._lock = asyncio.Lock()
+        self._closing = False
 
     @property
     def max_segment_s(self) -> float:
@@ -396,10 +397,14 @@ class AsrStage(Stage[VadOutput, Event]):
                 async with self._lock:
                     await self._handle(item)
         finally:
-            for task in [*([ticker] if ticker else []), *self._tasks]:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
+            self._closing = True  # a decode finishing now starts no early final
+            pending = [*([ticker] if ticker else []), *self._tasks]
+            while pending:
+                for task in pending:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError, Exception):
+                        await task
+                pending = [t for t in self._tasks if not t.done()]
 
     async def _handle(self, item: VadOutput) -> None:
         if isinstance(item, SpeechStart):
@@ -462,11 +467,14 @@ class AsrStage(Stage[VadOutput, Event]):
         soft = self.config.soft_segment_s if self.config.partial_interval_s else None
         if soft is not None and due * WINDOW_S >= soft and resume_index >= due:
             # Long enough: keep the speculative final as this segment's, go on with the rest.
+            hyp = await spec
+            if hyp is None:  # the decode failed: the audio stays in the open segment
+                return
             self.pause_cuts += 1
             self.speculative_used += 1
-            hyp = await spec
             await self._emit_final(utt, hyp, due)
-            self._next_segment(utt, due, hyp)
+            rest = self._next_segment(utt, due, hyp)
+            rest.speech_t = item.t
         else:  # the final would cover speech still going on: not needed, free the worker
             spec.cancel()
 
@@ -476,7 +484,11 @@ class AsrStage(Stage[VadOutput, Event]):
             spec = utt.spec = self._spawn(self._decode_final(utt, utt.spec_due))
             if self.config.early_final_quiet_s is not None and self.config.partial_interval_s:
                 spec.add_done_callback(
-                    lambda t: None if t.cancelled() else self._spawn(self._early_final_decoded(utt))
+                    lambda t: (
+                        None
+                        if t.cancelled() or self._closing
+                        else self._spawn(self._early_final_decoded(utt))
+                    )
                 )
 
     async def _early_final_decoded(self, utt: _Utterance) -> None:
@@ -501,7 +513,8 @@ class AsrStage(Stage[VadOutput, Event]):
             or pause is None
             # The window that ends the pause arrives before its SpeechResume: not counted.
             or (len(utt.chunks) - 1 - pause) * WINDOW_S < quiet - 1e-9
-            or spec.exception() is not None  # reported by the decode; the hangover decides
+            # The decode failed (reported by it): the hangover's final decodes again.
+            or spec.result() is None
         ):
             return
         utt.early = True
@@ -523,6 +536,8 @@ class AsrStage(Stage[VadOutput, Event]):
         if utt.spec is not None and utt.spec_due == n:
             self.speculative_used += 1
             hyp = await utt.spec
+            if hyp is None:  # it failed (and said so): once more, the audio is not lost
+                hyp = await self._decode_final(utt, n)
         else:
             if utt.spec is not None:  # it covers other audio: free the worker of it
                 utt.spec.cancel()
