@@ -12,10 +12,12 @@ import numpy.typing as npt
 import pytest
 
 from bench.speech import SR, audio_frames, read_wav, synth, trimmed
+from models_onnx.assets import locate
+from models_onnx.whisper import Hypothesis, WhisperAsr
 from pipeline.asr_stage import AsrConfig, asr_prompt, previous_text
 from pipeline.audio_pipeline import AudioPipeline
 from pipeline.clock import MonotonicClock
-from pipeline.events import Event, SpeechEnd, SpeechStart, Transcript
+from pipeline.events import Event, SpeechEnd, SpeechStart, StageDegraded, Transcript
 from pipeline.text import wer, words_of
 from pipeline.vad_stage import VadConfig
 from tests.pipeline_run import tiny_en, vad_model
@@ -102,6 +104,20 @@ async def test_a_30_s_answer_is_finalized_in_short_segments(answer) -> None:
         assert all(b.startswith(a) for a, b in pairwise(stables))
 
 
+def two_sentences(folder: Path) -> npt.NDArray[np.float32]:
+    """SENTENCES[0] and [1] with a pause between past the early quiet, within an 800 ms
+    hangover."""
+    return np.concatenate(
+        [
+            np.zeros(int(0.4 * SR), np.float32),
+            trimmed(read_wav(synth(SENTENCES[0], folder / "a.wav"))),
+            np.zeros(int(0.45 * SR), np.float32),
+            trimmed(read_wav(synth(SENTENCES[1], folder / "b.wav"))),
+            np.zeros(int(1.5 * SR), np.float32),
+        ]
+    )
+
+
 async def test_a_final_goes_out_before_the_hangover_and_speech_resuming_is_the_next_segment(
     tmp_path: Path,
 ) -> None:
@@ -109,15 +125,7 @@ async def test_a_final_goes_out_before_the_hangover_and_speech_resuming_is_the_n
     before the VAD ends the utterance (the final precedes its SpeechEnd); the sentence after
     the pause is the same utterance's next segment, with its own words."""
     first, second = SENTENCES[0], SENTENCES[1]
-    pcm = np.concatenate(
-        [
-            np.zeros(int(0.4 * SR), np.float32),
-            trimmed(read_wav(synth(first, tmp_path / "a.wav"))),
-            np.zeros(int(0.45 * SR), np.float32),  # past the early quiet, within the hangover
-            trimmed(read_wav(synth(second, tmp_path / "b.wav"))),
-            np.zeros(int(1.5 * SR), np.float32),
-        ]
-    )
+    pcm = two_sentences(tmp_path)
     config = AsrConfig(partial_interval_s=0.5, early_final_quiet_s=0.2)
     vad = VadConfig(hangover_ms=800)  # room for a slow decode: the order below is not a race
     pipe = AudioPipeline(MonotonicClock(), vad_model, tiny_en, vad, config)
@@ -146,3 +154,46 @@ def test_the_text_before_a_segment_primes_it_last() -> None:
     assert prompt == "Tell me about your team. Umm, so. Then I designed a plan."
     zh = asr_prompt("zh", "介绍一下你的团队。", "嗯，那个。", "我们的团队")
     assert zh == "嗯，那个。介绍一下你的团队。我们的团队"
+
+
+class FirstFinalFails(WhisperAsr):
+    """tiny.en whose first final decode (the one with word timings) raises."""
+
+    failed = False
+
+    def decode(
+        self,
+        pcm: npt.NDArray[np.float32],
+        language: str = "en",
+        prompt: str | None = None,
+        word_timestamps: bool = True,
+        identify_language: bool = False,
+    ) -> Hypothesis:
+        if word_timestamps and not self.failed:
+            self.failed = True
+            raise RuntimeError("decoder hiccup")
+        return super().decode(pcm, language, prompt, word_timestamps, identify_language)
+
+
+async def test_a_failed_speculative_final_is_not_let_out_and_its_words_are_not_lost(
+    tmp_path: Path,
+) -> None:
+    """The first pause's final decode fails: nothing goes out early for it, the failure is
+    reported, and the first sentence's words still reach a final (the audio was kept in the
+    open segment) before the utterance ends."""
+    config = AsrConfig(partial_interval_s=0.5, early_final_quiet_s=0.2)
+    pipe = AudioPipeline(
+        MonotonicClock(),
+        vad_model,
+        lambda: FirstFinalFails(locate("whisper_tiny_en")),
+        VadConfig(hangover_ms=800),
+        config,
+    )
+    events = await play(pipe, two_sentences(tmp_path), real_time=True)
+    asr = pipe.asr
+
+    assert any(isinstance(e, StageDegraded) and "ASR failed" in e.reason for e in events)
+    finals = [e for e in events if isinstance(e, Transcript) and e.final]
+    assert finals and asr.early_finals <= 1  # at most the second pause's
+    text = " ".join(f.text for f in finals)
+    assert wer(" ".join(SENTENCES[:2]), text) <= 0.25, text
