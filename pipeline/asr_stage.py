@@ -219,12 +219,12 @@ class _Utterance:
     def pcm(self, windows: int) -> npt.NDArray[np.float32]:
         return np.concatenate([c.pcm for c in self.chunks[:windows]])
 
-    def rest(self, cut: int, text: str | None) -> _Utterance:
+    def rest(self, cut: int, text: str | None, speech_t: float | None = None) -> _Utterance:
         """What follows window `cut`, as the next segment."""
         nxt = _Utterance(
             self.id,
             self.chunks[cut].t,
-            self.chunks[cut].t,
+            self.chunks[cut].t if speech_t is None else speech_t,
             segment=self.segment + 1,
             committed=(*self.committed, text) if text else self.committed,
         )
@@ -398,13 +398,10 @@ class AsrStage(Stage[VadOutput, Event]):
                     await self._handle(item)
         finally:
             self._closing = True  # a decode finishing now starts no early final
-            pending = [*([ticker] if ticker else []), *self._tasks]
-            while pending:
-                for task in pending:
-                    task.cancel()
-                    with contextlib.suppress(asyncio.CancelledError, Exception):
-                        await task
-                pending = [t for t in self._tasks if not t.done()]
+            for task in [*([ticker] if ticker else []), *self._tasks]:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
 
     async def _handle(self, item: VadOutput) -> None:
         if isinstance(item, SpeechStart):
@@ -460,8 +457,8 @@ class AsrStage(Stage[VadOutput, Event]):
             return
         if utt.early:  # its final is out: what follows is the next segment
             self.early_cuts += 1
-            rest = self._next_segment(utt, due, spec.result())
-            rest.speech_t = item.t  # its start is quiet: the first word is not stretched over it
+            # Its start is quiet: speech begins at the resume, the first word is not stretched.
+            self._next_segment(utt, due, spec.result(), speech_t=item.t)
             return
         resume_index = round((item.t - utt.t0) / WINDOW_S)
         soft = self.config.soft_segment_s if self.config.partial_interval_s else None
@@ -473,8 +470,7 @@ class AsrStage(Stage[VadOutput, Event]):
             self.pause_cuts += 1
             self.speculative_used += 1
             await self._emit_final(utt, hyp, due)
-            rest = self._next_segment(utt, due, hyp)
-            rest.speech_t = item.t
+            self._next_segment(utt, due, hyp, speech_t=item.t)
         else:  # the final would cover speech still going on: not needed, free the worker
             spec.cancel()
 
@@ -565,9 +561,12 @@ class AsrStage(Stage[VadOutput, Event]):
                 rest.pause_index = max(0, utt.pause_index - cut)
         self._maybe_start_speculative(rest)
 
-    def _next_segment(self, utt: _Utterance, cut: int, hyp: Hypothesis | None) -> _Utterance:
+    def _next_segment(
+        self, utt: _Utterance, cut: int, hyp: Hypothesis | None, speech_t: float | None = None
+    ) -> _Utterance:
+        """`speech_t`: where speech resumed (default: at the cut, speech going on)."""
         text = hyp.text if hyp is not None and not hyp.is_silence else None
-        rest = utt.rest(cut, text)
+        rest = utt.rest(cut, text, speech_t)
         utt.done = True  # its partials still in flight are dropped
         self._utt = rest
         return rest
