@@ -13,7 +13,7 @@ import av
 from models_onnx.assets import locate
 from models_onnx.vad import SileroVad
 from models_onnx.whisper import WhisperAsr
-from pipeline.asr_stage import AsrConfig
+from pipeline.asr_stage import AsrConfig, AsrStage
 from pipeline.audio_pipeline import AudioPipeline
 from pipeline.clock import Clock, MonotonicClock
 from pipeline.events import Event, Transcript
@@ -34,6 +34,10 @@ def tiny_en() -> WhisperAsr:
 class Run:
     events: list[tuple[float, Event]] = field(default_factory=list)  # (seconds since start, event)
     max_loop_lag_s: float = 0.0
+    asr: AsrStage | None = None  # the pipeline's ASR stage, for its counters
+
+    def all(self) -> list[Event]:
+        return [e for _, e in self.events]
 
     def finals(self) -> list[Transcript]:
         return [e for _, e in self.events if isinstance(e, Transcript) and e.final]
@@ -53,11 +57,14 @@ async def run_pipeline(
     vad_config: VadConfig | None = None,
     asr_config: AsrConfig | None = None,
     context: str | None = None,
+    turn_each_frame: bool = False,
 ) -> Run:
+    """`turn_each_frame` (not real time): give the loop a turn after each frame, so that the
+    partial ticker runs now and then as it does between live frames."""
     pipe = AudioPipeline(
         clock or MonotonicClock(), vad_model, asr, vad_config, asr_config or AsrConfig(), context
     )
-    run = Run()
+    run = Run(asr=pipe.asr)
     stop = asyncio.Event()
 
     async def heartbeat() -> None:  # measures how long the loop was held
@@ -76,6 +83,8 @@ async def run_pipeline(
                 pipe.push_frame(frame)
             else:
                 await pipe.push_frame_wait(frame)
+                if turn_each_frame:
+                    await asyncio.sleep(0)
         await pipe.end()
 
     pipe.start()

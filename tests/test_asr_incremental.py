@@ -3,7 +3,6 @@ cover a few seconds of audio, and the words still come out right (real models)."
 
 from __future__ import annotations
 
-import asyncio
 from itertools import pairwise
 from pathlib import Path
 
@@ -15,12 +14,10 @@ from bench.speech import SR, audio_frames, read_wav, synth, trimmed
 from models_onnx.assets import locate
 from models_onnx.whisper import Hypothesis, WhisperAsr
 from pipeline.asr_stage import AsrConfig, asr_prompt, previous_text
-from pipeline.audio_pipeline import AudioPipeline
-from pipeline.clock import MonotonicClock
-from pipeline.events import Event, SpeechEnd, SpeechStart, StageDegraded, Transcript
+from pipeline.events import SpeechEnd, SpeechStart, StageDegraded, Transcript
 from pipeline.text import wer, words_of
 from pipeline.vad_stage import VadConfig
-from tests.pipeline_run import tiny_en, vad_model
+from tests.pipeline_run import run_pipeline
 
 SENTENCES = [
     "In my last role I managed a team of four engineers.",
@@ -45,27 +42,6 @@ def long_answer(folder: Path, gap_s: float) -> npt.NDArray[np.float32]:
     return np.concatenate(parts)
 
 
-async def play(pipe: AudioPipeline, pcm: npt.NDArray[np.float32], real_time: bool) -> list[Event]:
-    """Feed `pcm` as 20 ms frames (at real-time pace, or as fast as the pipeline takes them,
-    yielding after each so partials get in now and then); every event, the pipeline closed."""
-    events: list[Event] = []
-
-    async def consume() -> None:
-        async for ev in pipe.events():
-            events.append(ev)
-
-    consumer = asyncio.create_task(consume())
-    loop = asyncio.get_running_loop()
-    t0 = loop.time()
-    for i, frame in enumerate(audio_frames(pcm)):
-        await pipe.push_frame_wait(frame)
-        await asyncio.sleep(max(0.0, t0 + (i + 1) * 0.02 - loop.time()) if real_time else 0)
-    await pipe.end()
-    await consumer
-    await pipe.aclose()
-    return events
-
-
 @pytest.fixture(scope="module")
 def answer(tmp_path_factory: pytest.TempPathFactory) -> npt.NDArray[np.float32]:
     try:
@@ -78,9 +54,15 @@ async def test_a_30_s_answer_is_finalized_in_short_segments(answer) -> None:
     assert len(answer) / SR >= 28
     # Fed faster than real time, no final could go out early: the soft cuts are tested here.
     config = AsrConfig(partial_interval_s=0.5, early_final_quiet_s=None)
-    pipe = AudioPipeline(MonotonicClock(), vad_model, tiny_en, VadConfig(hangover_ms=500), config)
-    events = await play(pipe, answer, real_time=False)
-    asr = pipe.asr
+    run = await run_pipeline(
+        audio_frames(answer),
+        realtime=False,
+        vad_config=VadConfig(hangover_ms=500),
+        asr_config=config,
+        turn_each_frame=True,
+    )
+    events, asr = run.all(), run.asr
+    assert asr is not None
 
     assert len([e for e in events if isinstance(e, SpeechStart)]) == 1  # one utterance
     finals = [e for e in events if isinstance(e, Transcript) and e.final]
@@ -128,9 +110,9 @@ async def test_a_final_goes_out_before_the_hangover_and_speech_resuming_is_the_n
     pcm = two_sentences(tmp_path)
     config = AsrConfig(partial_interval_s=0.5, early_final_quiet_s=0.2)
     vad = VadConfig(hangover_ms=800)  # room for a slow decode: the order below is not a race
-    pipe = AudioPipeline(MonotonicClock(), vad_model, tiny_en, vad, config)
-    events = await play(pipe, pcm, real_time=True)
-    asr = pipe.asr
+    run = await run_pipeline(audio_frames(pcm), vad_config=vad, asr_config=config)
+    events, asr = run.all(), run.asr
+    assert asr is not None
 
     assert len([e for e in events if isinstance(e, SpeechStart)]) == 1  # one utterance
     finals = [e for e in events if isinstance(e, Transcript) and e.final]
@@ -182,15 +164,14 @@ async def test_a_failed_speculative_final_is_not_let_out_and_its_words_are_not_l
     reported, and the first sentence's words still reach a final (the audio was kept in the
     open segment) before the utterance ends."""
     config = AsrConfig(partial_interval_s=0.5, early_final_quiet_s=0.2)
-    pipe = AudioPipeline(
-        MonotonicClock(),
-        vad_model,
-        lambda: FirstFinalFails(locate("whisper_tiny_en")),
-        VadConfig(hangover_ms=800),
-        config,
+    run = await run_pipeline(
+        audio_frames(two_sentences(tmp_path)),
+        asr=lambda: FirstFinalFails(locate("whisper_tiny_en")),
+        vad_config=VadConfig(hangover_ms=800),
+        asr_config=config,
     )
-    events = await play(pipe, two_sentences(tmp_path), real_time=True)
-    asr = pipe.asr
+    events, asr = run.all(), run.asr
+    assert asr is not None
 
     assert any(isinstance(e, StageDegraded) and "ASR failed" in e.reason for e in events)
     finals = [e for e in events if isinstance(e, Transcript) and e.final]
