@@ -331,6 +331,18 @@ class Settings(BaseSettings):
             raise ValueError("tls_cert_file and tls_key_file go together: set both or neither")
         return self
 
+    @model_validator(mode="after")
+    def _early_final_before_hangover(self) -> Settings:
+        # At or past the hangover the VAD has ended the utterance already: early finals would
+        # never go out, and the setting would look in force while doing nothing.
+        quiet, hangover = self.asr_early_final_quiet_s, self.vad_hangover_ms / 1000
+        if quiet and quiet >= hangover:
+            raise ValueError(
+                f"asr_early_final_quiet_s ({quiet:g} s) must be shorter than vad_hangover_ms "
+                f"({self.vad_hangover_ms} ms), or 0 to wait for the hangover"
+            )
+        return self
+
     @property
     def effective_public_url(self) -> str:
         scheme = "http" if self.tls_cert_file is None else "https"
@@ -373,9 +385,13 @@ def origin_of(url: str) -> str:
 def _one_line(err: ValidationError, source: str) -> str:
     parts = []
     for e in err.errors():
-        loc = ".".join(str(x) for x in e["loc"]) or "settings"
+        msg = e["msg"].removeprefix("Value error, ")
+        if not e["loc"]:  # a rule across fields: its message names them
+            parts.append(msg)
+            continue
+        loc = ".".join(str(x) for x in e["loc"])
         env = f"HIRESTREAM_{loc.split('.')[0].upper()}"
-        parts.append(f"{loc} ({env}): {e['msg']}")
+        parts.append(f"{loc} ({env}): {msg}")
     return f"invalid configuration{source}: " + "; ".join(parts)
 
 

@@ -162,3 +162,16 @@ def test_bad_webhook_subscribers_are_refused(
     with pytest.raises(ConfigError, match="webhook_subscribers") as info:
         load_settings()
     assert why in str(info.value)
+
+
+def test_early_finals_must_come_before_the_hangover(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HIRESTREAM_VAD_HANGOVER_MS", "200")
+    with pytest.raises(ConfigError) as info:
+        load_settings()
+    assert "asr_early_final_quiet_s (0.2 s) must be shorter than vad_hangover_ms (200 ms)" in str(
+        info.value
+    )
+    monkeypatch.setenv("HIRESTREAM_ASR_EARLY_FINAL_QUIET_S", "0")  # off: always valid
+    assert load_settings().vad_hangover_ms == 200
+    monkeypatch.setenv("HIRESTREAM_ASR_EARLY_FINAL_QUIET_S", "0.15")
+    assert load_settings().asr_early_final_quiet_s == 0.15
