@@ -13,6 +13,8 @@ import av
 import numpy as np
 import numpy.typing as npt
 
+from pipeline.audio_ingress import AudioIngress
+
 SR = 16_000
 # How Whisper spells an English hesitation.
 EN_FILLERS = {"um", "umm", "uhm", "uh", "uhh", "er", "erm", "hmm", "hm", "mm", "mmm", "ah", "eh"}
@@ -36,8 +38,11 @@ def synth(text: str, out: Path, voice: str = "en", rate_wpm: int = 150) -> Path:
         [tool("espeak-ng"), "-v", voice, "-s", str(rate_wpm), "-w", str(raw), text],
         check=True, capture_output=True,
     )  # fmt: skip
+    # -D: no dither. Sox otherwise adds fresh random noise on each run, and the same text
+    # came out as different audio, which tiny.en heard as different words (a bench's WER
+    # moved by up to 2 points between runs of the same code).
     subprocess.run(
-        [tool("sox"), str(raw), "-r", str(SR), "-c", "1", "-b", "16", str(out)],
+        [tool("sox"), "-D", str(raw), "-r", str(SR), "-c", "1", "-b", "16", str(out)],
         check=True, capture_output=True,
     )  # fmt: skip
     raw.unlink()
@@ -125,6 +130,16 @@ def audio_frames(
         frame.time_base = Fraction(1, rate)
         frames.append(frame)
     return frames
+
+
+def as_received(pcm16k: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    """The 16 kHz audio the pipeline gets from `audio_frames(pcm16k)`: the same frames through
+    the same ingress. An offline decode to compare a streamed one with must hear this, not the
+    recording: the trip through 48 kHz frames alone moves tiny.en's WER on the long answers of
+    bench/asr_incremental.py from 0.113 to 0.148 (a few words decided differently either way)."""
+    ingress = AudioIngress()
+    chunks = [c for f in audio_frames(pcm16k) for c in ingress.push(f)] + ingress.flush()
+    return np.concatenate([c.pcm for c in chunks]) if chunks else np.zeros(0, np.float32)
 
 
 def trimmed(pcm: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
