@@ -17,9 +17,33 @@ def words_of(text: str) -> list[str]:
     return [_NUMBER_WORDS.get(w, w) for w in cleaned.split()]
 
 
+# English contractions spelled out before counting word errors, as Whisper's English text
+# normalizer does for its published WERs ("I'm" for "I am" is not a recognition error). Only
+# the unambiguous ones: "'s" (is, has, or a possessive) and "'d" (had or would) stay.
+_CONTRACTIONS = [
+    (re.compile(r"\bwon't\b"), "will not"),
+    (re.compile(r"\bcan't\b"), "can not"),
+    (re.compile(r"\blet's\b"), "let us"),
+    (re.compile(r"n't\b"), " not"),
+    (re.compile(r"'re\b"), " are"),
+    (re.compile(r"'ll\b"), " will"),
+    (re.compile(r"'ve\b"), " have"),
+    (re.compile(r"'m\b"), " am"),
+]
+
+
+def expanded(text: str) -> str:
+    """`text` in lower case with its English contractions spelled out."""
+    out = text.lower().replace("\u2019", "'")
+    for pattern, words in _CONTRACTIONS:
+        out = pattern.sub(words, out)
+    return out
+
+
 def wer(reference: str, hypothesis: str) -> float:
-    """Word error rate: word-level edit distance divided by the reference length."""
-    ref, hyp = words_of(reference), words_of(hypothesis)
+    """Word error rate: word-level edit distance divided by the reference length, on
+    `words_of` with contractions spelled out."""
+    ref, hyp = words_of(expanded(reference)), words_of(expanded(hypothesis))
     prev = list(range(len(hyp) + 1))
     for i, r in enumerate(ref, 1):
         cur = [i]

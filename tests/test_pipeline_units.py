@@ -62,6 +62,11 @@ def test_wer_and_normalisation() -> None:
     assert words_of("Team of 4, isn't it?") == ["team", "of", "four", "isnt", "it"]
     assert wer("a team of four", "A team of 4.") == 0.0
     assert wer("one two three four", "one three four five") == 0.5
+    # Contractions count as what they stand for, as in Whisper's published WERs...
+    assert wer("I am sure we will not", "I’m sure we won't.") == 0.0
+    assert wer("they have gone", "They've gone") == 0.0
+    # ...but a word written without its apostrophe is still a different word.
+    assert wer("i am here", "im here") == 2 / 3
 
 
 async def test_channel_drop_oldest_and_lossless_put() -> None:
