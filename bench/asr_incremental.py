@@ -252,7 +252,7 @@ def error_sources(
 
 
 def no_fillers(text: str) -> str:
-    return " ".join(w for w in words_of(text) if w not in EN_FILLERS)
+    return " ".join(w for w in words_of(expanded(text)) if w not in EN_FILLERS)
 
 
 async def one_session(
