@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import signal
 import ssl
 import sys
@@ -42,6 +43,16 @@ def tls_context(settings: Settings) -> ssl.SSLContext | None:
     return ctx
 
 
+def freeze_startup_objects() -> None:
+    """Leave what startup made (modules, models: ~270k objects) out of the garbage collector's
+    full collections. Each one scanned it all, holding the GIL for 100-250 ms: 11 such stalls
+    in the 100 s bench.live ran 8 interviews, every stream's audio, video and captions held up
+    meanwhile. Objects made later are collected as before. Once per process: frozen objects
+    are never collected, so not for a process that builds apps again and again (tests)."""
+    gc.collect()
+    gc.freeze()
+
+
 async def serve(settings: Settings) -> None:
     # Fail fast on missing or altered models before binding a port or starting Redis.
     await asyncio.to_thread(locate_models, settings)
@@ -53,6 +64,7 @@ async def serve(settings: Settings) -> None:
         loop.add_signal_handler(sig, stop.set)
     try:
         await runner.setup()  # runs the cleanup contexts' start: models, database, Redis
+        freeze_startup_objects()
         tls = await asyncio.to_thread(tls_context, settings)
         site = web.TCPSite(
             runner, settings.host, settings.port, shutdown_timeout=5.0, ssl_context=tls
