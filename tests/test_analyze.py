@@ -17,7 +17,11 @@ from server.cli.analyze import Progress
 
 TEXTS = [
     "My greatest strength is that I learn quickly and I enjoy working with customers.",
-    "When a deadline is at risk, I tell my manager early and suggest options.",
+    # Not "When a deadline is at risk...": since the test speech is made without dither
+    # (the same samples every run), tiny.en hears its first words as "When I've been like
+    # this" through AAC and Opus every time (WER 0.21 on the pair), where it used to in
+    # some runs only.
+    "I usually plan my week on Monday morning and review it on Friday.",
 ]
 
 
