@@ -47,7 +47,7 @@ from pipeline.asr_scheduler import AsrScheduler
 from pipeline.audio_pipeline import AudioPipeline
 from pipeline.clock import MonotonicClock
 from pipeline.events import SpeechStart, StageLag, Transcript
-from pipeline.text import expanded, wer, words_of
+from pipeline.text import wer, wer_words, words_of
 from server.models import asr_config, asr_factory, vad_config, vad_factory, whisper_dir
 from server.settings import load_settings
 
@@ -218,7 +218,7 @@ def error_sources(
     same audio: per reference sentence, errors of each; streamed errors on a word next to a
     segment cut (a word lost, split or doubled there) are counted apart. Prints the
     sentences the two decode differently (a bench may show text; product code never does)."""
-    ref = [words_of(expanded(t)) for answer in sentences for t in answer]
+    ref = [wer_words(t) for answer in sentences for t in answer]
     flat_ref = [w for r in ref for w in r]
     hyp: list[str] = []
     cuts: set[int] = set()
@@ -226,9 +226,9 @@ def error_sources(
         for k, text in enumerate(answer):
             if k:
                 cuts.add(len(hyp))
-            hyp += words_of(expanded(text))
+            hyp += wer_words(text)
     streamed = align(flat_ref, hyp)
-    offline_a = align(flat_ref, words_of(expanded(offline)))
+    offline_a = align(flat_ref, wer_words(offline))
     counts = {"streamed": 0, "offline": 0, "both": 0, "streamed_only": 0, "offline_only": 0}
     counts["at_cuts"] = 0
     at = 0
@@ -252,7 +252,7 @@ def error_sources(
 
 
 def no_fillers(text: str) -> str:
-    return " ".join(w for w in words_of(expanded(text)) if w not in EN_FILLERS)
+    return " ".join(w for w in wer_words(text) if w not in EN_FILLERS)
 
 
 async def one_session(

@@ -198,8 +198,9 @@ def main() -> None:
     settings = load_settings()
     quiet = settings.asr_early_final_quiet_s  # 0: finals wait for the hangover
     offline_model = WhisperAsr(whisper_dir(settings, "en"))
+    received = as_received(pcm)
     t = time.perf_counter()
-    offline_text = " ".join(s.text for s in offline_model.transcribe(as_received(pcm)))
+    offline_text = " ".join(s.text for s in offline_model.transcribe(received))
     offline_s = time.perf_counter() - t
     recording_text = " ".join(s.text for s in offline_model.transcribe(pcm))
     reference = " ".join(texts)

@@ -40,10 +40,15 @@ def expanded(text: str) -> str:
     return out
 
 
+def wer_words(text: str) -> list[str]:
+    """The words a WER is counted on: `words_of` with contractions spelled out."""
+    return words_of(expanded(text))
+
+
 def wer(reference: str, hypothesis: str) -> float:
     """Word error rate: word-level edit distance divided by the reference length, on
-    `words_of` with contractions spelled out."""
-    ref, hyp = words_of(expanded(reference)), words_of(expanded(hypothesis))
+    `wer_words`."""
+    ref, hyp = wer_words(reference), wer_words(hypothesis)
     prev = list(range(len(hyp) + 1))
     for i, r in enumerate(ref, 1):
         cur = [i]
