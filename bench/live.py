@@ -35,7 +35,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import gc
 import json
 import os
 import re
@@ -74,6 +73,7 @@ from bench.live_watch import (
 )
 from bench.reliability import machine
 from bench.rtc_client import FaceTrack, SpeechTrack
+from server.cli.serve import freeze_startup_objects
 
 TARGET_P50_MS = 400.0
 TARGET_P95_MS = 800.0
@@ -609,8 +609,7 @@ def main() -> None:
         media = Media(args.simulator == "encode", pcm, opus, silence, face_loop_vp8())
         # The simulators' and the interviewer sockets' own full garbage collections (over the
         # ~100k objects made by now) would pause them ~110 ms, timed as server latency.
-        gc.collect()
-        gc.freeze()
+        freeze_startup_objects()
         data = Path(tmp) / "data"
         proc, base = start_server(
             data, max(steps), args.server_tree, server_env, args.server_log_level
