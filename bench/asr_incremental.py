@@ -1,6 +1,7 @@
 """Incremental live ASR and the shared scheduler: short vs 30 s answers, and many sessions.
 
     python -m bench.asr_incremental [--long N] [--streams N] [--skip-overload] [--out FILE]
+                                    [--asr NAME=VALUE ...]
 
 Part 1, one session (live configuration, its own one-worker scheduler), fed in real time as
 a WebRTC Opus decoder hands audio over: ~5 s answers, then ~30 s answers (sentences with
@@ -10,6 +11,8 @@ they decoded) per second of speech; the streamed WER against an offline decode
 (`WhisperAsr.transcribe`, 30 s windows) of the same audio (what the pipeline received from
 the frames, `bench.speech.as_received`; the recording itself is decoded too, for the
 transport's share), also with the fillers the disfluent prompt makes up left out of both.
+`--asr` overrides a field of the stage's `AsrConfig` (e.g. `--asr keep_fillers=false`), to
+weigh a change before it becomes a setting.
 
 Part 2, overload: `--streams` sessions talking at once (staggered) through one scheduler
 with one worker: the finals' queue wait (p50/p95/max), speech end -> final p95 over all
@@ -23,7 +26,7 @@ import asyncio
 import statistics
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +47,7 @@ from bench.speech import (
 )
 from models_onnx.whisper import WhisperAsr
 from pipeline.asr_scheduler import AsrScheduler
+from pipeline.asr_stage import AsrConfig
 from pipeline.audio_pipeline import AudioPipeline
 from pipeline.clock import MonotonicClock
 from pipeline.events import SpeechStart, StageLag, Transcript
@@ -255,8 +259,31 @@ def no_fillers(text: str) -> str:
     return " ".join(w for w in wer_words(text) if w not in EN_FILLERS)
 
 
+def config_override(config: AsrConfig, assignments: list[str]) -> AsrConfig:
+    """`config` with NAME=VALUE assignments applied, each value read as its field's type."""
+    changes: dict[str, Any] = {}
+    for assignment in assignments:
+        name, _, raw = assignment.partition("=")
+        if name not in {f.name for f in fields(AsrConfig)}:
+            raise SystemExit(f"--asr: AsrConfig has no field {name!r}")
+        current = getattr(config, name)
+        if raw.lower() in {"none", ""}:
+            changes[name] = None
+        elif isinstance(current, bool):
+            changes[name] = raw.lower() in {"1", "true", "yes", "on"}
+        elif isinstance(current, (int, float)):
+            changes[name] = type(current)(raw)
+        else:
+            changes[name] = float(raw) if name.endswith("_s") else raw
+    return replace(config, **changes)
+
+
 async def one_session(
-    pcm: npt.NDArray[np.float32], spoken: list[Spoken], offline: str, recording_offline: str
+    pcm: npt.NDArray[np.float32],
+    spoken: list[Spoken],
+    offline: str,
+    recording_offline: str,
+    overrides: list[str],
 ) -> dict[str, Any]:
     """`offline`: an offline decode of the audio the pipeline receives; `recording_offline`:
     of the recording before the trip through frames."""
@@ -266,7 +293,7 @@ async def one_session(
         vad_factory(settings),
         asr_factory(settings, "en"),
         vad_config=vad_config(settings),
-        asr_config=asr_config(settings, "en"),
+        asr_config=config_override(asr_config(settings, "en"), overrides),
     )
     answers, _ = await play(pipe, pcm, spoken)
     asr = pipe.asr
@@ -363,13 +390,14 @@ def main() -> None:
     ap.add_argument("--streams", type=int, default=8)
     ap.add_argument("--skip-overload", action="store_true")
     ap.add_argument("--out", type=Path)
+    ap.add_argument("--asr", action="append", default=[], metavar="NAME=VALUE")
     args = ap.parse_args()
     long_answers = [SENTENCES[i:] + SENTENCES[:i] for i in range(args.long)]
     with tempfile.TemporaryDirectory() as tmp:
         short_pcm, short_spoken = recording([[t] for t in SHORT], Path(tmp), ANSWER_GAP_S)
         long_pcm, long_spoken = recording(long_answers, Path(tmp), ANSWER_GAP_S)
     offline_model = WhisperAsr(whisper_dir(load_settings(), "en"))
-    results: dict[str, Any] = {}
+    results: dict[str, Any] = {"asr_overrides": args.asr}
     for name, pcm, spoken in (
         ("short", short_pcm, short_spoken),
         ("long", long_pcm, long_spoken),
@@ -377,7 +405,7 @@ def main() -> None:
         offline = " ".join(s.text for s in offline_model.transcribe(as_received(pcm)))
         recording_offline = " ".join(s.text for s in offline_model.transcribe(pcm))
         print(f"{name}: {len(spoken)} answers, {len(pcm) / SR:.0f} s, playing in real time...")
-        results[name] = asyncio.run(one_session(pcm, spoken, offline, recording_offline))
+        results[name] = asyncio.run(one_session(pcm, spoken, offline, recording_offline, args.asr))
         finals = results[name].pop("finals")
         print_session(name, results[name])
         if name == "long":
