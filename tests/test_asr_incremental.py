@@ -13,7 +13,7 @@ import pytest
 from bench.speech import SR, audio_frames, read_wav, synth, trimmed
 from models_onnx.assets import locate
 from models_onnx.whisper import Hypothesis, WhisperAsr
-from pipeline.asr_stage import AsrConfig, asr_prompt, previous_text
+from pipeline.asr_stage import AsrConfig, asr_prompt, partial_spacing, previous_text
 from pipeline.events import SpeechEnd, SpeechStart, StageDegraded, Transcript
 from pipeline.text import wer, words_of
 from pipeline.vad_stage import VadConfig
@@ -125,6 +125,18 @@ async def test_a_final_goes_out_before_the_hangover_and_speech_resuming_is_the_n
     assert not any(isinstance(e, Transcript) and e.segment == 0 for e in after)
     assert wer(first, finals[0].text) <= 0.25 and wer(second, finals[1].text) <= 0.25
     assert finals[0].t_end <= finals[1].t_start
+
+
+def test_partials_of_a_long_segment_are_spaced_so_their_decoding_stays_bounded() -> None:
+    span, interval = AsrConfig().partial_span_s, 0.5
+    assert partial_spacing(interval, 0.4, span) == interval  # short segments: every interval
+    assert partial_spacing(interval, span, span) == interval
+    assert partial_spacing(interval, 2 * span, span) == 2 * interval
+    # Whatever the segment's length, partials decode at most span / interval seconds of
+    # audio per second (12 with the defaults), and the interval stays under a second.
+    for open_s in (1.0, 6.0, 10.0, 15.0, 29.0):
+        assert open_s / partial_spacing(interval, open_s, span) <= span / interval + 1e-9
+    assert partial_spacing(interval, AsrConfig().live_max_segment_s, span) <= 1.25
 
 
 def test_the_text_before_a_segment_primes_it_last() -> None:
