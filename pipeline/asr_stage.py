@@ -632,8 +632,9 @@ class AsrStage(Stage[VadOutput, Event]):
 
     async def _partials(self) -> None:
         """Per utterance: the first partial shortly after speech starts, then one every
-        partial interval (the scheduler stretches it under load), timed on the clock (not on
-        audio arrival). A partial asked for while the previous one still waits replaces it."""
+        partial interval (the scheduler stretches it under load; `partial_spacing` on long
+        segments), timed on the clock (not on audio arrival). A partial asked for while the
+        previous one still waits replaces it."""
         assert self.config.partial_interval_s
         cfg = self.config
         while True:
