@@ -75,7 +75,7 @@ def decode_answer(
     for sentence in sentences:
         segment = np.concatenate([audio[sentence], gap])
         # At least the quiet before the sentence, as a live segment starts in its pause.
-        lead = before[len(before) - int(max(v.lead_s, PRE_ROLL_S) * SR) :]
+        lead = before[max(0, len(before) - int(max(v.lead_s, PRE_ROLL_S) * SR)) :]
         pcm = as_received(np.concatenate([lead, segment]))
         cut_s = len(lead) / SR
         if v.pad_to_s:
