@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from bench.asr_incremental import SENTENCE_GAP_S, SENTENCES
+from bench.asr_incremental import SENTENCE_GAP_S, SENTENCES, long_answers
 from bench.common import write_json
 from bench.speech import SR, as_received, read_wav, synth, trimmed
 from models_onnx.whisper import TAIL_PAD_S, WhisperAsr
@@ -102,7 +102,7 @@ def main() -> None:
     ap.add_argument("--answers", type=int, default=6, help="long answers (8 sentences each)")
     ap.add_argument("--out", type=Path)
     args = ap.parse_args()
-    answers = [SENTENCES[i:] + SENTENCES[:i] for i in range(args.answers)]
+    answers = long_answers(args.answers)
     with tempfile.TemporaryDirectory() as tmp:
         audio = {
             s: trimmed(read_wav(synth(s, Path(tmp) / f"s{k}.wav"))) for k, s in enumerate(SENTENCES)

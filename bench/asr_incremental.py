@@ -26,9 +26,9 @@ import asyncio
 import statistics
 import tempfile
 import time
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args, get_type_hints
 
 import numpy as np
 import numpy.typing as npt
@@ -260,22 +260,28 @@ def no_fillers(text: str) -> str:
 
 
 def config_override(config: AsrConfig, assignments: list[str]) -> AsrConfig:
-    """`config` with NAME=VALUE assignments applied, each value read as its field's type."""
+    """`config` with NAME=VALUE assignments applied, each value read as its field's declared
+    type ("none" or nothing: None)."""
+    hints = get_type_hints(AsrConfig)
     changes: dict[str, Any] = {}
     for assignment in assignments:
         name, _, raw = assignment.partition("=")
-        if name not in {f.name for f in fields(AsrConfig)}:
+        if name not in hints:
             raise SystemExit(f"--asr: AsrConfig has no field {name!r}")
-        current = getattr(config, name)
+        kinds = set(get_args(hints[name])) or {hints[name]}
         if raw.lower() in {"none", ""}:
             changes[name] = None
-        elif isinstance(current, bool):
+        elif bool in kinds:
             changes[name] = raw.lower() in {"1", "true", "yes", "on"}
-        elif isinstance(current, (int, float)):
-            changes[name] = type(current)(raw)
         else:
-            changes[name] = float(raw) if name.endswith("_s") else raw
+            kind = next(k for k in (int, float, str) if k in kinds)
+            changes[name] = kind(raw)
     return replace(config, **changes)
+
+
+def long_answers(n: int) -> list[list[str]]:
+    """`n` answers of all SENTENCES, each starting one sentence later."""
+    return [SENTENCES[i:] + SENTENCES[:i] for i in range(n)]
 
 
 async def one_session(
@@ -392,10 +398,10 @@ def main() -> None:
     ap.add_argument("--out", type=Path)
     ap.add_argument("--asr", action="append", default=[], metavar="NAME=VALUE")
     args = ap.parse_args()
-    long_answers = [SENTENCES[i:] + SENTENCES[:i] for i in range(args.long)]
+    answers = long_answers(args.long)
     with tempfile.TemporaryDirectory() as tmp:
         short_pcm, short_spoken = recording([[t] for t in SHORT], Path(tmp), ANSWER_GAP_S)
-        long_pcm, long_spoken = recording(long_answers, Path(tmp), ANSWER_GAP_S)
+        long_pcm, long_spoken = recording(answers, Path(tmp), ANSWER_GAP_S)
     offline_model = WhisperAsr(whisper_dir(load_settings(), "en"))
     results: dict[str, Any] = {"asr_overrides": args.asr}
     for name, pcm, spoken in (
@@ -409,7 +415,7 @@ def main() -> None:
         finals = results[name].pop("finals")
         print_session(name, results[name])
         if name == "long":
-            src = error_sources(long_answers, finals, offline)
+            src = error_sources(answers, finals, offline)
             results[name]["word_errors"] = src
             print(f"  word errors: {src}")
     del offline_model
