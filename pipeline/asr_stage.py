@@ -11,8 +11,9 @@ the text before it. If speech resumes sooner, the speculative final is dropped, 
 segment is already `soft_segment_s` long: then it is kept as that segment's final the same
 way. File analysis waits for the hangover. Without such a pause, segments are cut at the
 quietest window near the end once they reach `live_max_segment_s` (live) or
-`max_segment_s`. So no decode covers more than one segment, and the final of a long answer
-costs what a short one does.
+`max_segment_s`. So no decode covers more than one segment (a final: and up to `lead_in_s`
+of the one before, heard as context and dropped, pipeline.asr_lead), and the final of a
+long answer costs what a short one does.
 Decodes run on an AsrScheduler's workers (shared by sessions, or this stage's own); the loop
 only moves buffers.
 
@@ -33,7 +34,16 @@ from typing import TypeVar
 import numpy as np
 import numpy.typing as npt
 
-from models_onnx.whisper import SAMPLE_RATE, Hypothesis, WhisperAsr, answer_language, stutters
+from models_onnx.whisper import (
+    MAX_AUDIO_S,
+    SAMPLE_RATE,
+    Hypothesis,
+    WhisperAsr,
+    Word,
+    answer_language,
+    stutters,
+)
+from pipeline.asr_lead import after_lead, choose_lead
 from pipeline.asr_scheduler import AsrScheduler, AsrStream, SchedulerClosed
 from pipeline.channel import Overflow
 from pipeline.clock import Clock
@@ -197,11 +207,31 @@ class AsrConfig:
     live_max_segment_s: float = 15.0
     cut_search_s: float = 6.0
     context_units: int = 40  # committed words (characters: unspaced languages) that prime
+    # A segment after a cut is finalized with up to this much of the previous segment's
+    # audio in front, from a pause, primed with the text before it (pipeline.asr_lead).
+    # Partials do without: they stay cheap. 0: off.
+    lead_in_s: float = 5.0
+    # ...as long as lead-in and segment together are at most this long (None: no bound):
+    # the lead-in's decode time is what the final's latency pays. bench.asr_incremental on
+    # 6 answers of 32 s (offline 0.155; each segment alone 0.175): 5 s, no bound 0.153-0.158,
+    # end of speech -> final p50 324-370 / p95 553-626 ms; bound 10 s 0.163, 366 / 454 ms;
+    # 8 s 0.155, 457 / 659 ms.
+    lead_in_total_s: float | None = 10.0
     word_timestamps: bool = True
     # Prime finals with a disfluent prompt so hesitations reach the transcript.
     keep_fillers: bool = True
     fillers_in_partials: bool = False  # the same prompt on partials (costs decode time)
     identify_language: bool = True  # tag finals with the answer's language
+
+
+@dataclass(frozen=True)
+class _Before:
+    """The previous segment of the utterance: its audio up to the cut, its final's words
+    (timed from its start), and the committed text before it."""
+
+    pcm: npt.NDArray[np.float32]
+    words: tuple[Word, ...]
+    committed: tuple[str, ...]
 
 
 @dataclass
@@ -211,6 +241,7 @@ class _Utterance:
     speech_t: float = 0.0  # where the VAD heard speech begin (the buffer has pre-roll before)
     segment: int = 0
     committed: tuple[str, ...] = ()  # final texts of the earlier segments
+    before: _Before | None = None  # the segment before this one (its finals' lead-in)
     chunks: list[AudioChunk] = field(default_factory=list)
     probs: list[float] = field(default_factory=list)
     arrived: list[float] = field(default_factory=list)
@@ -293,6 +324,7 @@ class AsrStage(Stage[VadOutput, Event]):
         self.early_finals = 0  # speculative finals let out before the utterance ended
         self.early_cuts = 0  # ...after which speech resumed (a new segment)
         self.hard_cuts = 0  # ...at the quietest window (max length reached)
+        self.lead_fallbacks = 0  # finals whose lead-in left no words: decoded again without
         self._tasks: set[asyncio.Task[object]] = set()  # partial and speculative decodes
         self._utterance_started = asyncio.Event()
         # Held while the stage's state changes: by each input item, and by an early final
@@ -319,8 +351,15 @@ class AsrStage(Stage[VadOutput, Event]):
     # Worker-thread side (jobs the scheduler runs with the shared model)
 
     def _job(
-        self, pcm: npt.NDArray[np.float32], final: bool, previous: str | None
+        self,
+        pcm: npt.NDArray[np.float32],
+        final: bool,
+        previous: str | None,
+        lead: npt.NDArray[np.float32] | None = None,
+        lead_previous: str | None = None,
     ) -> Callable[[WhisperAsr], Hypothesis]:
+        """`lead`: audio decoded in front of `pcm` (primed with `lead_previous` instead of
+        `previous`), whose words are dropped from the hypothesis."""
         cfg = self.config
         question = self._context  # as it is when asked, not when served
         fillers = cfg.keep_fillers and (final or cfg.fillers_in_partials)
@@ -329,24 +368,38 @@ class AsrStage(Stage[VadOutput, Event]):
         def decode(model: WhisperAsr) -> Hypothesis:
             self._multilingual = model.multilingual
             t0 = time.perf_counter()
-            try:
+            decoded = pcm
+
+            def run(audio: npt.NDArray[np.float32], before: str | None) -> Hypothesis:
+                nonlocal decoded
+                decoded = audio
                 return primed_decode(
                     model,
-                    pcm,
+                    audio,
                     cfg.language,
                     question,
                     filler,
                     words=final and cfg.word_timestamps,
                     identify=final and cfg.identify_language,
-                    previous=previous,
+                    previous=before,
                 )
+
+            try:
+                if lead is None or not len(lead):
+                    return run(pcm, previous)
+                lead_s = len(lead) / SAMPLE_RATE
+                hyp = after_lead(run(np.concatenate([lead, pcm]), lead_previous), lead_s)
+                if not hyp.is_silence:
+                    return hyp
+                self.lead_fallbacks += 1  # nothing after the cut: the segment alone decides
+                return run(pcm, previous)
             finally:
                 # Wall time of the worker while decoding: with one CTranslate2 thread this is
                 # its CPU time (thread_time() would miss the library's own threads).
                 spent = time.perf_counter() - t0
                 self.busy_s += spent
                 self.decodes += 1
-                audio_s = len(pcm) / SAMPLE_RATE
+                audio_s = len(decoded) / SAMPLE_RATE
                 if final:
                     self.final_decodes.append((audio_s, spent))
                 else:
@@ -359,8 +412,31 @@ class AsrStage(Stage[VadOutput, Event]):
     def _previous(self, utt: _Utterance) -> str | None:
         return previous_text(utt.committed, self.config.language, self.config.context_units)
 
+    def _lead_in(
+        self, utt: _Utterance, windows: int
+    ) -> tuple[npt.NDArray[np.float32] | None, str | None]:
+        """The lead-in for a final of `windows` of the segment, and the text that primes it."""
+        cfg, before = self.config, utt.before
+        if before is None or cfg.lead_in_s <= 0:
+            return None, None
+        own_s = windows * WINDOW_S
+        reach = min(cfg.lead_in_s, MAX_AUDIO_S - own_s)  # one decode window
+        if cfg.lead_in_total_s is not None:
+            reach = min(reach, cfg.lead_in_total_s - own_s)
+        lead = choose_lead(
+            before.words, len(before.pcm) / SAMPLE_RATE, reach, cfg.language in UNSPACED
+        )
+        if lead is None:
+            return None, None
+        committed = (*before.committed, lead.text_before) if lead.text_before else before.committed
+        return (
+            before.pcm[round(lead.start_s * SAMPLE_RATE) :],
+            previous_text(committed, cfg.language, cfg.context_units),
+        )
+
     async def _decode_final(self, utt: _Utterance, windows: int) -> Hypothesis | None:
-        job = self._job(utt.pcm(windows), True, self._previous(utt))
+        lead, lead_previous = self._lead_in(utt, windows)
+        job = self._job(utt.pcm(windows), True, self._previous(utt), lead, lead_previous)
         try:
             hyp = await self.stream.final(job)
         except SchedulerClosed:
@@ -583,6 +659,8 @@ class AsrStage(Stage[VadOutput, Event]):
         """`speech_t`: where speech resumed (default: at the cut, speech going on)."""
         text = hyp.text if hyp is not None and not hyp.is_silence else None
         rest = utt.rest(cut, text, speech_t)
+        if text and hyp is not None and hyp.words:
+            rest.before = _Before(utt.pcm(cut), hyp.words, utt.committed)
         utt.done = True  # its partials still in flight are dropped
         self._utt = rest
         return rest

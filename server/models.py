@@ -66,6 +66,7 @@ def asr_config(settings: Settings, language: str, live: bool = True) -> AsrConfi
         language=language,
         partial_interval_s=settings.asr_partial_interval_s if live else None,
         early_final_quiet_s=settings.asr_early_final_quiet_s or None,
+        lead_in_s=settings.asr_lead_in_s,
     )
 
 

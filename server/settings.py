@@ -146,6 +146,13 @@ class Settings(BaseSettings):
         description="Quiet that lets a decoded final out before the utterance ends (0: wait "
         "for the hangover).",
     )
+    asr_lead_in_s: float = Field(
+        5.0,
+        ge=0,
+        le=10,
+        description="Audio of the previous segment a long answer's next final hears first, "
+        "from a pause (0: off).",
+    )
     vad_hangover_ms: int = Field(300, ge=0, le=3000, description="Silence that ends an utterance.")
 
     # WebRTC

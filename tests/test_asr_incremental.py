@@ -68,9 +68,10 @@ async def test_a_30_s_answer_is_finalized_in_short_segments(answer) -> None:
     finals = [e for e in events if isinstance(e, Transcript) and e.final]
     assert len(finals) >= 3 and [f.segment for f in finals] == list(range(len(finals)))
     assert asr.pause_cuts >= 1  # cut where the speaker paused, not only at the hard limit
-    # No decode, final or partial, covers more than one segment's audio.
-    assert asr.final_decodes and max(a for a, _ in asr.final_decodes) <= config.live_max_segment_s
-    assert asr.final_decodes[-1][0] <= config.live_max_segment_s
+    # No decode covers more than one segment's audio (and a final the lead-in before it).
+    longest = config.live_max_segment_s + config.lead_in_s
+    assert asr.final_decodes and max(a for a, _ in asr.final_decodes) <= longest
+    assert asr.final_decodes[-1][0] <= longest
     assert asr.max_partial_audio_s <= config.live_max_segment_s
     for a, b in pairwise(finals):
         assert a.t_end <= b.t_start + 0.05
@@ -105,7 +106,8 @@ async def test_a_final_goes_out_before_the_hangover_and_speech_resuming_is_the_n
 ) -> None:
     """Fed in real time: once the pause's final is decoded and the quiet has held, it goes out
     before the VAD ends the utterance (the final precedes its SpeechEnd); the sentence after
-    the pause is the same utterance's next segment, with its own words."""
+    the pause is the same utterance's next segment, with its own words (decoded with the
+    first in front as lead-in)."""
     first, second = SENTENCES[0], SENTENCES[1]
     pcm = two_sentences(tmp_path)
     config = AsrConfig(partial_interval_s=0.5, early_final_quiet_s=0.2)
@@ -125,6 +127,9 @@ async def test_a_final_goes_out_before_the_hangover_and_speech_resuming_is_the_n
     assert not any(isinstance(e, Transcript) and e.segment == 0 for e in after)
     assert wer(first, finals[0].text) <= 0.25 and wer(second, finals[1].text) <= 0.25
     assert finals[0].t_end <= finals[1].t_start
+    # The second final heard the first sentence as its lead-in, and kept none of its words.
+    assert max(a for a, _ in asr.final_decodes) >= finals[1].t_end - finals[0].t_start
+    assert asr.lead_fallbacks == 0
 
 
 def test_partials_of_a_long_segment_are_spaced_so_their_decoding_stays_bounded() -> None:

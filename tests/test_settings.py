@@ -7,6 +7,7 @@ import pytest
 
 from server.cli.main import main
 from server.errors import ConfigError
+from server.models import asr_config
 from server.resources import webhook_config
 from server.settings import load_settings
 
@@ -175,3 +176,14 @@ def test_early_finals_must_come_before_the_hangover(monkeypatch: pytest.MonkeyPa
     assert load_settings().vad_hangover_ms == 200
     monkeypatch.setenv("HIRESTREAM_ASR_EARLY_FINAL_QUIET_S", "0.15")
     assert load_settings().asr_early_final_quiet_s == 0.15
+
+
+def test_the_lead_in_reaches_the_asr_config_and_is_bounded(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert asr_config(load_settings(), "en").lead_in_s == 5.0
+    monkeypatch.setenv("HIRESTREAM_ASR_LEAD_IN_S", "0")  # off: each segment decoded alone
+    assert asr_config(load_settings(), "en").lead_in_s == 0.0
+    monkeypatch.setenv("HIRESTREAM_ASR_LEAD_IN_S", "-1")
+    with pytest.raises(ConfigError, match="asr_lead_in_s"):
+        load_settings()
