@@ -328,6 +328,7 @@ async def one_session(
         "early_finals": asr.early_finals,
         "segments_cut_after_early_final": asr.early_cuts,
         "lead_in_fallbacks": asr.lead_fallbacks,  # finals decoded again without the lead-in
+        "lead_in_skipped": asr.lead_skipped,  # ...decoded without it: the scheduler was loaded
         "wer_streamed": round(wer(reference, streamed), 4),
         "wer_offline": round(wer(reference, offline), 4),
         "wer_offline_recording": round(wer(reference, recording_offline), 4),
@@ -442,7 +443,7 @@ def print_session(name: str, r: dict[str, Any]) -> None:
         f"{r['partial_audio_s_max']} s); RTF {r['asr_real_time_factor']}; cuts at pauses "
         f"{r['segments_cut_at_pause']}, hard {r['segments_cut_hard']}, after an early final "
         f"{r['segments_cut_after_early_final']} (early finals {r['early_finals']}; lead-in "
-        f"fallbacks {r['lead_in_fallbacks']})\n"
+        f"fallbacks {r['lead_in_fallbacks']}, skipped under load {r['lead_in_skipped']})\n"
         f"  WER streamed {r['wer_streamed']:.3f} vs offline {r['wer_offline']:.3f} (no fillers: "
         f"{r['wer_streamed_no_fillers']:.3f} vs {r['wer_offline_no_fillers']:.3f}); offline "
         f"on the recording itself {r['wer_offline_recording']:.3f}"

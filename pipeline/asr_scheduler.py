@@ -20,7 +20,9 @@ Policy (enforced in `_next()` and `_submit_partial()`):
 - Under load the partial rate drops before any final waits: streams space partials by
   `partial_interval(base)` = base x scale; scale doubles (up to `max_partial_scale`) when a
   final is queued behind another final or a partial waited longer than its interval, and
-  halves when a worker finds nothing to do, each at most once per current interval.
+  halves when a worker finds nothing to do, each at most once per current interval. Past
+  scale 2 the sessions' finals also drop their lead-in (`AsrConfig.lead_in_max_scale`): a
+  final of a short segment then decodes half the audio.
 
 Waits are measured on the monotonic wall clock (decodes take wall time whatever a session's
 clock says). Counters live in `stats` for tests and benches. A failing job fails only the

@@ -129,7 +129,25 @@ async def test_a_final_goes_out_before_the_hangover_and_speech_resuming_is_the_n
     assert finals[0].t_end <= finals[1].t_start
     # The second final heard the first sentence as its lead-in, and kept none of its words.
     assert max(a for a, _ in asr.final_decodes) >= finals[1].t_end - finals[0].t_start
-    assert asr.lead_fallbacks == 0
+    assert asr.lead_fallbacks == 0 and asr.lead_skipped == 0
+
+
+async def test_a_loaded_scheduler_finalizes_without_the_lead_in(tmp_path: Path) -> None:
+    """The lead-in is the first thing load takes away: with any partial stretching counted
+    as load (a threshold below the idle scale of 1), the second segment's final is decoded
+    alone, and still has its own words."""
+    pcm = two_sentences(tmp_path)
+    config = AsrConfig(partial_interval_s=0.5, early_final_quiet_s=0.2, lead_in_max_scale=0.5)
+    run = await run_pipeline(
+        audio_frames(pcm), vad_config=VadConfig(hangover_ms=800), asr_config=config
+    )
+    asr = run.asr
+    assert asr is not None
+    finals = [e for e in run.all() if isinstance(e, Transcript) and e.final]
+    assert [f.segment for f in finals] == [0, 1]
+    assert asr.lead_skipped >= 1 and asr.lead_fallbacks == 0
+    assert max(a for a, _ in asr.final_decodes) < finals[1].t_end - finals[0].t_start
+    assert wer(SENTENCES[1], finals[1].text) <= 0.25
 
 
 def test_partials_of_a_long_segment_are_spaced_so_their_decoding_stays_bounded() -> None:
