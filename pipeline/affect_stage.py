@@ -21,8 +21,10 @@ from pipeline.stage import Stage
 class AffectStage(Stage[FaceCrop, Event]):
     name = "affect"
 
-    def __init__(self, clock: Clock, model_factory: Callable[[], ExpressionModel]) -> None:
-        super().__init__(clock, input_capacity=1, input_overflow=Overflow.LATEST_ONLY)
+    def __init__(
+        self, clock: Clock, model_factory: Callable[[], ExpressionModel], nice: int = 0
+    ) -> None:
+        super().__init__(clock, input_capacity=1, input_overflow=Overflow.LATEST_ONLY, nice=nice)
         self._model_factory = model_factory
         self._model: ExpressionModel | None = None
         self.analyzed = 0

@@ -52,8 +52,9 @@ class FaceStage(Stage[VideoSample, Event]):
         model_factory: Callable[[], FaceLandmarkerModel],
         on_crop: Callable[[FaceCrop], object] | None = None,
         rate: AdaptiveRate | None = None,
+        nice: int = 0,
     ) -> None:
-        super().__init__(clock, input_capacity=1, input_overflow=Overflow.LATEST_ONLY)
+        super().__init__(clock, input_capacity=1, input_overflow=Overflow.LATEST_ONLY, nice=nice)
         self._model_factory = model_factory
         self._model: FaceLandmarkerModel | None = None
         self._on_crop = on_crop

@@ -71,6 +71,7 @@ class SessionModels:
     asr_config: AsrConfig
     video_fps: float = 10.0  # faces analysed per second on change
     video_steady_fps: float | None = STEADY_FPS  # ... and on a still face (None: always fps)
+    video_nice: int = 0  # lower CPU priority of the face and affect threads (VideoPipeline)
 
 
 def competency_signals(scorer: Scorer) -> dict[str, Signal]:
@@ -212,6 +213,7 @@ class InterviewSession:
             models.expression,
             fps=models.video_fps,
             steady_fps=models.video_steady_fps,
+            nice=models.video_nice,
         )
         self.signals = RawSignals()
         self.scorer = scorer  # competency scores beside the raw signals, when a rubric is known

@@ -6,6 +6,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import sys
+import threading
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Generic, TypeVar, cast
@@ -23,6 +26,26 @@ R = TypeVar("R")
 LAG_REPORT_EVERY_S = 1.0
 
 
+def lower_thread_priority(increment: int) -> bool:
+    """Raise the calling thread's nice value by `increment` (at most 19); True if done.
+
+    On Linux the nice value belongs to each thread, and threads a thread starts inherit it,
+    so a model created on a niced worker (MediaPipe's graph threads) runs niced too. Only
+    the scheduler's choice under contention changes: a niced thread still gets every idle
+    cycle, but a busy core goes first to the event loop and the speech threads. Elsewhere
+    (macOS, Windows) the call would address the whole process, so it does nothing there."""
+    if increment <= 0 or not sys.platform.startswith("linux"):
+        return False
+    tid = threading.get_native_id()
+    try:
+        now = os.getpriority(os.PRIO_PROCESS, tid)
+        os.setpriority(os.PRIO_PROCESS, tid, min(19, now + increment))
+    except OSError as err:  # a sandbox that forbids it: run at normal priority
+        log.warning("could not lower a worker thread's priority: %s", err)
+        return False
+    return True
+
+
 class Stage(Generic[In, Out]):
     """Subclasses implement `_run()`, reading `self._input` and writing `self._emit()`."""
 
@@ -34,13 +57,22 @@ class Stage(Generic[In, Out]):
         input_capacity: int,
         input_overflow: Overflow,
         output_capacity: int = 1024,
+        nice: int = 0,
     ) -> None:
+        """`nice` > 0 runs the worker thread (and threads its model starts there) at that
+        much lower CPU priority: work that may fall behind without harm yields the cores to
+        work that must not (see `lower_thread_priority`)."""
         self.clock = clock
         # (item, arrival time on the clock): arrival times give the stage's lag.
         self._input: Channel[tuple[In, float]] = Channel(input_capacity, input_overflow)
         # Output: BLOCK, so nothing is lost between our own tasks; the consumer must read.
         self._output: Channel[Out] = Channel(output_capacity, Overflow.BLOCK)
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=self.name)
+        self._executor = ThreadPoolExecutor(
+            max_workers=1,
+            thread_name_prefix=self.name,
+            initializer=lower_thread_priority,  # nice 0: does nothing
+            initargs=(nice,),
+        )
         self._task: asyncio.Task[None] | None = None
         self.lag_s = 0.0
         self._lag_reported_at = float("-inf")

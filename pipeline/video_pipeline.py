@@ -5,6 +5,9 @@ Live: `push_frame()` never blocks and never queues (the newest sampled frame win
 Offline: `push_frame_wait()` waits until the face stage has taken the previous sample.
 `steady_fps` given: the analysis rate adapts (pipeline.video_rate), `fps` on change and
 `steady_fps` on a still face; without it every `1/fps` of media time is analysed (files).
+`nice` > 0: the face and affect threads run at lower CPU priority, so on a saturated host
+speech recognition and the event loop get the cores first and faces are analysed at what is
+left (fewer samples, seen as the face stage's lag), never the other way round.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ class VideoPipeline:
         fps: float = 10.0,
         window_s: float = 10.0,
         steady_fps: float | None = None,
+        nice: int = 0,
     ) -> None:
         """`expression_model` given = affect analysis allowed by the interview's policy."""
         self.rate = (
@@ -44,9 +48,9 @@ class VideoPipeline:
             else None
         )
         self.ingress = VideoIngress(fps, self.rate)
-        self.affect = AffectStage(clock, expression_model) if expression_model else None
+        self.affect = AffectStage(clock, expression_model, nice=nice) if expression_model else None
         self.face = FaceStage(
-            clock, face_model, self.affect.push if self.affect else None, rate=self.rate
+            clock, face_model, self.affect.push if self.affect else None, self.rate, nice
         )
         self.features = RollingVideoFeatures(window_s)
         self._merged: Channel[Event] = Channel(1024, Overflow.BLOCK)

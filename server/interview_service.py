@@ -312,6 +312,7 @@ class InterviewService:
             asr_config=models.asr_config(self.settings, language),
             video_fps=self.settings.video_analysis_fps,
             video_steady_fps=min(self.settings.video_steady_fps, self.settings.video_analysis_fps),
+            video_nice=self.settings.video_analysis_nice,
         )
         clock = MonotonicClock()
         return InterviewSession(

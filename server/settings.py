@@ -133,6 +133,15 @@ class Settings(BaseSettings):
     video_steady_fps: float = Field(
         5.0, gt=0, le=30, description="Video frames analysed per second on a still face."
     )
+    video_analysis_nice: int = Field(
+        10,
+        ge=0,
+        le=19,
+        description=(
+            "Lower CPU priority (nice increment, Linux) of the face and expression threads:"
+            " on a saturated host captions come first. 0: same priority as speech."
+        ),
+    )
     asr_partial_interval_s: float = Field(
         0.5, gt=0, le=5, description="Seconds between partials (stretched under load)."
     )

@@ -187,3 +187,12 @@ def test_the_lead_in_reaches_the_asr_config_and_is_bounded(
     monkeypatch.setenv("HIRESTREAM_ASR_LEAD_IN_S", "-1")
     with pytest.raises(ConfigError, match="asr_lead_in_s"):
         load_settings()
+
+
+def test_video_analysis_nice_is_a_nice_increment(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert load_settings().video_analysis_nice == 10
+    monkeypatch.setenv("HIRESTREAM_VIDEO_ANALYSIS_NICE", "0")  # same priority as speech
+    assert load_settings().video_analysis_nice == 0
+    monkeypatch.setenv("HIRESTREAM_VIDEO_ANALYSIS_NICE", "20")  # past Linux's range
+    with pytest.raises(ConfigError, match="video_analysis_nice"):
+        load_settings()

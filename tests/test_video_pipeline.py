@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import os
+import sys
+import threading
 import time
+from pathlib import Path
 
 import av
 import numpy as np
@@ -21,6 +25,7 @@ from pipeline.events import (
     StageDegraded,
     VideoFeatures,
 )
+from pipeline.stage import lower_thread_priority
 from pipeline.video_features import RollingVideoFeatures
 from pipeline.video_ingress import VideoIngress
 from pipeline.video_pipeline import VideoPipeline
@@ -214,3 +219,76 @@ def test_rolling_features_fold() -> None:
     assert still.snapshot(1.9).expressiveness == 0.0
     with pytest.raises(ValueError):
         VideoIngress(fps=0)
+
+
+def _nice_of(tid: int) -> int:
+    return os.getpriority(os.PRIO_PROCESS, tid)
+
+
+def _threads() -> dict[int, int]:
+    """Every thread of this process and its nice value, as the kernel sees them."""
+    out = {}
+    for task in Path("/proc/self/task").iterdir():
+        fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        out[int(task.name)] = int(fields[16])  # stat field 19: nice
+    return out
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread nice is Linux's")
+async def test_face_and_affect_threads_yield_the_cores_to_speech() -> None:
+    base = _nice_of(threading.get_native_id())
+    before = set(_threads())
+    seen: dict[str, int] = {}
+
+    def faces() -> FaceLandmarkerModel:
+        seen["face"] = _nice_of(threading.get_native_id())
+        return face_model()
+
+    def expressions() -> ExpressionModel:
+        seen["affect"] = _nice_of(threading.get_native_id())
+        return expression_model()
+
+    frames = [video_frame(face_canvas(x_shift=i * 6), i / 10) for i in range(6)]
+    vp = VideoPipeline(MonotonicClock(), faces, expressions, nice=5)
+    events: list[Event] = []
+
+    async def feed() -> None:
+        for f in frames:
+            await vp.push_frame_wait(f)
+        started = _threads()  # MediaPipe's own threads exist once the landmarker does
+        seen["new"] = sum(1 for t, n in started.items() if t not in before and n == base + 5)
+        seen["unniced_new"] = sum(1 for t, n in started.items() if t not in before and n == base)
+        await vp.end()
+
+    feeder = asyncio.create_task(feed())
+    async for ev in vp.events():
+        events.append(ev)
+    await feeder
+    await vp.aclose()
+    assert seen["face"] == seen["affect"] == min(19, base + 5)
+    assert any(isinstance(e, FaceObservation) and e.faces == 1 for e in events)
+    assert any(isinstance(e, AffectObservation) for e in events)
+    # The two workers and the threads MediaPipe started on its worker run niced (7 more
+    # on the development machine), none at the loop's priority...
+    assert seen["new"] >= 3 and seen["unniced_new"] == 0, seen
+    # ...and this test's event loop thread stays as it was.
+    assert _nice_of(threading.get_native_id()) == base
+
+
+def test_lower_thread_priority_leaves_other_threads_alone() -> None:
+    base = _nice_of(threading.get_native_id())
+    result: dict[str, object] = {}
+
+    def work() -> None:
+        result["done"] = lower_thread_priority(3)
+        result["nice"] = _nice_of(threading.get_native_id())
+
+    t = threading.Thread(target=work)
+    t.start()
+    t.join()
+    assert _nice_of(threading.get_native_id()) == base
+    if sys.platform.startswith("linux"):
+        assert result == {"done": True, "nice": min(19, base + 3)}
+    else:
+        assert result == {"done": False, "nice": base}
+    assert lower_thread_priority(0) is False
