@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import os
 import sys
@@ -226,33 +227,34 @@ def test_rolling_features_fold() -> None:
         VideoIngress(fps=0)
 
 
-def _nice_of(tid: int) -> int:
-    return os.getpriority(os.PRIO_PROCESS, tid)
+def _nice_of(tid: int | None = None) -> int:
+    """A thread's nice value (Linux: per thread); the calling thread's by default."""
+    return os.getpriority(os.PRIO_PROCESS, threading.get_native_id() if tid is None else tid)
 
 
 def _threads() -> dict[int, int]:
-    """Every thread of this process and its nice value, as the kernel sees them."""
+    """Every thread of this process and its nice value."""
     out = {}
     for task in Path("/proc/self/task").iterdir():
-        fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
-        out[int(task.name)] = int(fields[16])  # stat field 19: nice
+        with contextlib.suppress(ProcessLookupError):  # it ended since the listing
+            out[int(task.name)] = _nice_of(int(task.name))
     return out
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread nice is Linux's")
 async def test_face_and_affect_threads_yield_the_cores_to_speech() -> None:
-    base = _nice_of(threading.get_native_id())
+    base = _nice_of()
     if base > 14:
         pytest.skip(f"pytest runs at nice {base}: no room to lower a thread's priority by 5")
     before = set(_threads())
     seen: dict[str, int] = {}
 
     def faces() -> FaceLandmarkerModel:
-        seen["face"] = _nice_of(threading.get_native_id())
+        seen["face"] = _nice_of()
         return face_model()
 
     def expressions() -> ExpressionModel:
-        seen["affect"] = _nice_of(threading.get_native_id())
+        seen["affect"] = _nice_of()
         return expression_model()
 
     def count_new_threads() -> None:  # MediaPipe's own threads exist once the landmarker does
@@ -272,21 +274,21 @@ async def test_face_and_affect_threads_yield_the_cores_to_speech() -> None:
     # on the development machine), none at the loop's priority...
     assert seen["new"] >= 3 and seen["unniced_new"] == 0, seen
     # ...and this test's event loop thread stays as it was.
-    assert _nice_of(threading.get_native_id()) == base
+    assert _nice_of() == base
 
 
 def test_lower_thread_priority_leaves_other_threads_alone() -> None:
-    base = _nice_of(threading.get_native_id())
+    base = _nice_of()
     result: dict[str, object] = {}
 
     def work() -> None:
         result["done"] = lower_thread_priority(3)
-        result["nice"] = _nice_of(threading.get_native_id())
+        result["nice"] = _nice_of()
 
     t = threading.Thread(target=work)
     t.start()
     t.join()
-    assert _nice_of(threading.get_native_id()) == base
+    assert _nice_of() == base
     if sys.platform.startswith("linux"):
         assert result == {"done": True, "nice": min(19, base + 3)}
     else:
