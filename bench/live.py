@@ -23,10 +23,12 @@ interview, relayed-video viewers are added to measure what each costs the server
 Where a final went missing (bench/live_watch.py), per step: interviews interrupted (their
 connection dropped: a `state` record on the feed), records the server dropped for a slow
 socket, stages degraded, the shared ASR's peak load from `/readyz` (partial scale, finals
-queued, final wait p95), UDP datagrams dropped for full socket buffers (server, bench), and
-the server's log about connections and stages (`--server-log-level INFO` adds the lost and
-rejoined connections); per interview (`per_interview` in the JSON) its finals, speech starts
-and ends, last caption and every notice on its feed.
+queued, final wait p95) and the face analysis rate it kept up per interview (frames decoded,
+analysed and replaced before analysis, per second), UDP datagrams dropped for full socket
+buffers (server, bench), and the server's log about connections and stages
+(`--server-log-level INFO` adds the lost and rejoined connections); per interview
+(`per_interview` in the JSON) its finals, speech starts and ends, last caption and every
+notice on its feed.
 Writes bench/results/live.json. Run it under `flock /tmp/cpu.lock`.
 """
 
@@ -420,6 +422,9 @@ async def step(
     out["dropped_records"] = sum(d["dropped_records"] for d in details)
     out["degraded"] = sum(d["records"].get("degraded", 0) for d in details)
     out["load"] = poller.summary(t_begin)
+    # The face analysis rate the server kept up, per interview (from /readyz): at 5 fps on a
+    # still face and 10 on change when it keeps up (pipeline.video_rate).
+    out["video_per_interview"] = poller.video_rates(t0, t1, n)
     # Lost audio and video packets: datagrams dropped for a full socket receive buffer.
     out["udp_drops"] = sampler.udp.totals()
     out["udp_rcvbuf_errors"] = udp_rcvbuf_errors() - rcvbuf0
@@ -550,6 +555,11 @@ def print_diagnostics(r: dict[str, Any]) -> None:
         f"UDP dropped: {r['udp_drops']} (machine {r['udp_rcvbuf_errors']}; server "
         f"{100 * (r['server_udp_drop_share'] or 0):.1f}% of {r['rtp_packets_sent']} sent)"
     )
+    if v := r.get("video_per_interview"):
+        print(
+            f"    video per interview: {v['decoded_fps']} fps decoded, {v['analysed_fps']} "
+            f"analysed, {v['replaced_per_s']}/s replaced before analysis ({v['seconds']} s)"
+        )
     for d_i, d in enumerate(r["per_interview"]):
         if d["finals_delivered"] < d["answers"]:
             print(

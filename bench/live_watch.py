@@ -103,6 +103,7 @@ class LoadSample:
     answer_ms: float  # how long /readyz took
     live: int
     asr: dict[str, dict[str, Any]]  # model folder -> SchedulerLoad as JSON
+    video: dict[str, int]  # the live sessions' VideoCounts as JSON (empty from older servers)
 
 
 class LoadPoller:
@@ -129,11 +130,32 @@ class LoadPoller:
                             (time.monotonic() - t0) * 1000,
                             int(load.get("live_interviews") or 0),
                             dict(load.get("asr") or {}),
+                            dict(load.get("video") or {}),
                         )
                     )
                 except (aiohttp.ClientError, TimeoutError, ValueError):
                     self.failures += 1
                 await asyncio.sleep(max(0.0, self.every_s - (time.monotonic() - t0)))
+
+    def video_rates(self, t0: float, t1: float, interviews: int) -> dict[str, float] | None:
+        """Per interview, between the first and last readings in [t0, t1] that saw all
+        `interviews` live: decoded frames, analysed face frames and samples replaced before
+        analysis, each per second. None without two such readings."""
+        xs = [s for s in self.samples if t0 <= s.at <= t1 and s.video.get("streams") == interviews]
+        if len(xs) < 2 or xs[-1].at - xs[0].at < 1.0 or not interviews:
+            return None
+        a, b = xs[0], xs[-1]
+        per = (b.at - a.at) * interviews
+
+        def rate(key: str) -> float:
+            return round((b.video.get(key, 0) - a.video.get(key, 0)) / per, 2)
+
+        return {
+            "seconds": round(b.at - a.at, 1),
+            "decoded_fps": rate("frames_in"),
+            "analysed_fps": rate("analysed"),
+            "replaced_per_s": rate("replaced"),
+        }
 
     def summary(self, origin: float) -> dict[str, Any]:
         """Maxima over the step, and the series (seconds from `origin`) for the record."""

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable
+from dataclasses import dataclass
 
 import av
 
@@ -28,6 +29,31 @@ from pipeline.face_stage import FaceStage
 from pipeline.video_features import RollingVideoFeatures
 from pipeline.video_ingress import VideoIngress
 from pipeline.video_rate import AdaptiveRate, RateConfig
+
+
+@dataclass(frozen=True)
+class VideoCounts:
+    """How much of a video stream was analysed, since it started: the load a server reports
+    (`/readyz`), so that the face analysis rate under load is measured, not inferred."""
+
+    streams: int = 0
+    frames_in: int = 0  # decoded frames that reached the ingress
+    sampled: int = 0  # picked for analysis (the adaptive rate)
+    analysed: int = 0  # face frames analysed
+    replaced: int = 0  # sampled but replaced by a newer one before the face stage took it
+
+    @staticmethod
+    def total(parts: Iterable[VideoCounts]) -> VideoCounts:
+        out = VideoCounts()
+        for p in parts:
+            out = VideoCounts(
+                out.streams + p.streams,
+                out.frames_in + p.frames_in,
+                out.sampled + p.sampled,
+                out.analysed + p.analysed,
+                out.replaced + p.replaced,
+            )
+        return out
 
 
 class VideoPipeline:
@@ -83,6 +109,10 @@ class VideoPipeline:
         with contextlib.suppress(asyncio.CancelledError):
             await asyncio.gather(*self._pumps, return_exceptions=True)
         self._merged.close()
+
+    def counts(self) -> VideoCounts:
+        i = self.ingress
+        return VideoCounts(1, i.frames_in, i.sampled, self.face.analyzed, self.face.dropped)
 
     def push_frame(self, frame: av.VideoFrame) -> None:
         if sample := self.ingress.push(frame):

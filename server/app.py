@@ -86,13 +86,15 @@ async def readyz(request: web.Request) -> web.Response:
     # under load, finals waiting), for operators and load balancers to read.
     hub = request.app.get(MODELS_KEY)
     asr = {name: asdict(load) for name, load in hub.load_now().items()} if hub else {}
-    live = request.app[INTERVIEWS_KEY].live.live if INTERVIEWS_KEY in request.app else {}
+    # ...and how much video the live sessions' face analysis took (counts of the sessions live
+    # now, each since it started: two readings' difference over the live count is a rate).
+    load: dict[str, Any] = {"live_interviews": 0, "asr": asr}
+    if INTERVIEWS_KEY in request.app:
+        registry = request.app[INTERVIEWS_KEY].live
+        load["live_interviews"] = len(registry)
+        load["video"] = asdict(registry.video_load())
     return web.json_response(
-        {
-            "status": "ready" if ready else "unavailable",
-            "checks": checks,
-            "load": {"live_interviews": len(live), "asr": asr},
-        },
+        {"status": "ready" if ready else "unavailable", "checks": checks, "load": load},
         status=200 if ready else 503,
     )
 

@@ -45,6 +45,7 @@ from aiortc.rtcdtlstransport import X509_DIGEST_ALGORITHMS
 
 from pipeline.events import MediaGap
 from pipeline.session import InterviewSession
+from pipeline.video_pipeline import VideoCounts
 from server.live_fanout import LiveFanout
 from server.rtc_audio import prompt_audio
 from server.settings import Settings
@@ -296,6 +297,10 @@ class LiveRegistry:
 
     def __len__(self) -> int:
         return len(self.live)
+
+    def video_load(self) -> VideoCounts:
+        """The live sessions' video analysis so far, summed (a load figure for /readyz)."""
+        return VideoCounts.total(live.session.video.counts() for live in self.live.values())
 
     def lock(self, interview_id: str) -> asyncio.Lock:
         """The interview's transition lock (drop, rejoin, release; the service's finish from

@@ -159,6 +159,10 @@ async def test_candidate_to_interviewer_over_webrtc(client: Client, tmp_path) ->
     assert load["live_interviews"] == 1, load
     (asr,) = load["asr"].values()
     assert asr["streams"] == 1 and asr["finals_served"] >= 2 and asr["partial_scale"] >= 1, asr
+    # ...and its video: frames decoded, some sampled, each sample analysed, replaced or pending.
+    video = load["video"]
+    assert video["streams"] == 1 and video["analysed"] >= 1, video
+    assert video["frames_in"] >= video["sampled"] >= video["analysed"] + video["replaced"]
     # The candidate's audio is released one packet after it arrives (aiortc's buffer for
     # playback holds four): replaced in place, so an aiortc upgrade that moves it fails here.
     assert audio_prefetch(c.app[INTERVIEWS_KEY].live.live[iid].pc) == [AUDIO_PREFETCH]
