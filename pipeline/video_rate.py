@@ -15,15 +15,28 @@ candidate sitting still (9 ms of CPU a frame on this machine). The frames are st
 VP8/H.264 inter frames depend on the previous ones, and aiortc's receiver decodes every frame
 before the track hands it to us; the browser is asked for 640x480 at 15 fps.
 
+A turn is yaw or pitch, what eye contact reads; roll (an in-plane tilt) feeds no signal, and
+its estimate flips between about -4 and +5 degrees on a face that only slides sideways.
+Yaw, pitch and expression are compared as medians of the last three observations: one
+frame's estimate can be far off (a VP8 frame of a sliding face read as a 32 degree turn), and
+a single outlier must not buy a second of double-rate analysis; a real turn holds, and counts
+one sample later (0.2 s at the steady rate). Position, size, face count, warnings and the
+eyes are taken as they come.
+
 Ratios folded over observations (eye contact, presence) weight fast periods a little more:
 they are counts of analysed frames, and a period of change has twice as many.
 """
 
 from __future__ import annotations
 
+import statistics
+from collections import deque
 from dataclasses import dataclass
 
 from pipeline.events import FaceObservation
+
+Smoothed = tuple[float | None, ...]  # yaw, pitch, smile, brow_raise, brow_down
+MEDIAN_OF = 3  # observations per median of pose and expression
 
 STEADY_FPS = 5.0  # a live session's rate on a still face
 
@@ -35,7 +48,7 @@ class RateConfig:
     hold_s: float = 1.0  # stay fast this long after the last change
     move_frac: float = 0.03  # the face's centre moved by this share of the frame
     size_frac: float = 0.08  # its height changed by this fraction (leaning in or back)
-    turn_deg: float = 6.0  # yaw, pitch or roll changed by this much
+    turn_deg: float = 6.0  # yaw or pitch changed by this much
     expression_delta: float = 0.15  # smile or brow signals changed by this much (of 1)
     eyes_closing: float = 0.3  # eyeBlink level from which the eyes count as closing
 
@@ -52,6 +65,8 @@ class AdaptiveRate:
         self._fast_until = float("-inf")  # media time
         self._prev: FaceObservation | None = None
         self._prev_eyes = 0.0
+        self._recent: deque[FaceObservation] = deque(maxlen=MEDIAN_OF)  # with a face, in a row
+        self._prev_smoothed: Smoothed | None = None
         self.changes = 0  # observations that counted as change
 
     def interval(self, t: float) -> float:
@@ -64,8 +79,13 @@ class AdaptiveRate:
 
     def observe(self, obs: FaceObservation, eyes: float) -> bool:
         """Fold one observation in; True if it counted as change."""
-        changed = self._changed(obs, eyes)
-        self._prev, self._prev_eyes = obs, eyes
+        if obs.bbox is None:
+            self._recent.clear()
+        else:
+            self._recent.append(obs)
+        smoothed = _medians(self._recent)
+        changed = self._changed(obs, eyes, smoothed)
+        self._prev, self._prev_eyes, self._prev_smoothed = obs, eyes, smoothed
         if changed:
             self.changes += 1
             self._fast_until = max(self._fast_until, obs.t + self.config.hold_s)
@@ -74,8 +94,10 @@ class AdaptiveRate:
     def rebase(self) -> None:
         """A new track (rejoin): nothing to compare the next observation with."""
         self._prev = None
+        self._recent.clear()
+        self._prev_smoothed = None
 
-    def _changed(self, obs: FaceObservation, eyes: float) -> bool:
+    def _changed(self, obs: FaceObservation, eyes: float, smoothed: Smoothed) -> bool:
         cfg, prev = self.config, self._prev
         if prev is None or obs.faces != prev.faces or obs.warnings != prev.warnings:
             return True
@@ -88,20 +110,29 @@ class AdaptiveRate:
         (x0, y0, x1, y1), (p0, q0, p1, q1) = obs.bbox, prev.bbox
         moved = max(abs((x0 + x1) - (p0 + p1)), abs((y0 + y1) - (q0 + q1))) / 2
         height, prev_height = y1 - y0, max(q1 - q0, 1e-6)
-        turned = max(
-            _delta(obs.yaw, prev.yaw), _delta(obs.pitch, prev.pitch), _delta(obs.roll, prev.roll)
-        )
-        expression = max(
-            abs(obs.smile - prev.smile),
-            abs(obs.brow_raise - prev.brow_raise),
-            abs(obs.brow_down - prev.brow_down),
-        )
+        before = self._prev_smoothed or ()
+        deltas = [_delta(a, b) for a, b in zip(smoothed, before, strict=False)]
+        turned = max(deltas[:2], default=0.0)
+        expression = max(deltas[2:], default=0.0)
         return (
             moved >= cfg.move_frac
             or abs(height - prev_height) / prev_height >= cfg.size_frac
             or turned >= cfg.turn_deg
             or expression >= cfg.expression_delta
         )
+
+
+def _medians(recent: deque[FaceObservation]) -> Smoothed:
+    """Per signal, the median of the recent observations that have it."""
+
+    def median(xs: list[float | None]) -> float | None:
+        have = [x for x in xs if x is not None]
+        return statistics.median(have) if have else None
+
+    return tuple(
+        median([getattr(o, name) for o in recent])
+        for name in ("yaw", "pitch", "smile", "brow_raise", "brow_down")
+    )
 
 
 def _delta(a: float | None, b: float | None) -> float:

@@ -9,10 +9,11 @@ import pytest
 from models_onnx.whisper import loop_start
 from pipeline.channel import Channel, ChannelClosed, Overflow
 from pipeline.clock import FakeClock
-from pipeline.events import MediaGap, SpeechEnd
+from pipeline.events import FaceObservation, MediaGap, SpeechEnd
 from pipeline.raw_signals import RawSignals
 from pipeline.stable import StablePrefix
 from pipeline.text import wer, words_of
+from pipeline.video_rate import AdaptiveRate
 
 
 def test_stable_prefix_grows_by_agreement_and_never_shrinks() -> None:
@@ -127,3 +128,42 @@ def test_a_dropped_connection_is_not_a_pause() -> None:
     assert changed == {"pauses"}
     pauses = signals.signals["pauses"].value
     assert pauses is not None and 10.0 < pauses < 15.0  # 1 s of 9 s, not 31 s of 39 s
+
+
+def _face(t: float, yaw: float = 0.0, roll: float = -3.0, smile: float = 0.2) -> FaceObservation:
+    return FaceObservation(
+        t, 1, (0.3, 0.2, 0.7, 0.8), yaw=yaw, pitch=11.0, roll=roll, eye_contact=True, smile=smile
+    )
+
+
+def test_one_outlying_pose_or_expression_estimate_is_not_change() -> None:
+    """As seen on a VP8 face sliding sideways: one frame read as a 32 degree turn, the roll
+    flipping sign from frame to frame, one frame's smile far off. Medians of three ignore the
+    outliers; roll feeds no signal and is not a turn."""
+    rate = AdaptiveRate()
+    steady = [_face(0.2 * i) for i in range(5)]
+    assert rate.observe(steady[0], 0.0)  # a new face is change
+    assert not any(rate.observe(o, 0.0) for o in steady[1:])
+    glitches = [
+        _face(1.0, yaw=-32.3, roll=14.2),
+        _face(1.2),
+        _face(1.4, roll=4.9),
+        _face(1.6, roll=-4.1),
+        _face(1.8, smile=0.9, roll=4.6),
+        _face(2.0),
+    ]
+    assert [rate.observe(o, 0.0) for o in glitches] == [False] * len(glitches)
+    assert rate.changes == 1 and not rate.fast_at(2.1)
+
+
+def test_a_turn_that_holds_is_change_one_sample_later() -> None:
+    rate = AdaptiveRate()
+    for i in range(4):
+        rate.observe(_face(0.2 * i), 0.0)
+    assert not rate.fast_at(1.9)
+    assert not rate.observe(_face(0.8, yaw=20.0), 0.0)  # one sample: maybe a glitch
+    assert rate.observe(_face(1.0, yaw=20.0), 0.0)  # two: the head turned
+    assert rate.fast_at(1.9)  # and the rate stays up for hold_s
+    # a smile that holds, too
+    assert not rate.observe(_face(2.0, yaw=20.0, smile=0.8), 0.0)
+    assert rate.observe(_face(2.2, yaw=20.0, smile=0.8), 0.0)
