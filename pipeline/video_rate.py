@@ -35,8 +35,10 @@ from dataclasses import dataclass
 
 from pipeline.events import FaceObservation
 
-Smoothed = tuple[float | None, ...]  # yaw, pitch, smile, brow_raise, brow_down
+POSE = ("yaw", "pitch")  # a turn (roll feeds no signal)
+EXPRESSION = ("smile", "brow_raise", "brow_down")
 MEDIAN_OF = 3  # observations per median of pose and expression
+Smoothed = dict[str, float | None]  # POSE and EXPRESSION fields -> their recent median
 
 STEADY_FPS = 5.0  # a live session's rate on a still face
 
@@ -110,10 +112,9 @@ class AdaptiveRate:
         (x0, y0, x1, y1), (p0, q0, p1, q1) = obs.bbox, prev.bbox
         moved = max(abs((x0 + x1) - (p0 + p1)), abs((y0 + y1) - (q0 + q1))) / 2
         height, prev_height = y1 - y0, max(q1 - q0, 1e-6)
-        before = self._prev_smoothed or ()
-        deltas = [_delta(a, b) for a, b in zip(smoothed, before, strict=False)]
-        turned = max(deltas[:2], default=0.0)
-        expression = max(deltas[2:], default=0.0)
+        before = self._prev_smoothed or {}
+        turned = max(_delta(smoothed[k], before.get(k)) for k in POSE)
+        expression = max(_delta(smoothed[k], before.get(k)) for k in EXPRESSION)
         return (
             moved >= cfg.move_frac
             or abs(height - prev_height) / prev_height >= cfg.size_frac
@@ -129,10 +130,7 @@ def _medians(recent: deque[FaceObservation]) -> Smoothed:
         have = [x for x in xs if x is not None]
         return statistics.median(have) if have else None
 
-    return tuple(
-        median([getattr(o, name) for o in recent])
-        for name in ("yaw", "pitch", "smile", "brow_raise", "brow_down")
-    )
+    return {name: median([getattr(o, name) for o in recent]) for name in POSE + EXPRESSION}
 
 
 def _delta(a: float | None, b: float | None) -> float:
