@@ -28,6 +28,7 @@ TEXTS = [
     "In my last role I managed a team of four engineers.",
     "We reduced the response time of our support desk by half in one year.",
 ]
+WER_BOUND = 0.3  # tiny.en int8 on this synthesized speech (see `offline`)
 
 
 @pytest.fixture(scope="module")
@@ -37,6 +38,18 @@ def speech(tmp_path_factory: pytest.TempPathFactory) -> tuple[Pcm, list[str]]:
     except Exception as err:  # espeak-ng/sox missing
         pytest.fail(f"cannot synthesize speech: {err}")
     return pcm, TEXTS
+
+
+@pytest.fixture(scope="module")
+def offline(speech: tuple[Pcm, list[str]]) -> str:
+    """The model's own decode of the speech, outside any scheduler: what the scheduler must
+    hand back, word for word. Its distance from the script is the model's, and moves with
+    the host's BLAS kernels (WER 0.16 or 0.24 on one AMD EPYC, by OpenBLAS's thread count),
+    so the words are also checked against the script, at a bound every host meets."""
+    pcm, texts = speech
+    text = tiny_en().decode(pcm, "en", None, word_timestamps=False).text
+    assert wer(" ".join(texts), text) <= WER_BOUND, text
+    return text
 
 
 def job(pcm: Pcm) -> Callable[[WhisperAsr], Hypothesis]:
@@ -165,7 +178,9 @@ async def test_partial_interval_stretches_under_load_and_comes_back(speech) -> N
     await sched.aclose()
 
 
-async def test_a_failing_decode_fails_only_its_stream_and_close_frees_the_rest(speech) -> None:
+async def test_a_failing_decode_fails_only_its_stream_and_close_frees_the_rest(
+    speech, offline
+) -> None:
     pcm, _ = speech
     sched = AsrScheduler(tiny_en)
     bad, good, gone = sched.stream("bad"), sched.stream("good"), sched.stream("gone")
@@ -183,7 +198,7 @@ async def test_a_failing_decode_fails_only_its_stream_and_close_frees_the_rest(s
         await failing
     await blocker
     hyp = await good.final(job(pcm))
-    assert wer(" ".join(TEXTS), hyp.text) <= 0.2
+    assert hyp.text == offline
     assert sched.stats.errors == 1 and sched.stats.per_stream["bad"].errors == 1
     assert sched.streams == 2
     await sched.aclose()
@@ -245,12 +260,12 @@ async def test_sessions_sharing_one_scheduler_under_overload(speech) -> None:
     await sched.aclose()
 
 
-async def test_two_workers_share_one_model_and_serve_in_parallel(speech) -> None:
-    pcm, texts = speech
+async def test_two_workers_share_one_model_and_serve_in_parallel(speech, offline) -> None:
+    pcm, _ = speech
     sched = AsrScheduler(partial(WhisperAsr, locate("whisper_tiny_en"), workers=2), workers=2)
     a, b = sched.stream("a"), sched.stream("b")
     hyps = await asyncio.gather(a.final(job(pcm)), b.final(job(pcm)), a.partial(job(pcm), True, 0))
-    assert all(h is not None and wer(" ".join(texts), h.text) <= 0.2 for h in hyps)
+    assert [h.text if h is not None else None for h in hyps] == [offline] * 3
     assert sched.stats.finals_served == 2 and sched.stats.partials_served == 1
     # The two finals went to the two workers; the partial came after.
     assert [s.kind for s in sched.stats.served] == [Kind.FINAL, Kind.FINAL, Kind.FIRST_PARTIAL]
