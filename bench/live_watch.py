@@ -103,7 +103,7 @@ class LoadSample:
     answer_ms: float  # how long /readyz took
     live: int
     asr: dict[str, dict[str, Any]]  # model folder -> SchedulerLoad as JSON
-    video: dict[str, int]  # the live sessions' VideoCounts as JSON (empty from older servers)
+    video: dict[str, int]  # the server's VideoCounts as JSON (empty from older servers)
 
 
 class LoadPoller:
@@ -141,7 +141,7 @@ class LoadPoller:
         """Per interview, between the first and last readings in [t0, t1] that saw all
         `interviews` live: decoded frames, analysed face frames and samples replaced before
         analysis, each per second. None without two such readings."""
-        xs = [s for s in self.samples if t0 <= s.at <= t1 and s.video.get("streams") == interviews]
+        xs = [s for s in self.samples if t0 <= s.at <= t1 and s.live == interviews]
         if len(xs) < 2 or xs[-1].at - xs[0].at < 1.0 or not interviews:
             return None
         a, b = xs[0], xs[-1]

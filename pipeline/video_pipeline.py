@@ -33,8 +33,9 @@ from pipeline.video_rate import AdaptiveRate, RateConfig
 
 @dataclass(frozen=True)
 class VideoCounts:
-    """How much of a video stream was analysed, since it started: the load a server reports
-    (`/readyz`), so that the face analysis rate under load is measured, not inferred."""
+    """How much of a video stream was analysed, since it started; summed over a server's
+    sessions, the load it reports (`/readyz`), so that the face analysis rate under load is
+    measured, not inferred."""
 
     streams: int = 0
     frames_in: int = 0  # decoded frames that reached the ingress

@@ -86,8 +86,8 @@ async def readyz(request: web.Request) -> web.Response:
     # under load, finals waiting), for operators and load balancers to read.
     hub = request.app.get(MODELS_KEY)
     asr = {name: asdict(load) for name, load in hub.load_now().items()} if hub else {}
-    # ...and how much video the live sessions' face analysis took (counts of the sessions live
-    # now, each since it started: two readings' difference over the live count is a rate).
+    # ...and how much video the sessions' face analysis took: counters since the process
+    # started (two readings' difference over the time and the live count is a rate).
     load: dict[str, Any] = {"live_interviews": 0, "asr": asr}
     if INTERVIEWS_KEY in request.app:
         registry = request.app[INTERVIEWS_KEY].live

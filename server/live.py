@@ -287,6 +287,11 @@ class LiveRegistry:
         # sessions being released (draining, reporting): still held, so nothing else (a
         # sweep, a rejoin after a restart) takes the interview meanwhile
         self.releasing: dict[str, InterviewSession] = {}
+        # The video analysis of this process's sessions (/readyz): summed over those held
+        # from attach to the end of their release, plus what the ended ones left, so the
+        # reading only grows and two readings' difference is a rate whatever ends between.
+        self._counted: dict[str, InterviewSession] = {}
+        self._ended_video = VideoCounts()
         self._released = asyncio.Event()  # set whenever a release finished
         # interviews whose offer is being answered: they count against the capacity
         self.negotiating: set[str] = set()
@@ -299,8 +304,10 @@ class LiveRegistry:
         return len(self.live)
 
     def video_load(self) -> VideoCounts:
-        """The live sessions' video analysis so far, summed (a load figure for /readyz)."""
-        return VideoCounts.total(live.session.video.counts() for live in self.live.values())
+        """The video analysis of every session this process ran, since it started (a load
+        figure for /readyz: counters, so they never drop when an interview ends)."""
+        held = (session.video.counts() for session in self._counted.values())
+        return VideoCounts.total((self._ended_video, *held))
 
     def lock(self, interview_id: str) -> asyncio.Lock:
         """The interview's transition lock (drop, rejoin, release; the service's finish from
@@ -467,6 +474,7 @@ class LiveRegistry:
         self.negotiating.discard(interview_id)
         live = LiveInterview(interview_id, pc, session)
         self.live[interview_id] = live
+        self._counted[interview_id] = session
 
         def on_track(track: MediaStreamTrack) -> None:
             if track.kind == "video":
@@ -666,6 +674,9 @@ class LiveRegistry:
                 await self._on_ended(interview_id, reason, session)
         finally:
             self.releasing.pop(interview_id, None)
+            ended = self._counted.pop(interview_id, None)
+            if ended is not None:
+                self._ended_video = VideoCounts.total((self._ended_video, ended.video.counts()))
             self._released.set()
 
     async def _close_session(self, interview_id: str, session: InterviewSession) -> None:

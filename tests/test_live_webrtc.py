@@ -198,6 +198,11 @@ async def test_candidate_to_interviewer_over_webrtc(client: Client, tmp_path) ->
     (ARTIFACTS / "report.json").write_text(json.dumps(report, indent=1, ensure_ascii=False))
     assert (await c.get(f"/api/interviews/{iid}/report")).status == 401
     assert len(c.app[INTERVIEWS_KEY].live) == 0
+    # The video counters outlive the interview: a reader's difference stays a rate.
+    after = (await (await c.get("/readyz")).json())["load"]
+    assert after["live_interviews"] == 0, after
+    assert after["video"]["streams"] == 1, after
+    assert after["video"]["analysed"] >= video["analysed"], (after, video)
     for name in ("scores", "events"):  # live state is kept for a while, not forever
         assert 0 < await redis.ttl(keys(iid)[name]) <= 3600
     await ws.close()
