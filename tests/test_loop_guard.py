@@ -29,24 +29,21 @@ async def test_computes_in_the_loop():
 async def test_waits_off_the_loop():
     await asyncio.to_thread(time.sleep, 0.45)
 
-async def test_cheap_callback_while_the_host_stops_us():
-    # Another process stops this one for 0.4 s while the loop runs 0.15 s of its own work.
+async def stopped_while_spinning(cpu_s):
+    # Another process stops this one for 0.4 s while the loop runs `cpu_s` of its own work.
     pid = os.getpid()
     stopper = subprocess.Popen(
         ["sh", "-c", f"sleep 0.05; kill -STOP {pid}; sleep 0.4; kill -CONT {pid}"]
     )
     await asyncio.sleep(0)
-    spin(0.15)
+    spin(cpu_s)
     await asyncio.to_thread(stopper.wait)
 
+async def test_cheap_callback_while_the_host_stops_us():
+    await stopped_while_spinning(0.15)
+
 async def test_computes_while_the_host_stops_us():
-    pid = os.getpid()
-    stopper = subprocess.Popen(
-        ["sh", "-c", f"sleep 0.05; kill -STOP {pid}; sleep 0.4; kill -CONT {pid}"]
-    )
-    await asyncio.sleep(0)
-    spin(0.45)
-    await asyncio.to_thread(stopper.wait)
+    await stopped_while_spinning(0.45)
 """
 
 
