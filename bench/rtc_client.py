@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from fractions import Fraction
 
@@ -12,7 +13,9 @@ import numpy.typing as npt
 from aiortc import MediaStreamTrack
 
 from bench.faces import face_canvas
-from bench.speech import audio_frames
+from bench.speech import audio_frame
+
+_SILENCE = np.zeros(320, np.float32)  # one 20 ms frame at 16 kHz
 
 
 class SpeechTrack(MediaStreamTrack):
@@ -22,7 +25,8 @@ class SpeechTrack(MediaStreamTrack):
 
     def __init__(self, pcm16k: npt.NDArray[np.float32]) -> None:
         super().__init__()
-        self._frames = audio_frames(pcm16k, channels=1)
+        self._pcm = pcm16k
+        self._count = len(pcm16k) * 3 // 960  # whole 20 ms frames at 48 kHz
         self._i = 0
         self._t0: float | None = None
         self.started_at: float | None = None  # monotonic time the first sample was sent
@@ -33,13 +37,21 @@ class SpeechTrack(MediaStreamTrack):
         delay = self._t0 + self._i * 0.02 - time.monotonic()
         if delay > 0:
             await asyncio.sleep(delay)
-        if self._i < len(self._frames):
-            frame = self._frames[self._i]
+        # Each frame is built when due: building a long recording's frames up front held the
+        # caller's event loop for a third of a second on a slow host.
+        if self._i < self._count:
+            frame = audio_frame(self._pcm, self._i, channels=1)
         else:  # the recording is over: silence, as a muted-but-open microphone sends
-            (frame,) = audio_frames(np.zeros(320, np.float32), channels=1)
+            frame = audio_frame(_SILENCE, 0, channels=1)
             frame.pts = self._i * 960
         self._i += 1
         return frame
+
+
+@functools.cache
+def _drifting_face() -> tuple[npt.NDArray[np.uint8], ...]:
+    """The 30 pictures a FaceTrack loops over, drawn once per process (0.2-0.5 s of CPU)."""
+    return tuple(face_canvas(x_shift=int(40 * np.sin(i / 5))) for i in range(30))
 
 
 class FaceTrack(MediaStreamTrack):
@@ -50,7 +62,7 @@ class FaceTrack(MediaStreamTrack):
     def __init__(self, fps: int = 15) -> None:
         super().__init__()
         self.fps = fps
-        self._frames = [face_canvas(x_shift=int(40 * np.sin(i / 5))) for i in range(30)]
+        self._frames = _drifting_face()
         self._i = 0
         self._t0: float | None = None
 

@@ -110,26 +110,36 @@ def audio_frames(
 ) -> list[av.AudioFrame]:
     """Cut 16 kHz audio into frames as a WebRTC Opus decoder gives them (48 kHz stereo s16
     by default), with pts in samples and time base 1/rate."""
-    up = np.interp(
-        np.arange(int(len(pcm16k) * rate / 16_000)) * 16_000 / rate,
-        np.arange(len(pcm16k)),
-        pcm16k,
-    ).astype(np.float32)
     n = rate * frame_ms // 1000
-    frames = []
+    count = int(len(pcm16k) * rate / 16_000) // n
+    return [audio_frame(pcm16k, i, rate, channels, frame_ms, fmt) for i in range(count)]
+
+
+def audio_frame(
+    pcm16k: npt.NDArray[np.float32],
+    i: int,
+    rate: int = 48_000,
+    channels: int = 2,
+    frame_ms: int = 20,
+    fmt: str = "s16",
+) -> av.AudioFrame:
+    """Frame `i` of `audio_frames(pcm16k, ...)`, built alone: a sender that makes each frame
+    when it is due spends no time up front (upsampling a minute at once takes tens of ms)."""
+    n = rate * frame_ms // 1000
+    at = np.arange(i * n, (i + 1) * n) * 16_000 / rate  # where each output sample falls
+    lo = int(at[0])
+    hi = min(int(np.ceil(at[-1])) + 1, len(pcm16k))  # linear interpolation is local
+    block = np.interp(at, np.arange(lo, hi), pcm16k[lo:hi]).astype(np.float32)
     layout = "stereo" if channels == 2 else "mono"
-    for i in range(len(up) // n):
-        block = up[i * n : (i + 1) * n]
-        if fmt == "s16":
-            data = np.repeat((np.clip(block, -1, 1) * 32767).astype(np.int16), channels)[None, :]
-        else:  # planar float
-            data = np.repeat(block[None, :], channels, axis=0)
-        frame = av.AudioFrame.from_ndarray(data, format=fmt, layout=layout)
-        frame.sample_rate = rate
-        frame.pts = i * n
-        frame.time_base = Fraction(1, rate)
-        frames.append(frame)
-    return frames
+    if fmt == "s16":
+        data = np.repeat((np.clip(block, -1, 1) * 32767).astype(np.int16), channels)[None, :]
+    else:  # planar float
+        data = np.repeat(block[None, :], channels, axis=0)
+    frame = av.AudioFrame.from_ndarray(data, format=fmt, layout=layout)
+    frame.sample_rate = rate
+    frame.pts = i * n
+    frame.time_base = Fraction(1, rate)
+    return frame
 
 
 def as_received(pcm16k: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:

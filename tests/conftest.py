@@ -123,6 +123,12 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Engine:
 FOREIGN_LOOP_BOUND_S = {"/playwright/_impl/": float("inf"), "/aiortc/": 1.0}
 
 
+def _within(pauses: deque[tuple[float, float]], seconds: float) -> float:
+    """How much of the last `seconds` the `(end, length)` pauses cover."""
+    start = time.perf_counter() - seconds
+    return sum(min(length, end - start) for end, length in pauses if end > start)
+
+
 class _FullCollections:
     """When the cyclic collector's full collections ran during a test, and for how long: the
     test's own objects (an app with its models, a browser client) make them 0.1-0.3 s, and
@@ -143,9 +149,8 @@ class _FullCollections:
             self.pauses.append((now, now - self._start))
 
     def within(self, seconds: float) -> float:
-        """Seconds of full collections that ended in the last `seconds`."""
-        now = time.perf_counter()
-        return sum(d for end, d in self.pauses if now - end <= seconds)
+        """Seconds of full collections inside the last `seconds`."""
+        return _within(self.pauses, seconds)
 
 
 class _HostStalls(threading.Thread):
@@ -176,8 +181,7 @@ class _HostStalls(threading.Thread):
 
     def within(self, seconds: float) -> float:
         """Seconds of stalls inside the last `seconds`."""
-        start = time.perf_counter() - seconds
-        return sum(min(late, end - start) for end, late in self.stalls if end > start)
+        return _within(self.stalls, seconds)
 
 
 class _LoopCpu:

@@ -47,8 +47,8 @@ async def test_health_ready_and_page_on_embedded_redis_and_sqlite(
         # Redis gone: not ready, but alive, and it says which dependency failed.
         assert res.redis.embedded is not None
         pid = res.redis.embedded.pid
-        res.redis.embedded.stop()
-        assert pid is not None and wait_gone(pid)
+        await asyncio.to_thread(res.redis.embedded.stop)  # blocking: stops the process
+        assert pid is not None and await asyncio.to_thread(wait_gone, pid)
         r = await client.get("/readyz")
         body = await r.json()
         assert r.status == 503

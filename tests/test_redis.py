@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -80,7 +81,7 @@ async def test_open_redis_embedded(make_settings: Callable[..., Settings]) -> No
         assert handle.mode == "embedded"
         assert await handle.client.ping()
         pid = handle.embedded.pid if handle.embedded else None
-    assert pid is not None and wait_gone(pid)
+    assert pid is not None and await asyncio.to_thread(wait_gone, pid)
 
 
 async def test_open_redis_external(
