@@ -13,7 +13,7 @@ import numpy.typing as npt
 from aiortc import MediaStreamTrack
 
 from bench.faces import face_canvas
-from bench.speech import audio_frame
+from bench.speech import audio_frame, audio_frame_count
 
 _SILENCE = np.zeros(320, np.float32)  # one 20 ms frame at 16 kHz
 
@@ -26,7 +26,7 @@ class SpeechTrack(MediaStreamTrack):
     def __init__(self, pcm16k: npt.NDArray[np.float32]) -> None:
         super().__init__()
         self._pcm = pcm16k
-        self._count = len(pcm16k) * 3 // 960  # whole 20 ms frames at 48 kHz
+        self._count = audio_frame_count(pcm16k)
         self._i = 0
         self._t0: float | None = None
         self.started_at: float | None = None  # monotonic time the first sample was sent

@@ -110,9 +110,15 @@ def audio_frames(
 ) -> list[av.AudioFrame]:
     """Cut 16 kHz audio into frames as a WebRTC Opus decoder gives them (48 kHz stereo s16
     by default), with pts in samples and time base 1/rate."""
-    n = rate * frame_ms // 1000
-    count = int(len(pcm16k) * rate / 16_000) // n
+    count = audio_frame_count(pcm16k, rate, frame_ms)
     return [audio_frame(pcm16k, i, rate, channels, frame_ms, fmt) for i in range(count)]
+
+
+def audio_frame_count(
+    pcm16k: npt.NDArray[np.float32], rate: int = 48_000, frame_ms: int = 20
+) -> int:
+    """How many whole frames `audio_frames` cuts `pcm16k` into."""
+    return int(len(pcm16k) * rate / 16_000) // (rate * frame_ms // 1000)
 
 
 def audio_frame(
