@@ -51,7 +51,10 @@ class SpeechTrack(MediaStreamTrack):
 @functools.cache
 def _drifting_face() -> tuple[npt.NDArray[np.uint8], ...]:
     """The 30 pictures a FaceTrack loops over, drawn once per process (0.2-0.5 s of CPU)."""
-    return tuple(face_canvas(x_shift=int(40 * np.sin(i / 5))) for i in range(30))
+    pictures = tuple(face_canvas(x_shift=int(40 * np.sin(i / 5))) for i in range(30))
+    for picture in pictures:
+        picture.setflags(write=False)  # shared by every track in the process
+    return pictures
 
 
 class FaceTrack(MediaStreamTrack):

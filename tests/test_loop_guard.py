@@ -80,10 +80,19 @@ def test_a_slower_host_gets_a_proportionally_longer_bound(
     result.assert_outcomes(passed=3, errors=1)  # 0.45 s in the loop, with or without a stop
 
 
+def test_a_pinned_slowdown_that_is_not_a_positive_number_stops_the_run(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for pin in ("0", "fast"):
+        result = _run_inner(pytester, monkeypatch, slowdown=pin)
+        assert result.ret == pytest.ExitCode.USAGE_ERROR
+        assert f"{HOST_SLOWDOWN_ENV}={pin!r}: give a positive number" in result.stderr.str()
+
+
 def _run_inner(
     pytester: pytest.Pytester,
     monkeypatch: pytest.MonkeyPatch,
-    slowdown: float,
+    slowdown: float | str,
     select: str = "",
 ) -> pytest.RunResult:
     """The inner tests in a pytest subprocess with the project's conftest."""
