@@ -287,10 +287,9 @@ class LiveRegistry:
         # sessions being released (draining, reporting): still held, so nothing else (a
         # sweep, a rejoin after a restart) takes the interview meanwhile
         self.releasing: dict[str, InterviewSession] = {}
-        # The video analysis of this process's sessions (/readyz): summed over those held
-        # from attach to the end of their release, plus what the ended ones left, so the
-        # reading only grows and two readings' difference is a rate whatever ends between.
-        self._counted: dict[str, InterviewSession] = {}
+        # Every transition moves a session between live, detached and releasing in one step,
+        # never leaving it in none across an await: holds() never blinks, and the sessions
+        # held are always those three's. What ended ones analysed is kept here (/readyz).
         self._ended_video = VideoCounts()
         self._released = asyncio.Event()  # set whenever a release finished
         # interviews whose offer is being answered: they count against the capacity
@@ -306,8 +305,10 @@ class LiveRegistry:
     def video_load(self) -> VideoCounts:
         """The video analysis of every session this process ran, since it started (a load
         figure for /readyz: counters, so they never drop when an interview ends)."""
-        held = (session.video.counts() for session in self._counted.values())
-        return VideoCounts.total((self._ended_video, *held))
+        held = [live.session for live in self.live.values()]
+        held += [detached.session for detached in self.detached.values()]
+        held += self.releasing.values()
+        return VideoCounts.total((self._ended_video, *(s.video.counts() for s in held)))
 
     def lock(self, interview_id: str) -> asyncio.Lock:
         """The interview's transition lock (drop, rejoin, release; the service's finish from
@@ -410,7 +411,7 @@ class LiveRegistry:
                 live = self.live.get(iid)
                 if live is not None:
                     await self._detach(live, "the candidate connected again")
-                detached = self.detached.pop(iid, None)
+                detached = self.detached.get(iid)  # held there until it is live again
                 if detached is None:
                     gap = await self._rejoin_revived(negotiated)
                 else:
@@ -422,6 +423,7 @@ class LiveRegistry:
                             await self._on_resumed(iid)
                         resumed = True
                         gap = await detached.session.resume(f"connection lost: {detached.reason}")
+                        del self.detached[iid]
                         self._attach(negotiated, detached.session)
                     except BaseException:
                         self._keep(iid, detached)  # still waiting for a rejoin
@@ -474,7 +476,6 @@ class LiveRegistry:
         self.negotiating.discard(interview_id)
         live = LiveInterview(interview_id, pc, session)
         self.live[interview_id] = live
-        self._counted[interview_id] = session
 
         def on_track(track: MediaStreamTrack) -> None:
             if track.kind == "video":
@@ -539,6 +540,7 @@ class LiveRegistry:
         del self.live[iid]
         log.info("interview %s: connection lost (%s); kept for a rejoin", iid, reason)
         detached = Detached(live.session, reason, datetime.now(UTC))
+        self.detached[iid] = detached  # the grace period starts once it is paused (_keep)
         try:
             await self._close_connection(live)
             async with asyncio.timeout(PAUSE_LIMIT_S):
@@ -563,7 +565,14 @@ class LiveRegistry:
         await asyncio.sleep(after_s)
         grace = self.settings.rejoin_grace_s
         reason = f"{detached.reason}; the candidate did not rejoin within {grace:.0f} s"
-        await self.release(iid, reason, drain=True, only=detached)
+        try:
+            await self.release(iid, reason, drain=True, only=detached)
+        except Exception:  # nobody awaits this task: say so, or the failure goes unseen
+            log.exception(
+                "interview %s: ending it after the grace period failed; the sweep finishes "
+                "it from its live history",
+                iid,
+            )
 
     async def _close_connection(self, live: LiveInterview) -> None:
         """The candidate's and the viewers' peer connections and the tasks reading them."""
@@ -646,38 +655,42 @@ class LiveRegistry:
         """End the interview's session, live or waiting for a rejoin; with `drain`, let the
         last answer's final through first. Without `report`, the session ends unreported (it
         never properly went live). `only`: release only while that detached session waits."""
-        async with self._lock(interview_id):
-            if only is not None and self.detached.get(interview_id) is not only:
-                return
-            live = self.live.pop(interview_id, None)
-            detached = self.detached.pop(interview_id, None)
-            if live is not None:
-                await self._close_connection(live)
-                session = live.session
-            elif detached is not None:
-                if detached.expiry is not None and detached.expiry is not asyncio.current_task():
-                    detached.expiry.cancel()
-                session = detached.session
-            else:
-                return
-            self.releasing[interview_id] = session
-            log.info("interview %s: live session ended (%s)", interview_id, reason)
-            try:
-                if drain:
-                    await session.finish()
-                await self._close_session(interview_id, session)
-            finally:
-                with contextlib.suppress(Exception):  # Redis down: no TTL to set
-                    await session.store.expire(self.settings.live_state_ttl_s)
+        session: InterviewSession | None = None
         try:
+            async with self._lock(interview_id):
+                if only is not None and self.detached.get(interview_id) is not only:
+                    return
+                live = self.live.pop(interview_id, None)
+                detached = self.detached.pop(interview_id, None)
+                if live is not None:
+                    session = live.session
+                elif detached is not None:
+                    expiry = detached.expiry
+                    if expiry is not None and expiry is not asyncio.current_task():
+                        expiry.cancel()
+                    session = detached.session
+                else:
+                    return
+                self.releasing[interview_id] = session
+                if live is not None:
+                    await self._close_connection(live)
+                log.info("interview %s: live session ended (%s)", interview_id, reason)
+                try:
+                    if drain:
+                        await session.finish()
+                finally:  # a failed drain still closes the session: its threads, its models
+                    await self._close_session(interview_id, session)
+                    with contextlib.suppress(Exception):  # Redis down: no TTL to set
+                        await session.store.expire(self.settings.live_state_ttl_s)
             if report:
                 await self._on_ended(interview_id, reason, session)
         finally:
-            self.releasing.pop(interview_id, None)
-            ended = self._counted.pop(interview_id, None)
-            if ended is not None:
-                self._ended_video = VideoCounts.total((self._ended_video, ended.video.counts()))
-            self._released.set()
+            # Even when a step failed: a session left in `releasing` would be held for good,
+            # and sweeps would never finish its interview from the history.
+            if session is not None and self.releasing.get(interview_id) is session:
+                del self.releasing[interview_id]
+                self._ended_video = VideoCounts.total((self._ended_video, session.video.counts()))
+                self._released.set()
 
     async def _close_session(self, interview_id: str, session: InterviewSession) -> None:
         """Close a session, bounded: a close that hangs must not hold the interview's lock

@@ -36,6 +36,7 @@ from server.app_keys import INTERVIEWS_KEY, RESOURCES_KEY
 from server.settings import Settings
 from server.web.signaling import candidate_records
 from tests.test_live_webrtc import admin, bearer, offer_sdp, schedule
+from tests.test_signaling_limits import eventually
 
 Client = TestClient[Any, Any]
 
@@ -531,3 +532,62 @@ async def test_a_server_stop_mid_interview_leaves_it_resumable(
     assert [u["text"] for u in answer["transcript"]] == [before["text"], after["text"]]
     await pc.close()
     await watching.close()
+
+
+async def test_a_session_is_held_through_every_step_and_a_failed_end_frees_it(
+    clients: list[Client], make_settings: Callable[..., Settings], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While a drop pauses the session, the interview is still held (no sweep or restart
+    rejoin takes it) and its video still counts in /readyz. A grace period that ends in a
+    failed drain lets go of it, and the sweep finishes the interview from its history."""
+    c = await make_client(
+        clients,
+        make_settings(
+            max_live_interviews=1,
+            media_timeout_s=4,
+            rejoin_grace_s=2,
+            interrupted_finalize_after_s=1,
+        ),
+    )
+    service = c.app[INTERVIEWS_KEY]
+    iv = await schedule(c)
+    iid, token = iv["id"], iv["candidate_token"]
+    await consent(c, iid, token)
+    pc = await candidate_pc(np.zeros(16_000 * 30, np.float32))
+    await connect(c, iid, token, pc)
+    session = service.live.live[iid].session
+
+    async def analysing() -> bool:
+        return bool(session.video.face.analyzed >= 5)
+
+    await eventually(analysing, "the candidate's video reaches the analysis")
+    pausing, paused = asyncio.Event(), asyncio.Event()
+    pause = session.pause
+
+    async def slow_pause() -> None:
+        pausing.set()
+        await paused.wait()
+        await pause()
+
+    async def failing_finish() -> None:
+        raise RuntimeError("the last final could not be drained")
+
+    monkeypatch.setattr(session, "pause", slow_pause)
+    monkeypatch.setattr(session, "finish", failing_finish)
+    await pc.close()
+    await asyncio.wait_for(pausing.wait(), 30)  # the drop is pausing the session now
+    seen = service.live.video_load().analysed
+    assert iid not in service.live.live and service.live.holds(iid)
+    assert service.live.detached_at(iid) is not None
+    paused.set()
+
+    async def let_go() -> bool:
+        return not service.live.holds(iid)
+
+    await eventually(let_go, "the failed end lets go of the session")
+    assert service.live.video_load().analysed >= seen >= 5  # the ended session still counts
+    assert await asyncio.to_thread(db.get_report, c.app[RESOURCES_KEY].engine, iid) is None
+    await service.sweep()
+    report = await (await c.get(f"/api/interviews/{iid}/report", headers=admin(c))).json()
+    (flag,) = [f for f in report["flags"] if f["flag"] == "interrupted"]
+    assert "rebuilt from the stored live history" in flag["detail"]
