@@ -687,7 +687,7 @@ class LiveRegistry:
         finally:
             # Even when a step failed: a session left in `releasing` would be held for good,
             # and sweeps would never finish its interview from the history.
-            if session is not None and self.releasing.get(interview_id) is session:
+            if session is not None:  # put in `releasing` in the same step it was found
                 del self.releasing[interview_id]
                 self._ended_video = VideoCounts.total((self._ended_video, session.video.counts()))
                 self._released.set()
