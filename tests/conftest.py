@@ -82,13 +82,18 @@ def host_slowdown() -> float:
     return value
 
 
+def slow_callback_s() -> float:
+    """The bound on this host: SLOW_CALLBACK_S scaled by its slowdown."""
+    return SLOW_CALLBACK_S * host_slowdown()
+
+
 def pytest_configure() -> None:
     host_slowdown()  # measured (or the pin checked) before any test, never inside one's loop
 
 
 def pytest_report_header() -> str:
     return (
-        f"loop guard: a callback holding the loop over {SLOW_CALLBACK_S * host_slowdown():.2f} s "
+        f"loop guard: a callback holding the loop over {slow_callback_s():.2f} s "
         f"fails its test (host slowdown {host_slowdown():.2f}, measured "
         f"{measured_slowdown():.2f})"
     )
@@ -282,7 +287,7 @@ class _SlowCallbacks(logging.Handler):
         stalled = self.stalls.within(took)
         # A collection holds the GIL, so it stalls the sampler too: take the larger, once.
         held = max(cpu - collected, took - max(collected, stalled))
-        if held <= SLOW_CALLBACK_S * host_slowdown():
+        if held <= slow_callback_s():
             return
         # The callback's own coroutine or handle is named before the first " created at ".
         head = msg.split(" created at ", 1)[0]
@@ -319,7 +324,7 @@ async def no_blocking_the_loop(
     monkeypatch.setattr(asyncio.events.Handle, "_run", cpu.timed_run)
     loop = asyncio.get_running_loop()
     loop.set_debug(True)
-    loop.slow_callback_duration = SLOW_CALLBACK_S * host_slowdown()
+    loop.slow_callback_duration = slow_callback_s()
     handler = _SlowCallbacks(collections, stalls, cpu)
     logger = logging.getLogger("asyncio")
     logger.addHandler(handler)
